@@ -1,0 +1,22 @@
+"""The regional template: one JSON for both regions; the role comes from parameters."""
+
+from troposphere import Template
+
+from .keys import add_key
+from .network import add_network
+from .notifications import add_alarm_topic
+from .regional_params import add_regional_parameters
+
+DESCRIPTION = ("Payment API, one region of a two-region warm standby: network, keys, data "
+               "stores, payment service and alarms. Deployed to both regions by a StackSet.")
+
+
+def build_regional() -> Template:
+    template = Template(Description=DESCRIPTION)
+    template.set_version("2010-09-09")
+    regional = add_regional_parameters(template)
+    key = add_key(template, description="Payment API regional key: data at rest, logs, alarms")
+    add_alarm_topic(template, key)
+    add_network(regional, key)
+    regional.params.finish()
+    return template

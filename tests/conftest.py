@@ -1,0 +1,50 @@
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import build  # noqa: E402
+from tests.cfn import Cfn, render  # noqa: E402
+
+PRIMARY = "us-east-1"
+SECONDARY = "us-west-2"
+BASE_PARAMETERS = {"EnvironmentName": "test", "PrimaryRegion": PRIMARY,
+                   "SecondaryRegion": SECONDARY}
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """One real `build.py` run for every test that reads emitted files."""
+    out = tmp_path_factory.mktemp("build")
+    assert build.main(["--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def regional(built) -> Cfn:
+    return Cfn(json.loads((built / "regional.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def global_template(built) -> Cfn:
+    return Cfn(json.loads((built / "global.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def templates(regional, global_template) -> dict[str, Cfn]:
+    return {"regional": regional, "global": global_template}
+
+
+@pytest.fixture(scope="session")
+def in_region(regional):
+    """`in_region("primary" | "secondary", **parameters)`: the regional template as
+    CloudFormation resolves it in that role's region."""
+    def rendered(role: str, **parameters) -> Cfn:
+        region = {"primary": PRIMARY, "secondary": SECONDARY}[role]
+        return render(regional.doc, region=region, parameters={**BASE_PARAMETERS, **parameters})
+    return rendered

@@ -1,0 +1,21 @@
+"""The only places a policy may use `Resource: "*"` or a service-wide action (`svc:*`), each
+with the reason. Keyed by (template, logical id, Sid)."""
+
+KEY_POLICY = "inside a KMS key policy, Resource \"*\" means this key and nothing else"
+
+RESOURCE_STAR = {
+    ("regional", "Key", "AccountAdministration"): KEY_POLICY,
+    ("regional", "Key", "CloudWatchLogsUse"): KEY_POLICY,
+    ("regional", "Key", "CloudWatchAlarmsPublish"): KEY_POLICY,
+    ("global", "Key", "AccountAdministration"): KEY_POLICY,
+    ("global", "Key", "CloudWatchLogsUse"): KEY_POLICY,
+    ("global", "Key", "CloudWatchAlarmsPublish"): KEY_POLICY,
+}
+
+SERVICE_WILDCARD_ACTIONS = {
+    ("regional", "Key", "AccountAdministration"):
+        "the account root keeps full control of its key (KMS default key policy); without it "
+        "IAM policies cannot grant key use and the key can become unmanageable",
+    ("global", "Key", "AccountAdministration"):
+        "the account root keeps full control of its key (KMS default key policy)",
+}
