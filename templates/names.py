@@ -16,6 +16,21 @@ SECONDARY_VPC_ID = "SecondaryVpcId"
 PEERING_CONNECTION_ID = "PeeringConnectionId"
 EGRESS_MODE = "EgressMode"
 ALARM_EMAIL = "AlarmEmail"
+# Data tier (issue 3): "true" once the peer region's first pass is complete (its key alias and
+# bucket exist): turns on the secret replica, the global table's second replica, S3
+# replication and, in the secondary, joining the global database.
+PEER_REGION_READY = "PeerRegionReady"
+DB_INSTANCE_CLASS = "DbInstanceClass"
+DB_BACKUP_RETENTION_DAYS = "DbBackupRetentionDays"
+# Payment service (issue 4): code lives in `<ArtifactBucketPrefix>-<region>` in each region.
+ARTIFACT_BUCKET_PREFIX = "ArtifactBucketPrefix"
+PROCESSOR_CODE_KEY = "ProcessorCodeKey"
+HEALTH_CODE_KEY = "HealthCodeKey"
+API_DOMAIN_NAME = "ApiDomainName"
+API_HOSTED_ZONE_ID = "ApiHostedZoneId"
+AUTH_MODE = "AuthMode"
+JWT_ISSUER = "JwtIssuer"
+JWT_AUDIENCE = "JwtAudience"
 
 # --- Regional template: conditions -------------------------------------------------------
 IS_PRIMARY = "IsPrimary"
@@ -26,6 +41,9 @@ NO_EGRESS = "HasNoEgress"
 HAS_ALARM_EMAIL = "HasAlarmEmail"
 REQUESTS_PEERING = "RequestsPeering"
 ROUTES_TO_PEERING = "RoutesToPeering"
+PEER_READY = "PeerReady"
+PRIMARY_WITH_PEER = "PrimaryWithPeerReady"
+SECONDARY_WITH_PEER = "SecondaryWithPeerReady"
 
 # --- Regional template: outputs ----------------------------------------------------------
 OUT_VPC_ID = "VpcId"
@@ -37,6 +55,19 @@ OUT_PEERING_CONNECTION_ID = "PeeringConnectionId"
 OUT_KEY_ARN = "KeyArn"
 OUT_KEY_ALIAS = "KeyAlias"
 OUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
+OUT_GLOBAL_CLUSTER_ID = "GlobalClusterIdentifier"
+OUT_DB_CLUSTER_ID = "DbClusterIdentifier"
+OUT_DB_ENDPOINT = "DbClusterEndpoint"
+OUT_DB_READER_ENDPOINT = "DbReaderEndpoint"
+OUT_DB_SECRET_ARN = "DbSecretArn"
+OUT_TABLE_NAME = "PaymentsTableName"
+OUT_TABLE_STREAM_ARN = "PaymentsTableStreamArn"
+OUT_BUCKET_NAME = "ReceiptsBucketName"
+OUT_BUCKET_ARN = "ReceiptsBucketArn"
+OUT_API_ID = "ApiId"
+OUT_API_ENDPOINT_HOST = "ApiEndpointHost"
+OUT_API_DOMAIN_TARGET = "ApiDomainTarget"
+OUT_API_DOMAIN_ZONE_ID = "ApiDomainHostedZoneId"
 
 # --- Global template: parameters ---------------------------------------------------------
 DOMAIN_NAME = "DomainName"

@@ -2,10 +2,13 @@
 
 from troposphere import Template
 
+from .database import add_database
 from .keys import add_key
 from .network import add_network
 from .notifications import add_alarm_topic
 from .regional_params import add_regional_parameters
+from .storage import add_storage
+from .table import add_payments_table
 
 DESCRIPTION = ("Payment API, one region of a two-region warm standby: network, keys, data "
                "stores, payment service and alarms. Deployed to both regions by a StackSet.")
@@ -17,6 +20,9 @@ def build_regional() -> Template:
     regional = add_regional_parameters(template)
     key = add_key(template, description="Payment API regional key: data at rest, logs, alarms")
     add_alarm_topic(template, key)
-    add_network(regional, key)
+    network = add_network(regional, key)
+    add_database(regional, key, network)
+    add_payments_table(template)
+    add_storage(regional, key)
     regional.params.finish()
     return template

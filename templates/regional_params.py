@@ -9,7 +9,7 @@ needed for the template to know its peer).
 
 from dataclasses import dataclass
 
-from troposphere import Equals, If, Not, Or, Ref, Template
+from troposphere import And, Condition, Equals, If, Not, Or, Ref, Template
 
 from . import names
 from .parameters import CIDR16_PATTERN, EMAIL_OR_EMPTY_PATTERN, REGION_PATTERN, ParameterSet
@@ -96,9 +96,22 @@ def add_regional_parameters(template: Template) -> Regional:
                     "one NAT gateway (cheaper, one AZ), or none (interface endpoints only).",
         Default="nat-per-az", AllowedValues=["nat-per-az", "single-nat", "none"],
     )
+    params.add(
+        names.PEER_REGION_READY, group=GROUP_ENVIRONMENT, label="Peer region ready",
+        description="true once the other region's first pass is complete (its key alias and "
+                    "bucket exist): adds the secret replica, the second table replica, S3 "
+                    "replication and, in the secondary, the cluster joining the global database.",
+        Default="false", AllowedValues=["false", "true"],
+    )
+
     region = Ref("AWS::Region")
     template.add_condition(names.IS_PRIMARY, Equals(region, Ref(names.PRIMARY_REGION)))
     template.add_condition(names.IS_SECONDARY, Equals(region, Ref(names.SECONDARY_REGION)))
+    template.add_condition(names.PEER_READY, Equals(Ref(names.PEER_REGION_READY), "true"))
+    template.add_condition(names.PRIMARY_WITH_PEER, And(Condition(names.IS_PRIMARY),
+                                                        Condition(names.PEER_READY)))
+    template.add_condition(names.SECONDARY_WITH_PEER, And(Condition(names.IS_SECONDARY),
+                                                          Condition(names.PEER_READY)))
     template.add_rule("RegionRoles", {
         "Assertions": [{
             "Assert": Or(Equals(region, Ref(names.PRIMARY_REGION)),

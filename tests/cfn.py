@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+NO_VALUE = {"Ref": "AWS::NoValue"}
 PSEUDO_DEFAULTS = {"AWS::AccountId": "123456789012", "AWS::Partition": "aws",
                    "AWS::URLSuffix": "amazonaws.com"}
 
@@ -99,7 +100,7 @@ def render(doc: dict, *, region: str, parameters: dict[str, str]) -> Cfn:
         if isinstance(node, dict) and len(node) == 1:
             (fn, arg), = node.items()
             if fn == "Ref":
-                return values.get(arg, node)
+                return node if arg == "AWS::NoValue" else values.get(arg, node)
             if fn == "Condition":
                 return condition(arg)
             if fn == "Fn::Equals":
@@ -113,10 +114,10 @@ def render(doc: dict, *, region: str, parameters: dict[str, str]) -> Cfn:
             if fn == "Fn::If":
                 return evaluate(arg[1] if condition(arg[0]) else arg[2])
         if isinstance(node, dict):
-            return {k: evaluate(v) for k, v in node.items()
-                    if not (isinstance(v, dict) and v == {"Ref": "AWS::NoValue"})}
+            evaluated = {k: evaluate(v) for k, v in node.items()}
+            return {k: v for k, v in evaluated.items() if v != NO_VALUE}
         if isinstance(node, list):
-            return [evaluate(v) for v in node if v != {"Ref": "AWS::NoValue"}]
+            return [v for v in (evaluate(v) for v in node) if v != NO_VALUE]
         return node
 
     rendered = copy.deepcopy(doc)

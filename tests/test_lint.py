@@ -55,7 +55,7 @@ def test_checkov_reports_no_failed_check(built, tmp_path):
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no guideline download
     result = subprocess.run(
         [checkov_executable(), "--directory", str(scan), "--framework", "cloudformation",
-         "--skip-download", "--output", "json", "--quiet"],
+         "--skip-download", "--output", "json"],
         capture_output=True, text=True, timeout=300, env=env,
     )
     reports = json.loads(result.stdout)
@@ -66,6 +66,14 @@ def test_checkov_reports_no_failed_check(built, tmp_path):
     assert failed == [], failed
     assert report["summary"]["parsing_errors"] == 0
     assert report["summary"]["resource_count"] > 0
-    for skipped in report["results"].get("skipped_checks", []):
-        assert len(skipped.get("suppress_comment", "").strip()) > 10, (
-            f"skip {skipped['check_id']} on {skipped['resource']} needs a one-line reason")
+    skipped = report["results"].get("skipped_checks", [])
+    for check in skipped:
+        reason = (check["check_result"].get("suppress_comment") or "").strip()
+        assert len(reason) > 10, f"skip {check['check_id']} on {check['resource']} needs a reason"
+    # A declared skip that checkov never applied is stale: it hides nothing and misleads.
+    declared = {(r["Type"], lid, skip["id"])
+                for name in ("regional.json", "global.json")
+                for lid, r in json.loads((built / name).read_text())["Resources"].items()
+                for skip in r.get("Metadata", {}).get("checkov", {}).get("skip", [])}
+    applied = {tuple(c["resource"].split(".", 1)) + (c["check_id"],) for c in skipped}
+    assert declared == applied, f"declared but unused: {sorted(declared - applied)}"

@@ -1,0 +1,60 @@
+"""DynamoDB global table for idempotency records and payment status.
+
+Declared in the primary's stack only (a global table is one resource that owns every replica;
+declaring it in both stacks would create two tables). A retry that lands in the other region
+after a failover finds the same idempotency record there. Each replica is encrypted with its
+own region's key, named by alias, and has point-in-time recovery.
+"""
+
+from troposphere import If, Output, Ref, Sub, Template, dynamodb
+
+from . import names
+from .keys import alias_name
+from .tagging import name, tags
+
+PARTITION_KEY = "pk"
+TTL_ATTRIBUTE = "expires_at"
+
+
+def table_name() -> Sub:
+    return name("payments")
+
+
+def _replica(region) -> dynamodb.ReplicaSpecification:
+    return dynamodb.ReplicaSpecification(
+        Region=region,
+        PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
+            PointInTimeRecoveryEnabled=True),
+        SSESpecification=dynamodb.ReplicaSSESpecification(KMSMasterKeyId=alias_name()),
+        DeletionProtectionEnabled=True,
+        Tags=tags("payments-table"),
+    )
+
+
+def add_payments_table(t: Template) -> dynamodb.GlobalTable:
+    # The secondary replica names the secondary's key alias, which exists once the
+    # secondary's first pass is complete (PeerRegionReady).
+    table = t.add_resource(dynamodb.GlobalTable(
+        "PaymentsTable", Condition=names.IS_PRIMARY,
+        TableName=table_name(),
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName=PARTITION_KEY,
+                                                           AttributeType="S")],
+        KeySchema=[dynamodb.KeySchema(AttributeName=PARTITION_KEY, KeyType="HASH")],
+        # Global tables replicate through streams: NEW_AND_OLD_IMAGES is required.
+        StreamSpecification=dynamodb.StreamSpecification(StreamViewType="NEW_AND_OLD_IMAGES"),
+        TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(
+            AttributeName=TTL_ATTRIBUTE, Enabled=True),
+        SSESpecification=dynamodb.GlobalTableSSESpecification(SSEEnabled=True, SSEType="KMS"),
+        Replicas=[
+            _replica(Ref(names.PRIMARY_REGION)),
+            If(names.PRIMARY_WITH_PEER, _replica(Ref(names.SECONDARY_REGION)), Ref("AWS::NoValue")),
+        ],
+        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
+    ))
+    t.add_output(Output(names.OUT_TABLE_NAME, Description="Payments global table name "
+                        "(the same in both regions)", Value=table_name()))
+    t.add_output(Output(names.OUT_TABLE_STREAM_ARN, Condition=names.IS_PRIMARY,
+                        Description="Stream of the primary replica",
+                        Value=table.get_att("StreamArn")))
+    return table
