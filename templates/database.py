@@ -136,7 +136,7 @@ def add_database(regional: Regional, key: Key, network: Network) -> Database:
     t.add_output(Output(names.OUT_DB_SECRET_ARN, Condition=names.IS_PRIMARY,
                         Description="Master credentials secret (primary; the replica in the "
                                     "secondary has the same name)", Value=Ref(secret)))
-    t.add_output(Output("DbSecretName", Description="Master credentials secret name",
+    t.add_output(Output(names.OUT_DB_SECRET_NAME, Description="Master credentials secret name",
                         Value=secret_name()))
     return Database(cluster=cluster, secret_name=secret_name(), secret=secret)
 
