@@ -1,26 +1,44 @@
 #!/usr/bin/env python3
-"""Build the CloudFormation templates (and, later, Lambda artifacts) into one directory.
+"""Build the CloudFormation templates and the Lambda zips into one directory.
 
     python build.py [--out DIR]
 
-Writes regional.json, global.json and manifest.json (sha256 and size of every artifact).
-The output is byte-identical across runs and machines. Nothing here calls AWS.
+Writes regional.json, global.json, lambda/<function>-<sha256>.zip and manifest.json (sha256
+and size of every artifact). The output is byte-identical across runs and machines. Nothing
+here calls AWS.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
+import io
 import json
+import re
 import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from templates import build_global, build_regional
+from templates.service import FUNCTIONS
 
+ROOT = Path(__file__).resolve().parent
+LAMBDA_SOURCE = ROOT / "lambda"
+LAMBDA_REQUIREMENTS = LAMBDA_SOURCE / "requirements.txt"
 DEFAULT_OUT = Path("build")
 MANIFEST = "manifest.json"
+# Zip entries carry this timestamp and mode whatever the checkout's mtimes and umask are.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+ZIP_FILE_MODE = 0o644
+# Installer bookkeeping that differs between machines (paths, installer name) stays out.
+DIST_INFO_SKIPPED = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
+
+
+class BuildError(Exception):
+    """A build input is wrong; the message says what and how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -37,12 +55,85 @@ def template_json(template) -> bytes:
     return (template.to_json(indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
+def pinned_requirements(path: Path = LAMBDA_REQUIREMENTS) -> dict[str, str]:
+    """`name==version` lines of lambda/requirements.txt (exact pins only)."""
+    pins = {}
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!-]+)", line)
+        if not match:
+            raise BuildError(f"{path.name}:{number}: {line!r} is not an exact pin "
+                             "(name==version): the zips must be reproducible")
+        pins[match[1]] = match[2]
+    return pins
+
+
+def dependency_files(name: str, version: str) -> dict[str, bytes]:
+    """The installed files of one pinned distribution, as they go into a zip."""
+    try:
+        dist = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        raise BuildError(f"{name}=={version} (lambda/requirements.txt) is not installed: "
+                         "pip install -r lambda/requirements.txt") from None
+    if dist.version != version:
+        raise BuildError(f"lambda/requirements.txt pins {name}=={version} but {dist.version} "
+                         "is installed: pip install -r lambda/requirements.txt")
+    files = {}
+    for path in dist.files or ():
+        parts = path.parts
+        if parts[0] == ".." or "__pycache__" in parts or path.suffix == ".pyc":
+            continue  # scripts outside site-packages, bytecode of this machine's Python
+        if parts[0].endswith(".dist-info") and path.name in DIST_INFO_SKIPPED:
+            continue
+        files[path.as_posix()] = Path(dist.locate_file(path)).read_bytes()
+    return files
+
+
+def source_files(handler_module: str) -> dict[str, bytes]:
+    """The handler module, the shared `payments` package and the SQL schema."""
+    files = {f"{handler_module}.py": (LAMBDA_SOURCE / f"{handler_module}.py").read_bytes()}
+    for folder, pattern in (("payments", "*.py"), ("schema", "*.sql")):
+        for path in (LAMBDA_SOURCE / folder).rglob(pattern):
+            if "__pycache__" not in path.parts:
+                files[path.relative_to(LAMBDA_SOURCE).as_posix()] = path.read_bytes()
+    return files
+
+
+def deterministic_zip(files: dict[str, bytes]) -> bytes:
+    """Sorted entries, fixed timestamps and modes: the same bytes for the same content."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.external_attr = ZIP_FILE_MODE << 16
+            info.create_system = 3  # Unix, so the mode above is honoured on every machine
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[name], compresslevel=9)
+    return buffer.getvalue()
+
+
+def lambda_artifacts() -> list[Artifact]:
+    """One zip per function, named `lambda/<function>-<sha256 of the zip>.zip`."""
+    dependencies = {}
+    for name, version in pinned_requirements().items():
+        dependencies.update(dependency_files(name, version))
+    artifacts = []
+    for spec in FUNCTIONS:
+        handler_module = spec.handler.split(".", 1)[0]
+        data = deterministic_zip({**dependencies, **source_files(handler_module)})
+        digest = hashlib.sha256(data).hexdigest()
+        artifacts.append(Artifact(f"lambda/{spec.key}-{digest}.zip", data))
+    return artifacts
+
+
 def render() -> tuple[list[Artifact], dict[str, int]]:
     """Every artifact of a build, in memory, plus resource counts per template."""
     templates = {"regional.json": build_regional(), "global.json": build_global()}
     artifacts = [Artifact(name, template_json(t)) for name, t in templates.items()]
     counts = {name: len(t.resources) for name, t in templates.items()}
-    return artifacts, counts
+    return artifacts + lambda_artifacts(), counts
 
 
 def manifest(artifacts: list[Artifact]) -> Artifact:
@@ -67,7 +158,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    artifacts, counts = render()
+    try:
+        artifacts, counts = render()
+    except BuildError as error:
+        print(f"build.py: {error}", file=sys.stderr)
+        return 2
     artifacts.append(manifest(artifacts))
     try:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from awacs import logs as logs_actions
 from awacs.aws import Allow, Statement
-from troposphere import Condition, GetAtt, If, Or, Output, Ref, Sub, Template, iam, rds, secretsmanager
+from troposphere import (
+    Condition, GetAtt, If, Or, Output, Ref, Sub, Template, iam, rds, secretsmanager,
+)
 
 from . import grants, names
 from .arns import arn
@@ -132,7 +134,8 @@ def add_database(regional: Regional, key: Key, network: Network) -> Database:
                                     "forwarding in the secondary)",
                         Value=cluster.get_att("Endpoint.Address")))
     t.add_output(Output(names.OUT_DB_READER_ENDPOINT, Condition=HAS_DB_CLUSTER,
-                        Description="Reader endpoint", Value=cluster.get_att("ReadEndpoint.Address")))
+                        Description="Reader endpoint",
+                        Value=cluster.get_att("ReadEndpoint.Address")))
     t.add_output(Output(names.OUT_DB_SECRET_ARN, Condition=names.IS_PRIMARY,
                         Description="Master credentials secret (primary; the replica in the "
                                     "secondary has the same name)", Value=Ref(secret)))

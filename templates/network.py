@@ -273,7 +273,7 @@ def _peering(t: Template, vpc: ec2.VPC, route_tables) -> None:
         PeerVpcId=Ref(names.SECONDARY_VPC_ID), PeerRegion=Ref(names.SECONDARY_REGION),
         Tags=tags("peering"),
     ))
-    for zone, route_table in zip(ZONES, route_tables):
+    for zone, route_table in zip(ZONES, route_tables, strict=True):
         t.add_resource(ec2.Route(
             f"PeerRoute{zone}", Condition=names.REQUESTS_PEERING, RouteTableId=Ref(route_table),
             DestinationCidrBlock=Ref(names.SECONDARY_VPC_CIDR),

@@ -23,9 +23,7 @@ class Topic:
         return Ref(self.topic)
 
 
-def add_alarm_topic(template: Template, key: Key, *, role: str = "alarms",
-                    email_condition: str = names.HAS_ALARM_EMAIL,
-                    email=Ref(names.ALARM_EMAIL)) -> Topic:
+def add_alarm_topic(template: Template, key: Key, *, role: str = "alarms") -> Topic:
     topic = template.add_resource(sns.Topic(
         "AlarmTopic",
         TopicName=name(role),
@@ -44,10 +42,10 @@ def add_alarm_topic(template: Template, key: Key, *, role: str = "alarms",
     ))
     template.add_resource(sns.SubscriptionResource(
         "AlarmEmailSubscription",
-        Condition=email_condition,
+        Condition=names.HAS_ALARM_EMAIL,
         TopicArn=Ref(topic),
         Protocol="email",
-        Endpoint=email,
+        Endpoint=Ref(names.ALARM_EMAIL),
     ))
     template.add_output(Output(names.OUT_ALARM_TOPIC_ARN, Description="Alarm topic ARN",
                                Value=Ref(topic)))

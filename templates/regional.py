@@ -2,11 +2,14 @@
 
 from troposphere import Template
 
+from .api import add_api
 from .database import add_database
 from .keys import add_key
 from .network import add_network
 from .notifications import add_alarm_topic
 from .regional_params import add_regional_parameters
+from .service import add_functions
+from .service_alarms import add_service_alarms
 from .storage import add_storage
 from .table import add_payments_table
 
@@ -19,10 +22,13 @@ def build_regional() -> Template:
     template.set_version("2010-09-09")
     regional = add_regional_parameters(template)
     key = add_key(template, description="Payment API regional key: data at rest, logs, alarms")
-    add_alarm_topic(template, key)
+    topic = add_alarm_topic(template, key)
     network = add_network(regional, key)
-    add_database(regional, key, network)
+    database = add_database(regional, key, network)
     add_payments_table(template)
-    add_storage(regional, key)
+    storage = add_storage(regional, key)
+    functions = add_functions(regional, key, network, database, storage)
+    api = add_api(regional, key, functions)
+    add_service_alarms(regional, topic, functions, api, database, storage)
     regional.params.finish()
     return template

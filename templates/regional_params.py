@@ -66,7 +66,8 @@ def add_regional_parameters(template: Template) -> Regional:
             name, group=GROUP_ENVIRONMENT, label=label,
             description=f"{label}: where the {'writer' if 'Primary' in name else 'standby'} "
                         "runs. The stack derives its own role by comparing AWS::Region with it.",
-            AllowedPattern=REGION_PATTERN, ConstraintDescription="an AWS region name, e.g. us-east-1",
+            AllowedPattern=REGION_PATTERN,
+            ConstraintDescription="an AWS region name, e.g. us-east-1",
         )
     for name, default, label in ((names.PRIMARY_VPC_CIDR, "10.0.0.0/16", "Primary VPC CIDR"),
                                  (names.SECONDARY_VPC_CIDR, "10.1.0.0/16", "Secondary VPC CIDR")):

@@ -3,7 +3,15 @@ with the reason. Keyed by (template, logical id, Sid)."""
 
 KEY_POLICY = "inside a KMS key policy, Resource \"*\" means this key and nothing else"
 
+VPC_ENI = ("EC2 network-interface calls a VPC Lambda function makes have no resource-level "
+           "permissions (Lambda Developer Guide, VPC access)")
+XRAY = "X-Ray trace ingestion has no resource-level permissions"
+
 RESOURCE_STAR = {
+    ("regional", "ProcessorRole", "ManageVpcNetworkInterfaces"): VPC_ENI,
+    ("regional", "HealthRole", "ManageVpcNetworkInterfaces"): VPC_ENI,
+    ("regional", "ProcessorRole", "PublishTraces"): XRAY,
+    ("regional", "HealthRole", "PublishTraces"): XRAY,
     ("regional", "Key", "AccountAdministration"): KEY_POLICY,
     ("regional", "Key", "CloudWatchLogsUse"): KEY_POLICY,
     ("regional", "Key", "CloudWatchAlarmsPublish"): KEY_POLICY,

@@ -1,0 +1,160 @@
+"""Runtime configuration, read once per container from environment variables.
+
+The regional template sets exactly :data:`ENV_VARS` on both functions; its test
+checks that, so adding a variable here is a contract change. ``AWS_REGION`` is
+set by the Lambda runtime itself (:data:`RUNTIME_ENV_VARS`).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+PAYMENTS_TABLE_NAME = "PAYMENTS_TABLE_NAME"
+RECEIPTS_BUCKET_NAME = "RECEIPTS_BUCKET_NAME"
+DB_SECRET_ARN = "DB_SECRET_ARN"
+DB_HOST = "DB_HOST"
+DB_PORT = "DB_PORT"
+DB_NAME = "DB_NAME"
+DB_TLS_CA_FILE = "DB_TLS_CA_FILE"
+REGION_ROLE = "REGION_ROLE"
+MAX_PAYMENT_AMOUNT = "MAX_PAYMENT_AMOUNT"
+IDEMPOTENCY_TTL_SECONDS = "IDEMPOTENCY_TTL_SECONDS"
+LOG_LEVEL = "LOG_LEVEL"
+
+ENV_VARS: frozenset[str] = frozenset(
+    {
+        PAYMENTS_TABLE_NAME,
+        RECEIPTS_BUCKET_NAME,
+        DB_SECRET_ARN,
+        DB_HOST,
+        DB_PORT,
+        DB_NAME,
+        DB_TLS_CA_FILE,
+        REGION_ROLE,
+        MAX_PAYMENT_AMOUNT,
+        IDEMPOTENCY_TTL_SECONDS,
+        LOG_LEVEL,
+    }
+)
+"""Every variable the template must set (DB_TLS_CA_FILE and LOG_LEVEL may be empty)."""
+
+RUNTIME_ENV_VARS: frozenset[str] = frozenset({"AWS_REGION"})
+"""Variables the Lambda runtime sets; the template must not."""
+
+# The ledger column is numeric(18, 3): 15 integer digits.
+_LEDGER_AMOUNT_CEILING = Decimal("1e15")
+_LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+# Idempotency keys must outlive client retries (minutes to a day) but not the
+# table: one hour to 30 days.
+_MIN_TTL_SECONDS = 3600
+_MAX_TTL_SECONDS = 30 * 24 * 3600
+
+
+class RegionRole(enum.StrEnum):
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+
+
+class ConfigError(ValueError):
+    """The environment is incomplete or malformed; lists every problem at once."""
+
+
+@dataclass(frozen=True)
+class Config:
+    table_name: str
+    receipts_bucket: str
+    db_secret_arn: str
+    db_host: str
+    db_port: int
+    db_name: str
+    db_tls_ca_file: str | None
+    region_role: RegionRole
+    max_payment_amount: Decimal
+    idempotency_ttl_seconds: int
+    log_level: str
+    region: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Config:
+        env = _Reader(os.environ if environ is None else environ)
+        config = cls(
+            table_name=env.required(PAYMENTS_TABLE_NAME),
+            receipts_bucket=env.required(RECEIPTS_BUCKET_NAME),
+            db_secret_arn=env.required(DB_SECRET_ARN),
+            db_host=env.required(DB_HOST),
+            db_port=env.integer(DB_PORT, minimum=1, maximum=65535),
+            db_name=env.required(DB_NAME),
+            db_tls_ca_file=env.optional(DB_TLS_CA_FILE),
+            region_role=env.choice(REGION_ROLE, RegionRole),
+            max_payment_amount=env.amount(MAX_PAYMENT_AMOUNT),
+            idempotency_ttl_seconds=env.integer(
+                IDEMPOTENCY_TTL_SECONDS, minimum=_MIN_TTL_SECONDS, maximum=_MAX_TTL_SECONDS
+            ),
+            log_level=env.log_level(LOG_LEVEL),
+            region=env.required("AWS_REGION"),
+        )
+        if env.problems:
+            raise ConfigError("invalid environment: " + "; ".join(env.problems))
+        return config
+
+
+class _Reader:
+    """Reads variables and collects every problem instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self.problems: list[str] = []
+
+    def optional(self, name: str) -> str | None:
+        return self._environ.get(name, "").strip() or None
+
+    def required(self, name: str) -> str:
+        value = self.optional(name)
+        if value is None:
+            self.problems.append(f"{name} is required")
+            return ""
+        return value
+
+    def integer(self, name: str, *, minimum: int, maximum: int) -> int:
+        raw = self.required(name)
+        if not raw:
+            return 0
+        if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+            self.problems.append(f"{name}={raw!r} must be an integer in [{minimum}, {maximum}]")
+            return 0
+        return int(raw)
+
+    def choice(self, name: str, enum_type: type[RegionRole]) -> RegionRole:
+        raw = self.required(name)
+        try:
+            return enum_type(raw)
+        except ValueError:
+            if raw:
+                allowed = ", ".join(member.value for member in enum_type)
+                self.problems.append(f"{name}={raw!r} must be one of: {allowed}")
+            return next(iter(enum_type))
+
+    def amount(self, name: str) -> Decimal:
+        raw = self.required(name)
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            value = Decimal(0)
+        if raw and not (value.is_finite() and 0 < value < _LEDGER_AMOUNT_CEILING):
+            self.problems.append(
+                f"{name}={raw!r} must be a positive decimal below {_LEDGER_AMOUNT_CEILING:f}"
+            )
+        return value
+
+    def log_level(self, name: str) -> str:
+        level = (self.optional(name) or "INFO").upper()
+        if level not in _LOG_LEVELS:
+            self.problems.append(
+                f"{name}={level!r} must be one of: {', '.join(sorted(_LOG_LEVELS))}"
+            )
+            return "INFO"
+        return level

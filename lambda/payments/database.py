@@ -1,0 +1,247 @@
+"""One TLS connection to Aurora PostgreSQL per Lambda container, via pg8000.
+
+pg8000 is pure Python, so the same zip runs on arm64 and x86_64 with no
+compiled driver.
+
+TLS is always on. ``DB_TLS_CA_FILE`` selects how much it proves:
+
+* set to a CA bundle path: the server certificate must chain to that bundle
+  and name the host we connected to (libpq's ``sslmode=verify-full``);
+* empty or unset: the connection is encrypted but the server is not
+  authenticated (``sslmode=require``). This protects against passive
+  eavesdropping only; deploy a CA bundle for production.
+
+Either way a server that refuses TLS is an error, never a plaintext fallback
+(pg8000 falls back to plaintext only when given no SSL context, so one is
+always passed).
+
+Credentials come from a Secrets Manager secret whose SecretString is
+``{"username": ..., "password": ...}``. They are fetched once per container
+and fetched again only when the server rejects them (the secret was rotated).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pg8000.native
+from pg8000.exceptions import DatabaseError, InterfaceError
+
+from .errors import DependencyUnavailable
+
+DEPENDENCY = "database"
+
+# SQLSTATE classes and codes that mean "not now" rather than "your SQL is wrong"
+# (PostgreSQL "Appendix A. Error Codes"): 08 connection exception and 57
+# operator intervention (admin shutdown, cannot connect now: the session is
+# gone), 53 insufficient resources, 25006 read-only transaction (a reader, or a
+# secondary cluster without write forwarding), 40001 serialization failure.
+_CONNECTION_LOST_CLASSES = ("08", "57")
+_UNAVAILABLE_CLASSES = ("53",)
+_UNAVAILABLE_CODES = frozenset({"25006", "40001"})
+_AUTH_FAILED_CODES = frozenset({"28000", "28P01"})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str = field(repr=False)
+
+
+class SecretCredentials:
+    """Database credentials from Secrets Manager, cached per container."""
+
+    def __init__(self, secrets_client: Any, secret_arn: str) -> None:
+        self._client = secrets_client
+        self._secret_arn = secret_arn
+        self._cached: Credentials | None = None
+
+    def get(self, *, refresh: bool = False) -> Credentials:
+        if self._cached is None or refresh:
+            self._cached = self._fetch()
+        return self._cached
+
+    def _fetch(self) -> Credentials:
+        try:
+            secret = self._client.get_secret_value(SecretId=self._secret_arn)
+        except Exception as error:  # botocore raises many unrelated types
+            raise DependencyUnavailable(
+                DEPENDENCY, f"secret unavailable: {type(error).__name__}"
+            ) from None
+        try:
+            document = json.loads(secret["SecretString"])
+            username, password = document["username"], document["password"]
+        except (KeyError, TypeError, ValueError):
+            # Never include the secret (or a parse error quoting it) in the message.
+            raise DependencyUnavailable(
+                DEPENDENCY, "secret is not {username, password} JSON"
+            ) from None
+        if not (isinstance(username, str) and isinstance(password, str) and username and password):
+            raise DependencyUnavailable(DEPENDENCY, "secret is not {username, password} JSON")
+        return Credentials(username, password)
+
+
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """verify-full when a CA bundle is given, require (encrypt only) otherwise."""
+    if ca_file:
+        context = ssl.create_default_context(cafile=ca_file)
+    else:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+Connect = Callable[..., pg8000.native.Connection]
+
+
+class Database:
+    """A lazily opened, reused connection with one retry for a stale one.
+
+    Every statement the ledger runs is idempotent (an insert that does nothing
+    on a duplicate key, or a read), so re-running one after a broken socket
+    cannot record a payment twice; that is what makes the single retry safe.
+    Calls are serialised by a lock: the health check runs probes on threads.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        database: str,
+        credentials: SecretCredentials,
+        tls: ssl.SSLContext,
+        timeout_seconds: float,
+        application_name: str,
+        connect: Connect = pg8000.native.Connection,
+    ) -> None:
+        self._host, self._port, self._database = host, port, database
+        self._credentials = credentials
+        self._tls = tls
+        self._timeout = timeout_seconds
+        self._application_name = application_name
+        self._connect = connect
+        self._connection: pg8000.native.Connection | None = None
+        self._lock = threading.Lock()
+
+    def run(self, sql: str, **params: Any) -> list[list[Any]]:
+        if not self._lock.acquire(timeout=self._timeout):
+            raise DependencyUnavailable(DEPENDENCY, "connection busy")
+        try:
+            return self._run_with_retry(sql, params)
+        finally:
+            self._lock.release()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Callable[..., list[list[Any]]]]:
+        """Exclusive use of one connection for an explicit transaction, with no retry.
+
+        A statement is never re-run on a fresh connection here: that would run
+        it outside the transaction it belongs to. Yields a ``run(sql, **params)``.
+        """
+        if not self._lock.acquire(timeout=self._timeout):
+            raise DependencyUnavailable(DEPENDENCY, "connection busy")
+        try:
+            self._execute_once("BEGIN", {})
+            try:
+                yield lambda sql, **params: self._execute_once(sql, params)
+                self._execute_once("COMMIT", {})
+            except BaseException:
+                if self._connection is not None:
+                    self._rollback_quietly()
+                raise
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            self._discard()
+
+    def _run_with_retry(self, sql: str, params: dict[str, Any]) -> list[list[Any]]:
+        reused = self._connection is not None
+        try:
+            return self._run_once(sql, params, refresh_credentials=False)
+        except _Retryable as failure:
+            if not (reused or failure.auth):
+                raise DependencyUnavailable(DEPENDENCY, failure.reason) from None
+            try:
+                return self._run_once(sql, params, refresh_credentials=failure.auth)
+            except _Retryable as second:
+                raise DependencyUnavailable(DEPENDENCY, second.reason) from None
+
+    def _execute_once(self, sql: str, params: dict[str, Any]) -> list[list[Any]]:
+        try:
+            return self._run_once(sql, params, refresh_credentials=False)
+        except _Retryable as failure:
+            raise DependencyUnavailable(DEPENDENCY, failure.reason) from None
+
+    def _rollback_quietly(self) -> None:
+        try:
+            self._run_once("ROLLBACK", {}, refresh_credentials=False)
+        except (_Retryable, DependencyUnavailable, DatabaseError):
+            self._discard()
+
+    def _run_once(
+        self, sql: str, params: dict[str, Any], *, refresh_credentials: bool
+    ) -> list[list[Any]]:
+        try:
+            connection = self._connection or self._open(refresh_credentials)
+            self._connection = connection
+            # Without parameters pg8000 uses the simple query protocol, which
+            # allows several statements in one string (the migration files).
+            rows: list[list[Any]] = connection.run(sql, **params) if params else connection.run(sql)
+            return rows
+        except (InterfaceError, OSError) as error:
+            self._discard()
+            raise _Retryable(f"connection failed: {type(error).__name__}") from None
+        except DatabaseError as error:
+            code = _sqlstate(error)
+            if code in _AUTH_FAILED_CODES:
+                self._discard()
+                raise _Retryable(f"authentication failed (SQLSTATE {code})", auth=True) from None
+            if code.startswith(_CONNECTION_LOST_CLASSES):
+                self._discard()
+                raise _Retryable(f"connection lost (SQLSTATE {code})") from None
+            if code.startswith(_UNAVAILABLE_CLASSES) or code in _UNAVAILABLE_CODES:
+                raise DependencyUnavailable(DEPENDENCY, f"SQLSTATE {code}") from None
+            raise
+
+    def _open(self, refresh_credentials: bool) -> pg8000.native.Connection:
+        credentials = self._credentials.get(refresh=refresh_credentials)
+        return self._connect(
+            user=credentials.username,
+            password=credentials.password,
+            host=self._host,
+            port=self._port,
+            database=self._database,
+            ssl_context=self._tls,
+            timeout=self._timeout,
+            application_name=self._application_name,
+            tcp_keepalive=True,
+        )
+
+    def _discard(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(InterfaceError, OSError):
+                connection.close()
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, *, auth: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.auth = auth
+
+
+def _sqlstate(error: DatabaseError) -> str:
+    details = error.args[0] if error.args else None
+    return str(details.get("C", "")) if isinstance(details, dict) else ""

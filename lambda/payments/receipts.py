@@ -1,0 +1,71 @@
+"""Payment receipts as JSON objects in the regional S3 bucket, under ``receipts/``.
+
+The bucket encrypts with its default SSE-KMS key, so no key id is sent here.
+A receipt is written with ``If-None-Match: *`` (S3 conditional writes): a
+retry that rebuilds the same receipt from the ledger does not pile up object
+versions in the versioned bucket, and a receipt once written is never
+replaced. Its content is derived from the ledger row only, so the object is
+the same whichever invocation wrote it.
+
+The SDK that the Lambda runtime bundles varies by runtime release and region
+("Runtime-included SDK versions"); one older than botocore 1.35 rejects the
+``IfNoneMatch`` parameter client-side. The store then falls back to a plain
+put, which is still correct (same bytes; at worst one more object version).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+from .errors import DependencyUnavailable
+from .models import RecordedPayment, canonical_json
+
+PREFIX = "receipts/"
+DEPENDENCY = "s3"
+RECEIPT_VERSION = 1
+
+
+def receipt_key(payment: RecordedPayment) -> str:
+    """``receipts/YYYY/MM/DD/<payment_id>.json`` (UTC date of the ledger row)."""
+    return f"{PREFIX}{payment.created_at:%Y/%m/%d}/{payment.payment_id}.json"
+
+
+def receipt_document(payment: RecordedPayment) -> dict[str, Any]:
+    return {"receipt_version": RECEIPT_VERSION, "payment": payment.to_json()}
+
+
+class ReceiptStore:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._conditional = {"IfNoneMatch": "*"}
+
+    def put(self, payment: RecordedPayment) -> str:
+        key = receipt_key(payment)
+        body = canonical_json(receipt_document(payment)).encode()
+        try:
+            try:
+                self._put(key, body)
+            except ParamValidationError:
+                self._conditional = {}  # SDK predates S3 conditional writes
+                self._put(key, body)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            # PreconditionFailed: already written by an earlier attempt;
+            # ConditionalRequestConflict: being written by a concurrent one (same bytes).
+            if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise DependencyUnavailable(DEPENDENCY, code or "ClientError") from None
+        except BotoCoreError as error:
+            raise DependencyUnavailable(DEPENDENCY, type(error).__name__) from None
+        return key
+
+    def _put(self, key: str, body: bytes) -> None:
+        self._client.put_object(
+            Bucket=self._bucket,
+            Key=key,
+            Body=body,
+            ContentType="application/json",
+            **self._conditional,
+        )

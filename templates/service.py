@@ -1,0 +1,259 @@
+"""The payment Lambda functions: processor (`POST /process`) and health (`GET /health`).
+
+Both run in the private subnets with the Lambda security group. Their code comes from the
+artifact bucket of the same region under a content-hashed key that `build.py` computed and the
+rollout tool uploaded: the template never carries a placeholder or a made-up hash. Each role
+grants exactly the calls its code makes, on the named resources.
+"""
+
+from dataclasses import dataclass
+
+from awacs import dynamodb as ddb
+from awacs import ec2 as ec2_actions
+from awacs import kms as kms_actions
+from awacs import logs as logs_actions
+from awacs import s3 as s3_actions
+from awacs import secretsmanager as sm
+from awacs import xray
+from awacs.aws import Allow, Condition, Statement, StringEquals
+from troposphere import If, Ref, Sub, Template, awslambda, iam, logs
+
+from . import grants, names
+from .checks import skip_checkov
+from .database import DATABASE_NAME, HAS_DB_CLUSTER, Database
+from .keys import Key
+from .network import POSTGRES_PORT, Network
+from .regional_params import Regional
+from .storage import Storage
+from .table import table_name
+from .tagging import name, tags
+
+RUNTIME = "python3.13"
+ARCHITECTURE = "arm64"
+LOG_RETENTION_DAYS = 365
+RECEIPTS_PREFIX = "receipts/"
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+# Route 53 probes each endpoint from about 15 checkers every 10 s: a few warm instances do.
+HEALTH_RESERVED_CONCURRENCY = 5
+CODE_KEY_PATTERN = r"^lambda/{function}-[0-9a-f]{{64}}\.zip$"
+
+GROUP_SERVICE = "Payment service"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What differs between the two functions."""
+
+    key: str  # "processor" / "health": physical name suffix and artifact name
+    logical: str  # "Processor" / "Health"
+    handler: str
+    code_key_parameter: str
+    timeout: int
+    memory: int
+    description: str
+
+
+PROCESSOR = FunctionSpec("processor", "Processor", "process_handler.handler",
+                         names.PROCESSOR_CODE_KEY, timeout=15, memory=512,
+                         description="POST /process: validates and records a payment exactly once")
+HEALTH = FunctionSpec("health", "Health", "health_handler.handler", names.HEALTH_CODE_KEY,
+                      timeout=5, memory=256,
+                      description="GET /health: can this region take payments now?")
+FUNCTIONS = (PROCESSOR, HEALTH)
+
+
+@dataclass(frozen=True)
+class Functions:
+    processor: awslambda.Function
+    health: awslambda.Function
+
+
+def add_service_parameters(regional: Regional) -> None:
+    params = regional.params
+    params.add(
+        names.ARTIFACT_BUCKET_PREFIX, group=GROUP_SERVICE, label="Artifact bucket prefix",
+        description="Lambda code is read from the bucket <prefix>-<region> in each region "
+                    "(created and filled by the rollout tool).",
+        AllowedPattern=r"^[a-z0-9][a-z0-9-]{2,40}[a-z0-9]$",
+        ConstraintDescription="3-42 of a-z, 0-9 and '-' (an S3 bucket name prefix)",
+    )
+    for spec in FUNCTIONS:
+        params.add(
+            spec.code_key_parameter, group=GROUP_SERVICE, label=f"{spec.logical} code key",
+            description=f"S3 key of the {spec.key} zip: lambda/{spec.key}-<sha256>.zip as "
+                        "build.py names it (build/manifest.json).",
+            AllowedPattern=CODE_KEY_PATTERN.format(function=spec.key),
+            ConstraintDescription=f"lambda/{spec.key}-<64 hex digits>.zip",
+        )
+    params.add(
+        "MaxPaymentAmount", group=GROUP_SERVICE, label="Maximum payment amount",
+        description="Largest amount one payment may carry, in major units of any currency.",
+        Default="10000.00", AllowedPattern=r"^[1-9][0-9]{0,11}(\.[0-9]{1,3})?$",
+        ConstraintDescription="a positive decimal such as 10000.00",
+    )
+    params.add(
+        "ProcessorReservedConcurrency", group=GROUP_SERVICE,
+        label="Processor reserved concurrency",
+        description="Concurrent executions reserved for (and capping) the payment processor.",
+        Type="Number", Default="50", MinValue=1, MaxValue=1000,
+    )
+
+
+def _code_bucket() -> Sub:
+    return Sub(f"${{{names.ARTIFACT_BUCKET_PREFIX}}}-${{AWS::Region}}")
+
+
+def _environment(database: Database, storage: Storage) -> dict:
+    """Exactly the variables lambda/payments/config.py reads (a test holds both sides)."""
+    return {
+        "PAYMENTS_TABLE_NAME": table_name(),
+        "RECEIPTS_BUCKET_NAME": storage.name,
+        # The secret's name: its replica in the secondary has the same name, not the same ARN.
+        "DB_SECRET_ARN": database.secret_name,
+        # Empty in the secondary until it joins the global database: health then says 503.
+        "DB_HOST": If(HAS_DB_CLUSTER, database.endpoint, ""),
+        "DB_PORT": str(POSTGRES_PORT),
+        "DB_NAME": DATABASE_NAME,
+        "DB_TLS_CA_FILE": "",
+        "REGION_ROLE": If(names.IS_PRIMARY, "primary", "secondary"),
+        "MAX_PAYMENT_AMOUNT": Ref("MaxPaymentAmount"),
+        "IDEMPOTENCY_TTL_SECONDS": str(IDEMPOTENCY_TTL_SECONDS),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+
+def _log_group(t: Template, spec: FunctionSpec, key: Key) -> logs.LogGroup:
+    return t.add_resource(logs.LogGroup(
+        f"{spec.logical}LogGroup",
+        LogGroupName=Sub(f"/aws/lambda/${{{names.NAME_PREFIX}}}-${{{names.ENVIRONMENT_NAME}}}-"
+                         f"{spec.key}"),
+        RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=key.arn,
+        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
+    ))
+
+
+def _base_statements(log_group: logs.LogGroup) -> list[Statement]:
+    """What every function in a VPC with tracing needs."""
+    return [
+        Statement(Sid="WriteOwnLogs", Effect=Allow,
+                  Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
+                  Resource=[Sub("${Arn}:*", Arn=log_group.get_att("Arn"))]),
+        # EC2 network-interface calls have no resource-level permissions for Lambda's
+        # use (Lambda Developer Guide, "Giving Lambda functions access to a VPC").
+        Statement(Sid="ManageVpcNetworkInterfaces", Effect=Allow,
+                  Action=[ec2_actions.CreateNetworkInterface,
+                          ec2_actions.DescribeNetworkInterfaces,
+                          ec2_actions.DeleteNetworkInterface,
+                          ec2_actions.AssignPrivateIpAddresses,
+                          ec2_actions.UnassignPrivateIpAddresses],
+                  Resource=["*"]),
+        # X-Ray trace ingestion has no resource-level permissions.
+        Statement(Sid="PublishTraces", Effect=Allow,
+                  Action=[xray.PutTraceSegments, xray.PutTelemetryRecords],
+                  Resource=["*"]),
+    ]
+
+
+def _secret_arn_pattern(database: Database) -> Sub:
+    # Secrets Manager appends six random characters to a secret's ARN; the name is ours.
+    return Sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:"
+               "secret:${Name}-??????", Name=database.secret_name)
+
+
+def _key_use_through(key: Key, sid: str, services: list[str], actions) -> Statement:
+    return Statement(
+        Sid=sid, Effect=Allow, Action=actions, Resource=[key.arn],
+        Condition=Condition(StringEquals("kms:ViaService", [
+            Sub(f"{service}.${{AWS::Region}}.${{AWS::URLSuffix}}") for service in services])),
+    )
+
+
+def _table_arn() -> Sub:
+    return Sub("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${Name}",
+               Name=table_name())
+
+
+def processor_statements(database: Database, storage: Storage, key: Key) -> list[Statement]:
+    """The processor's calls: idempotency records and status items on the table, a receipt
+    object under receipts/, the master secret (decrypted through Secrets Manager), and the
+    KMS data key S3 needs to write an SSE-KMS object."""
+    return [
+        Statement(Sid="IdempotencyAndStatusItems", Effect=Allow,
+                  Action=[ddb.GetItem, ddb.PutItem, ddb.UpdateItem, ddb.DeleteItem],
+                  Resource=[_table_arn()]),
+        Statement(Sid="WriteReceipts", Effect=Allow, Action=[s3_actions.PutObject],
+                  Resource=[Sub(f"${{Arn}}/{RECEIPTS_PREFIX}*", Arn=storage.arn)]),
+        Statement(Sid="ReadDatabaseSecret", Effect=Allow, Action=[sm.GetSecretValue],
+                  Resource=[_secret_arn_pattern(database)]),
+        _key_use_through(key, "UseRegionalKey", ["secretsmanager", "s3"],
+                         [kms_actions.Decrypt, kms_actions.GenerateDataKey]),
+    ]
+
+
+def health_statements(database: Database, storage: Storage, key: Key) -> list[Statement]:
+    """The health probe's calls: one item read, HeadBucket (authorised as s3:ListBucket), the
+    secret to open a database session."""
+    return [
+        Statement(Sid="ProbeTable", Effect=Allow, Action=[ddb.GetItem],
+                  Resource=[_table_arn()]),
+        Statement(Sid="ProbeBucket", Effect=Allow, Action=[s3_actions.ListBucket],
+                  Resource=[storage.arn]),
+        Statement(Sid="ReadDatabaseSecret", Effect=Allow, Action=[sm.GetSecretValue],
+                  Resource=[_secret_arn_pattern(database)]),
+        _key_use_through(key, "UseRegionalKey", ["secretsmanager"], [kms_actions.Decrypt]),
+    ]
+
+
+def _function(t: Template, spec: FunctionSpec, statements: list[Statement], key: Key,
+              network: Network, environment: dict, reserved) -> awslambda.Function:
+    log_group = _log_group(t, spec, key)
+    role = t.add_resource(iam.Role(
+        f"{spec.logical}Role",
+        Description=f"Payment {spec.key} function",
+        AssumeRolePolicyDocument=grants.policy(grants.assume_role_by("lambda")),
+        Policies=[iam.Policy(PolicyName=f"payment-{spec.key}",
+                             PolicyDocument=grants.policy(*_base_statements(log_group),
+                                                          *statements))],
+        Tags=tags(spec.key),
+    ))
+    skip_checkov(
+        role,
+        CKV_AWS_111="EC2 network-interface (VPC access) and X-Ray trace writes have no resource "
+                    "scoping for an execution role; every other statement names its resource",
+    )
+    function = t.add_resource(awslambda.Function(
+        f"{spec.logical}Function",
+        FunctionName=name(spec.key),
+        Description=spec.description,
+        Runtime=RUNTIME, Architectures=[ARCHITECTURE], Handler=spec.handler,
+        Code=awslambda.Code(S3Bucket=_code_bucket(), S3Key=Ref(spec.code_key_parameter)),
+        Role=role.get_att("Arn"),
+        MemorySize=spec.memory, Timeout=spec.timeout,
+        ReservedConcurrentExecutions=reserved,
+        VpcConfig=awslambda.VPCConfig(SubnetIds=network.private_subnet_ids,
+                                      SecurityGroupIds=[Ref(network.lambda_security_group)]),
+        TracingConfig=awslambda.TracingConfig(Mode="Active"),
+        KmsKeyArn=key.arn,
+        LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
+        Environment=awslambda.Environment(Variables=environment),
+        Tags=tags(spec.key),
+    ))
+    skip_checkov(
+        function,
+        CKV_AWS_116="invoked synchronously by API Gateway: a dead-letter queue only serves "
+                    "asynchronous invocations",
+    )
+    return function
+
+
+def add_functions(regional: Regional, key: Key, network: Network, database: Database,
+                  storage: Storage) -> Functions:
+    add_service_parameters(regional)
+    t = regional.template
+    processor = _function(t, PROCESSOR, processor_statements(database, storage, key), key,
+                          network, _environment(database, storage),
+                          Ref("ProcessorReservedConcurrency"))
+    health = _function(t, HEALTH, health_statements(database, storage, key), key, network,
+                       _environment(database, storage), HEALTH_RESERVED_CONCURRENCY)
+    return Functions(processor=processor, health=health)

@@ -1,0 +1,97 @@
+"""Regional alarms: the payment service and the replication of every data store.
+
+Every alarm goes through `notifications.add_alarm` (alarm and OK actions on the regional
+topic). Replication alarms exist only once replication does (`PeerRegionReady`).
+"""
+
+from troposphere import Ref
+from troposphere.cloudwatch import MetricDimension
+
+from . import names
+from .api import Api
+from .database import Database
+from .notifications import Topic, add_alarm
+from .regional_params import Regional
+from .service import Functions
+from .storage import Storage, bucket_name
+from .table import table_name
+
+API_P99_LATENCY_MS = 2000
+AURORA_LAG_MS = 5000  # typical lag is under a second; five seconds is an RPO at risk
+DYNAMODB_LAG_MS = 5000
+
+
+def _dimensions(**values) -> list[MetricDimension]:
+    return [MetricDimension(Name=key, Value=value) for key, value in values.items()]
+
+
+def add_service_alarms(regional: Regional, topic: Topic, functions: Functions, api: Api,
+                       database: Database, storage: Storage) -> None:
+    t = regional.template
+    for logical, function in (("Processor", functions.processor), ("Health", functions.health)):
+        add_alarm(
+            t, f"{logical}ErrorsAlarm", topic,
+            description=f"The {logical.lower()} function is failing (errors in 2 of 3 minutes).",
+            Namespace="AWS/Lambda", MetricName="Errors",
+            Dimensions=_dimensions(FunctionName=Ref(function)),
+            Statistic="Sum", Period=60, EvaluationPeriods=3, DatapointsToAlarm=2,
+            Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+        )
+        add_alarm(
+            t, f"{logical}ThrottlesAlarm", topic,
+            description=f"The {logical.lower()} function is throttled: reserved concurrency "
+                        "or the account limit is exhausted.",
+            Namespace="AWS/Lambda", MetricName="Throttles",
+            Dimensions=_dimensions(FunctionName=Ref(function)),
+            Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
+        )
+    api_dimensions = _dimensions(ApiId=Ref(api.api))
+    add_alarm(
+        t, "Api5xxAlarm", topic,
+        description="The payment API answers 5xx: payments are failing in this region.",
+        Namespace="AWS/ApiGateway", MetricName="5xx", Dimensions=api_dimensions,
+        Statistic="Sum", Period=60, EvaluationPeriods=3, DatapointsToAlarm=2, Threshold=5,
+        ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
+    )
+    add_alarm(
+        t, "ApiLatencyP99Alarm", topic,
+        description=f"p99 latency of the payment API is above {API_P99_LATENCY_MS} ms.",
+        Namespace="AWS/ApiGateway", MetricName="Latency", Dimensions=api_dimensions,
+        ExtendedStatistic="p99", Period=300, EvaluationPeriods=2,
+        Threshold=API_P99_LATENCY_MS, ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+    )
+    # Aurora reports global replication lag on the secondary cluster.
+    add_alarm(
+        t, "AuroraGlobalReplicationLagAlarm", topic, condition=names.SECONDARY_WITH_PEER,
+        description=f"Aurora global replication lag above {AURORA_LAG_MS} ms: the RPO of a "
+                    "failover is at risk.",
+        Namespace="AWS/RDS", MetricName="AuroraGlobalDBReplicationLag",
+        Dimensions=_dimensions(DBClusterIdentifier=Ref(database.cluster)),
+        Statistic="Maximum", Period=60, EvaluationPeriods=3, DatapointsToAlarm=3,
+        Threshold=AURORA_LAG_MS, ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="breaching",
+    )
+    # DynamoDB reports replication latency in the sending region, per receiving region.
+    add_alarm(
+        t, "DynamoDbReplicationLatencyAlarm", topic, condition=names.PEER_READY,
+        description=f"Global table replication to the peer region is slower than "
+                    f"{DYNAMODB_LAG_MS} ms.",
+        Namespace="AWS/DynamoDB", MetricName="ReplicationLatency",
+        Dimensions=_dimensions(TableName=table_name(), ReceivingRegion=regional.peer_region),
+        Statistic="Average", Period=60, EvaluationPeriods=5, DatapointsToAlarm=3,
+        Threshold=DYNAMODB_LAG_MS, ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+    )
+    add_alarm(
+        t, "S3ReplicationFailedAlarm", topic, condition=names.PEER_READY,
+        description="Receipts failed to replicate to the peer region's bucket.",
+        Namespace="AWS/S3", MetricName="OperationsFailedReplication",
+        Dimensions=_dimensions(SourceBucket=storage.name,
+                               DestinationBucket=bucket_name(regional.peer_region),
+                               RuleId="to-peer-region"),
+        Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
+    )

@@ -1,0 +1,179 @@
+"""GET /health, and what POST /process does while a dependency is down."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from payments.config import RegionRole
+from payments.health import CheckResult, evaluate
+
+from .conftest import Api, new_key, payment_body
+from .postgres import PostgresServer
+
+
+def report(response: dict[str, Any]) -> dict[str, Any]:
+    assert response["headers"]["content-type"] == "application/json"
+    body = json.loads(response["body"])
+    assert body["correlation_id"] == response["headers"]["x-correlation-id"]
+    return body
+
+
+def test_healthy_primary_reports_every_dependency(api: Api) -> None:
+    started = time.perf_counter()
+    response = api.health()
+    elapsed = time.perf_counter() - started
+
+    body = report(response)
+    assert response["statusCode"] == 200, body
+    assert (body["status"], body["role"], body["region"], body["failing"]) == (
+        "healthy",
+        "primary",
+        "eu-west-1",
+        [],
+    )
+    assert set(body["checks"]) == {"database", "dynamodb", "s3"}
+    assert all(check["ok"] for check in body["checks"].values())
+    assert body["checks"]["database"]["writable"] is True
+    assert elapsed < 1.5
+
+
+def test_health_reports_the_configured_role(api: Api, reconfigure: Any) -> None:
+    reconfigure(REGION_ROLE="secondary")
+    body = report(api.health())
+    assert (body["status"], body["role"]) == ("healthy", "secondary")
+
+
+def test_missing_bucket_fails_health_naming_s3(api: Api, reconfigure: Any) -> None:
+    reconfigure(RECEIPTS_BUCKET_NAME="no-such-bucket-anywhere")
+    response = api.health()
+    body = report(response)
+    assert response["statusCode"] == 503
+    assert body["failing"] == ["s3"]
+    assert body["checks"]["s3"]["ok"] is False and body["checks"]["database"]["ok"] is True
+
+
+def test_missing_table_fails_health_naming_dynamodb(api: Api, reconfigure: Any) -> None:
+    reconfigure(PAYMENTS_TABLE_NAME="no-such-table")
+    response = api.health()
+    assert response["statusCode"] == 503
+    assert report(response)["failing"] == ["dynamodb"]
+
+
+def test_broken_environment_is_a_json_500_not_a_crash(api: Api, reconfigure: Any) -> None:
+    reconfigure(REGION_ROLE="tertiary")
+    for response in (api.health(), api.post(payment_body(), new_key())):
+        assert response["statusCode"] == 500
+        assert json.loads(response["body"])["error"]["code"] == "internal_error"
+        assert "tertiary" not in response["body"]
+
+
+def check(name: str, ok: bool = True, **details: Any) -> CheckResult:
+    return CheckResult(name, ok, 1.0, details)
+
+
+@pytest.mark.parametrize(
+    ("role", "checks", "healthy", "failing"),
+    [
+        (
+            RegionRole.PRIMARY,
+            (check("database", writable=True), check("dynamodb"), check("s3")),
+            True,
+            (),
+        ),
+        (
+            RegionRole.PRIMARY,
+            (check("database", writable=False), check("dynamodb"), check("s3")),
+            False,
+            ("database",),
+        ),
+        (
+            RegionRole.SECONDARY,
+            (check("database", writable=False), check("dynamodb"), check("s3")),
+            True,
+            (),
+        ),
+        (
+            RegionRole.SECONDARY,
+            (check("database", writable=True), check("dynamodb", ok=False), check("s3")),
+            False,
+            ("dynamodb",),
+        ),
+        (
+            RegionRole.SECONDARY,
+            (check("database", ok=False), check("dynamodb"), check("s3", ok=False)),
+            False,
+            ("database", "s3"),
+        ),
+    ],
+    ids=[
+        "primary-writable",
+        "primary-read-only",
+        "secondary-read-only",
+        "dynamodb-down",
+        "two-down",
+    ],
+)
+def test_verdict_depends_on_role_and_writability(
+    role: RegionRole, checks: tuple[CheckResult, ...], healthy: bool, failing: tuple[str, ...]
+) -> None:
+    verdict = evaluate(role, "eu-west-1", checks)
+    assert (verdict.healthy, verdict.failing, verdict.status_code) == (
+        healthy,
+        failing,
+        200 if healthy else 503,
+    )
+
+
+@pytest.fixture
+def database_down(api: Api, postgres: PostgresServer) -> Iterator[None]:
+    postgres.stop()
+    try:
+        yield
+    finally:
+        postgres.start()
+
+
+def test_database_outage_fails_health_and_records_nothing(api: Api, database_down: None) -> None:
+    key, body = new_key(), payment_body()
+    statuses_before = len(api.table_items("payment#"))
+    receipts_before = api.s3.list_objects_v2(Bucket="payments-test-receipts-eu-west-1").get(
+        "KeyCount", 0
+    )
+
+    health = api.health()
+    response = api.post(body, key)
+
+    assert health["statusCode"] == 503
+    assert report(health)["failing"] == ["database"]
+    assert response["statusCode"] == 503
+    assert json.loads(response["body"])["error"]["code"] == "service_unavailable"
+    assert response["headers"]["retry-after"] == "1"
+    record = api.idempotency_item(key)
+    assert record is None or record["status"]["S"] != "COMPLETED"
+    assert len(api.table_items("payment#")) == statuses_before
+    assert (
+        api.s3.list_objects_v2(Bucket="payments-test-receipts-eu-west-1").get("KeyCount", 0)
+        == receipts_before
+    )
+
+
+def test_service_recovers_when_the_database_returns(api: Api, postgres: PostgresServer) -> None:
+    key, body = new_key(), payment_body()
+    assert api.post(body, key)["statusCode"] == 201  # both paths hold a live connection now
+    assert api.health()["statusCode"] == 200
+
+    postgres.stop()
+    try:
+        assert api.post(body, new_key())["statusCode"] == 503
+    finally:
+        postgres.start()
+
+    # The cached connections are dead; the next call reconnects on its own.
+    assert api.health()["statusCode"] == 200
+    retry_key = new_key()
+    assert api.post(body | {"amount": "1.00"}, retry_key)["statusCode"] == 201
+    assert len(api.ledger_rows(retry_key)) == 1

@@ -1,0 +1,215 @@
+"""POST /process: the happy path, replays, conflicts, and what each store holds."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from payments import validation, wiring
+from payments.errors import DependencyUnavailable
+from payments.idempotency import IdempotencyStore
+
+from .conftest import MAX_AMOUNT, TABLE, Api, new_key, payment_body
+
+
+def body_of(response: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(response["body"])
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "stored", "shown"),
+    [
+        ("12.3", "EUR", Decimal("12.300"), "12.30"),
+        ("500", "JPY", Decimal("500.000"), "500"),
+        ("1.234", "BHD", Decimal("1.234"), "1.234"),
+        (MAX_AMOUNT, "USD", Decimal(MAX_AMOUNT), MAX_AMOUNT),
+        ("0.01", "GBP", Decimal("0.010"), "0.01"),
+    ],
+)
+def test_valid_payment_is_recorded_once_in_every_store(
+    api: Api, amount: str, currency: str, stored: Decimal, shown: str
+) -> None:
+    key = new_key()
+
+    response = api.post(payment_body(amount=amount, currency=currency), key)
+
+    assert response["statusCode"] == 201, response["body"]
+    payment = body_of(response)
+    assert (payment["amount"], payment["currency"], payment["status"]) == (
+        shown,
+        currency,
+        "accepted",
+    )
+    assert payment["correlation_id"] == response["headers"]["x-correlation-id"]
+    assert "idempotent-replayed" not in response["headers"]
+    assert api.ledger_rows(key) == [[payment["payment_id"], stored, currency, "accepted"]]
+    status = api.status_item(payment["payment_id"])
+    assert status is not None
+    assert (status["amount"]["S"], status["idempotency_key"]["S"]) == (shown, key)
+    assert "expires_at" not in status
+    (receipt_key,) = api.receipt_keys(payment["payment_id"])
+    assert receipt_key.startswith("receipts/") and status["receipt_key"]["S"] == receipt_key
+    assert api.receipt(receipt_key) == {"receipt_version": 1, "payment": payment}
+    record = api.idempotency_item(key)
+    assert record is not None and record["status"]["S"] == "COMPLETED"
+    assert record["response_body"]["S"] == response["body"]
+
+
+def test_replay_returns_the_original_response_and_writes_nothing(api: Api) -> None:
+    key, body = new_key(), payment_body(amount="12.30")
+    first = api.post(body, key)
+    before = api.counts()
+
+    # The same request in other bytes: key order, whitespace, "12.3" for "12.30".
+    reordered = json.dumps(dict(reversed(list({**body, "amount": "12.3"}.items()))), indent=2)
+    replays = [api.post(body, key), api.post(None, key, raw=reordered)]
+
+    for replay in replays:
+        assert replay["statusCode"] == 201
+        assert replay["body"] == first["body"]
+        assert replay["headers"]["idempotent-replayed"] == "true"
+        assert replay["headers"]["x-correlation-id"] != first["headers"]["x-correlation-id"]
+    assert api.counts() == before
+
+
+def test_same_key_with_a_different_body_is_a_conflict(api: Api) -> None:
+    key, body = new_key(), payment_body()
+    original = api.post(body, key)
+    before = api.counts()
+
+    for change in (
+        {"amount": "12.35"},
+        {"merchant_id": "merchant-43"},
+        {"description": None},
+        {"source": {**body["source"], "token": body["source"]["token"] + "x"}},
+    ):
+        response = api.post({**body, **change}, key)
+        assert response["statusCode"] == 409, change
+        assert body_of(response)["error"]["code"] == "idempotency_key_reused"
+
+    assert api.counts() == before
+    assert api.post(body, key)["body"] == original["body"]
+
+
+def claim_directly(body: dict[str, Any], key: str, lease_seconds: int) -> None:
+    """Hold the key as another, still running (or dead) invocation would."""
+    request = validation.payment_request(body, Decimal(MAX_AMOUNT))
+    store = IdempotencyStore(api_client(), TABLE, ttl_seconds=3600)
+    store.claim(key, request.fingerprint(), lease_seconds)
+
+
+def api_client() -> Any:
+    import boto3
+
+    return boto3.client("dynamodb", region_name="eu-west-1")
+
+
+def test_concurrent_duplicate_in_flight_gets_409_and_writes_nothing(api: Api) -> None:
+    key, body = new_key(), payment_body()
+    claim_directly(body, key, lease_seconds=60)
+    before = api.counts()
+
+    response = api.post(body, key)
+
+    assert response["statusCode"] == 409
+    assert body_of(response)["error"]["code"] == "request_in_progress"
+    assert response["headers"]["retry-after"] == "1"
+    assert api.post(payment_body(), key)["statusCode"] == 409
+    assert api.counts() == before
+    assert api.ledger_rows(key) == []
+
+
+def test_claim_of_a_dead_invocation_is_taken_over_after_its_lease(api: Api) -> None:
+    key, body = new_key(), payment_body()
+    claim_directly(body, key, lease_seconds=-1)
+
+    response = api.post(body, key)
+
+    assert response["statusCode"] == 201
+    assert len(api.ledger_rows(key)) == 1
+
+
+def test_ledger_recognises_a_retry_whose_idempotency_record_is_gone(api: Api) -> None:
+    """E.g. the retry lands in the other region before the record replicated,
+    or after its TTL: the ledger's unique key still yields the same payment."""
+    key, body = new_key(), payment_body()
+    first = api.post(body, key)
+    api.dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": f"idem#{key}"}})
+    before = api.counts()
+
+    retry = api.post(body, key)
+    reused = api.post(payment_body(amount="99.00"), key)
+
+    assert (retry["statusCode"], retry["body"]) == (201, first["body"])
+    assert retry["headers"]["idempotent-replayed"] == "true"
+    assert reused["statusCode"] == 409
+    rows, items, receipts = api.counts()
+    assert (rows, items, receipts) == (before[0], before[1] + 1, before[2])  # + the new record
+    assert len(api.ledger_rows(key)) == 1
+
+
+def test_failure_after_the_ledger_commit_is_repaired_by_the_retry(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, body = new_key(), payment_body()
+    receipts = wiring.payment_service()._receipts
+
+    def s3_down(_payment: Any) -> str:
+        raise DependencyUnavailable("s3", "InternalError")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(receipts, "put", s3_down)
+        failed = api.post(body, key)
+
+    assert failed["statusCode"] == 503
+    assert failed["headers"]["retry-after"] == "1"
+    assert body_of(failed)["error"]["code"] == "service_unavailable"
+    ((payment_id, *_),) = api.ledger_rows(key)
+    assert api.status_item(payment_id) is None
+    assert api.idempotency_item(key) is None, "claim must be released for an immediate retry"
+
+    retry = api.post(body, key)
+
+    assert retry["statusCode"] == 201
+    assert body_of(retry)["payment_id"] == payment_id
+    assert body_of(retry)["correlation_id"] == body_of(failed)["correlation_id"]
+    assert len(api.receipt_keys(payment_id)) == 1
+    assert api.status_item(payment_id) is not None
+
+
+def test_unexpected_error_is_a_plain_500_and_leaves_no_claim(
+    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = new_key()
+    ledger = wiring.payment_service()._ledger
+
+    def bug(_payment: Any) -> Any:
+        raise RuntimeError("internal detail that must not leak")
+
+    monkeypatch.setattr(ledger, "record", bug)
+    response = api.post(payment_body(), key)
+
+    assert response["statusCode"] == 500
+    assert body_of(response)["error"]["code"] == "internal_error"
+    assert "internal detail" not in response["body"] and "Traceback" not in response["body"]
+    assert api.idempotency_item(key) is None
+    assert "Traceback" in capsys.readouterr().out, "the stack belongs in the log"
+
+
+def test_logs_are_json_lines_without_card_source_or_secrets(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = payment_body(description="gift")
+    capsys.readouterr()
+
+    response = api.post(body, new_key())
+    api.post(payment_body(source={"type": "card_token", "token": "4111111111111111"}), new_key())
+    output = capsys.readouterr().out
+
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]
+    assert lines and all(line["correlation_id"] for line in lines)
+    assert response["headers"]["x-correlation-id"] in {line["correlation_id"] for line in lines}
+    for forbidden in (body["source"]["token"], "4111111111111111", api.postgres.password):
+        assert forbidden not in output

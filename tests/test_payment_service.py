@@ -1,0 +1,192 @@
+"""The payment service in the regional template: functions, roles, API, domain, alarms."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BASE_PARAMETERS
+
+ROOT = Path(__file__).resolve().parent.parent
+READY = {"PeerRegionReady": "true"}
+FUNCTIONS = ["ProcessorFunction", "HealthFunction"]
+
+
+def handler_config():
+    """lambda/payments/config.py, loaded by path (lambda/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("handler_config",
+                                                  ROOT / "lambda" / "payments" / "config.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("lid", FUNCTIONS)
+def test_template_sets_exactly_the_variables_the_code_reads(regional, lid):
+    config = handler_config()
+    variables = set(regional.props(lid)["Environment"]["Variables"])
+    assert variables == set(config.ENV_VARS)
+    assert not variables & set(config.RUNTIME_ENV_VARS)
+
+
+@pytest.mark.parametrize("role", ["primary", "secondary"])
+@pytest.mark.parametrize("lid", FUNCTIONS)
+def test_functions_run_in_private_subnets_on_arm64_with_tracing(in_region, role, lid):
+    props = in_region(role, **READY).props(lid)
+    assert props["VpcConfig"] == {"SubnetIds": [{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}],
+                                  "SecurityGroupIds": [{"Ref": "LambdaSecurityGroup"}]}
+    assert props["Architectures"] == ["arm64"]
+    assert props["Runtime"].startswith("python3.1")
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["ReservedConcurrentExecutions"]
+    assert props["KmsKeyArn"] == {"Fn::GetAtt": ["Key", "Arn"]}
+    env = props["Environment"]["Variables"]
+    assert env["REGION_ROLE"] == role
+    assert env["DB_HOST"] == {"Fn::GetAtt": ["DbCluster", "Endpoint.Address"]}
+
+
+def test_secondary_functions_have_no_database_until_it_joins(in_region):
+    env = in_region("secondary").props("ProcessorFunction")["Environment"]["Variables"]
+    assert env["DB_HOST"] == ""
+
+
+@pytest.mark.parametrize("lid, key_param", [("ProcessorFunction", "ProcessorCodeKey"),
+                                            ("HealthFunction", "HealthCodeKey")])
+def test_code_comes_from_the_regional_artifact_bucket_by_content_hash(in_region, lid, key_param):
+    code = in_region("primary").props(lid)["Code"]
+    assert code == {"S3Bucket": {"Fn::Sub": "${ArtifactBucketPrefix}-${AWS::Region}"},
+                    "S3Key": BASE_PARAMETERS[key_param]}
+
+
+@pytest.mark.parametrize("lid", ["ProcessorLogGroup", "HealthLogGroup", "ApiAccessLogGroup"])
+def test_log_groups_are_encrypted_and_kept(regional, lid):
+    props = regional.props(lid)
+    assert props["KmsKeyId"] == {"Fn::GetAtt": ["Key", "Arn"]}
+    assert props["RetentionInDays"] >= 365
+
+
+def role_actions(cfn, role):
+    (policy,) = cfn.props(role)["Policies"]
+    return {s["Sid"]: (sorted(s["Action"]), s["Resource"])
+            for s in policy["PolicyDocument"]["Statement"]}
+
+
+BASE = {"WriteOwnLogs", "ManageVpcNetworkInterfaces", "PublishTraces"}
+
+
+def test_processor_role_grants_exactly_what_the_processor_calls(regional):
+    statements = role_actions(regional, "ProcessorRole")
+    assert set(statements) - BASE == {"IdempotencyAndStatusItems", "WriteReceipts",
+                                      "ReadDatabaseSecret", "UseRegionalKey"}
+    actions, resources = statements["IdempotencyAndStatusItems"]
+    assert actions == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
+                       "dynamodb:UpdateItem"]
+    assert "table/${Name}" in resources[0]["Fn::Sub"][0]
+    actions, resources = statements["WriteReceipts"]
+    assert actions == ["s3:PutObject"]
+    assert resources[0]["Fn::Sub"][0] == "${Arn}/receipts/*"
+    actions, resources = statements["ReadDatabaseSecret"]
+    assert actions == ["secretsmanager:GetSecretValue"]
+    assert resources[0]["Fn::Sub"][0].endswith("secret:${Name}-??????")
+    assert statements["UseRegionalKey"][1] == [{"Fn::GetAtt": ["Key", "Arn"]}]
+
+
+def test_health_role_can_only_probe(regional):
+    statements = role_actions(regional, "HealthRole")
+    probes = {sid: actions for sid, (actions, _) in statements.items() if sid not in BASE}
+    assert probes == {"ProbeTable": ["dynamodb:GetItem"], "ProbeBucket": ["s3:ListBucket"],
+                      "ReadDatabaseSecret": ["secretsmanager:GetSecretValue"],
+                      "UseRegionalKey": ["kms:Decrypt"]}
+
+
+@pytest.mark.parametrize("mode, authorization", [("iam", "AWS_IAM"), ("jwt", "JWT")])
+def test_process_route_requires_authorisation(in_region, mode, authorization):
+    extra = {"AuthMode": mode}
+    if mode == "jwt":
+        extra.update(JwtIssuer="https://issuer.example.com/", JwtAudience="payments")
+    cfn = in_region("primary", **extra)
+    route = cfn.props("ProcessRoute")
+    assert route["RouteKey"] == "POST /process"
+    assert route["AuthorizationType"] == authorization
+    assert ("AuthorizerId" in route) == (mode == "jwt")
+    assert cfn.count("AWS::ApiGatewayV2::Authorizer") == (mode == "jwt")
+
+
+def test_health_route_is_open_and_is_what_route53_probes(regional, global_template):
+    health = regional.props("HealthRoute")
+    assert health["AuthorizationType"] == "NONE"
+    method, path = health["RouteKey"].split(" ")
+    assert method == "GET"
+    for check in global_template.of_type("AWS::Route53::HealthCheck").values():
+        assert check["Properties"]["HealthCheckConfig"]["ResourcePath"] == path
+
+
+def test_stage_logs_access_and_throttles(regional):
+    stage = regional.props("DefaultStage")
+    assert stage["StageName"] == "$default" and stage["AutoDeploy"] is True
+    assert stage["AccessLogSettings"]["DestinationArn"] == {
+        "Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert json.loads(stage["AccessLogSettings"]["Format"])["requestId"] == "$context.requestId"
+    settings = stage["DefaultRouteSettings"]
+    assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
+
+
+def test_custom_domain_is_regional_tls12_and_mapped_after_the_stage(regional):
+    config = regional.props("ApiDomain")["DomainNameConfigurations"][0]
+    assert config["EndpointType"] == "REGIONAL" and config["SecurityPolicy"] == "TLS_1_2"
+    assert config["CertificateArn"] == {"Ref": "ApiCertificate"}
+    mapping = regional.resources["ApiMapping"]
+    assert "DefaultStage" in mapping["DependsOn"]
+    assert mapping["Properties"]["Stage"] == "$default"
+
+
+def test_only_the_primary_certificate_owns_the_validation_record(in_region):
+    primary = in_region("primary").props("ApiCertificate")
+    secondary = in_region("secondary").props("ApiCertificate")
+    assert primary["DomainValidationOptions"] == [{
+        "DomainName": "api.pay.example.com", "HostedZoneId": "Z0123456789ABC"}]
+    assert "DomainValidationOptions" not in secondary
+    assert primary["DomainName"] == secondary["DomainName"] == "api.pay.example.com"
+    assert primary["ValidationMethod"] == "DNS"
+
+
+def test_invoke_permissions_are_scoped_to_the_route(regional):
+    for lid, route in (("ProcessorInvokePermission", "/POST/process"),
+                       ("HealthInvokePermission", "/GET/health")):
+        source = regional.props(lid)["SourceArn"]["Fn::Sub"]
+        assert source.endswith(route) and "${HttpApi}" in source
+
+
+def test_outputs_the_global_stack_needs(regional):
+    for name in ("ApiId", "ApiEndpointHost", "ApiDomainTarget", "ApiDomainHostedZoneId"):
+        assert name in regional.doc["Outputs"], name
+    assert regional.doc["Outputs"]["ApiDomainTarget"]["Value"] == {
+        "Fn::GetAtt": ["ApiDomain", "RegionalDomainName"]}
+
+
+ALWAYS = {"ProcessorErrorsAlarm", "ProcessorThrottlesAlarm", "HealthErrorsAlarm",
+          "HealthThrottlesAlarm", "Api5xxAlarm", "ApiLatencyP99Alarm"}
+REPLICATION = {"DynamoDbReplicationLatencyAlarm", "S3ReplicationFailedAlarm"}
+
+
+@pytest.mark.parametrize("role, ready, expected", [
+    ("primary", False, ALWAYS),
+    ("primary", True, ALWAYS | REPLICATION),
+    ("secondary", False, ALWAYS),
+    ("secondary", True, ALWAYS | REPLICATION | {"AuroraGlobalReplicationLagAlarm"}),
+])
+def test_alarms_per_role_and_phase(in_region, role, ready, expected):
+    cfn = in_region(role, **(READY if ready else {}))
+    assert set(cfn.of_type("AWS::CloudWatch::Alarm")) == expected
+
+
+def test_replication_alarms_watch_the_peer_region(in_region):
+    cfn = in_region("primary", **READY)
+    dims = {d["Name"]: d["Value"] for d in
+            cfn.props("DynamoDbReplicationLatencyAlarm")["Dimensions"]}
+    assert dims["ReceivingRegion"] == "us-west-2"
+    api = cfn.props("ApiLatencyP99Alarm")
+    assert api["ExtendedStatistic"] == "p99"
