@@ -162,6 +162,9 @@ def _secret_arn_pattern(database: Database) -> Sub:
 
 
 def _key_use_through(key: Key, sid: str, services: list[str], actions) -> Statement:
+    """Key use only through the named services. DynamoDB is among them because a table under
+    a customer managed key may need the caller's key permission for data-plane calls (the CDK
+    table grants add the same); nothing can use the key directly."""
     return Statement(
         Sid=sid, Effect=Allow, Action=actions, Resource=[key.arn],
         Condition=Condition(StringEquals("kms:ViaService", [
@@ -177,7 +180,7 @@ def _table_arn() -> Sub:
 def processor_statements(database: Database, storage: Storage, key: Key) -> list[Statement]:
     """The processor's calls: idempotency records and status items on the table, a receipt
     object under receipts/, the master secret (decrypted through Secrets Manager), and the
-    KMS data key S3 needs to write an SSE-KMS object."""
+    KMS data keys S3 and DynamoDB need to write under the customer managed key."""
     return [
         Statement(Sid="IdempotencyAndStatusItems", Effect=Allow,
                   Action=[ddb.GetItem, ddb.PutItem, ddb.UpdateItem, ddb.DeleteItem],
@@ -186,8 +189,8 @@ def processor_statements(database: Database, storage: Storage, key: Key) -> list
                   Resource=[Sub(f"${{Arn}}/{RECEIPTS_PREFIX}*", Arn=storage.arn)]),
         Statement(Sid="ReadDatabaseSecret", Effect=Allow, Action=[sm.GetSecretValue],
                   Resource=[_secret_arn_pattern(database)]),
-        _key_use_through(key, "UseRegionalKey", ["secretsmanager", "s3"],
-                         [kms_actions.Decrypt, kms_actions.GenerateDataKey]),
+        _key_use_through(key, "UseRegionalKey", ["secretsmanager", "s3", "dynamodb"],
+                         [kms_actions.Decrypt, kms_actions.Encrypt, kms_actions.GenerateDataKey]),
     ]
 
 
@@ -201,7 +204,8 @@ def health_statements(database: Database, storage: Storage, key: Key) -> list[St
                   Resource=[storage.arn]),
         Statement(Sid="ReadDatabaseSecret", Effect=Allow, Action=[sm.GetSecretValue],
                   Resource=[_secret_arn_pattern(database)]),
-        _key_use_through(key, "UseRegionalKey", ["secretsmanager"], [kms_actions.Decrypt]),
+        _key_use_through(key, "UseRegionalKey", ["secretsmanager", "dynamodb"],
+                         [kms_actions.Decrypt]),
     ]
 
 

@@ -91,7 +91,13 @@ def test_processor_role_grants_exactly_what_the_processor_calls(regional):
     actions, resources = statements["ReadDatabaseSecret"]
     assert actions == ["secretsmanager:GetSecretValue"]
     assert resources[0]["Fn::Sub"][0].endswith("secret:${Name}-??????")
-    assert statements["UseRegionalKey"][1] == [{"Fn::GetAtt": ["Key", "Arn"]}]
+    assert statements["UseRegionalKey"] == (["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                                            [{"Fn::GetAtt": ["Key", "Arn"]}])
+    (policy,) = regional.props("ProcessorRole")["Policies"]
+    (key_use,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "UseRegionalKey"]
+    services = [v["Fn::Sub"].split(".")[0] for v in
+                key_use["Condition"]["StringEquals"]["kms:ViaService"]]
+    assert services == ["secretsmanager", "s3", "dynamodb"]  # never the key directly
 
 
 def test_health_role_can_only_probe(regional):
