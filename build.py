@@ -110,7 +110,7 @@ def deterministic_zip(files: dict[str, bytes]) -> bytes:
             info.external_attr = ZIP_FILE_MODE << 16
             info.create_system = 3  # Unix, so the mode above is honoured on every machine
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, files[name], compresslevel=9)
+            archive.writestr(info, files[name], compresslevel=6)
     return buffer.getvalue()
 
 
