@@ -1,0 +1,5 @@
+import sys
+
+from stacksets.cli import main
+
+sys.exit(main())

@@ -1,0 +1,98 @@
+"""Artifact buckets (one per region, `<ArtifactBucketPrefix>-<region>`) and uploads.
+
+Keys carry the content hash (Lambda zips are content-hashed by the build; templates go under
+`templates/<name>-<sha256>.json`), so an upload never overwrites different bytes and a key that
+exists is already right: re-running uploads nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs.aws import Bool, Condition, Deny, Policy, Principal, Statement
+from awacs import s3 as s3_actions
+from botocore.exceptions import ClientError
+
+from stacksets.aws import call, error_code
+
+# CloudFormation API Reference, CreateStackSet/CreateStack: TemplateBody "Maximum length of
+# 51,200 bytes"; larger templates must be passed by TemplateURL (an S3 object).
+INLINE_TEMPLATE_LIMIT = 51_200
+
+
+def bucket_name(prefix: str, region: str) -> str:
+    return f"{prefix}-{region}"
+
+
+def template_key(name: str, sha256: str) -> str:
+    return f"templates/{name.removesuffix('.json')}-{sha256[:20]}.json"
+
+
+def template_url(bucket: str, region: str, key: str) -> str:
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+
+
+def template_source(body: bytes, bucket: str, region: str, key: str) -> dict[str, str]:
+    """`TemplateBody` when it fits inline, else `TemplateURL` (pure)."""
+    if len(body) <= INLINE_TEMPLATE_LIMIT:
+        return {"TemplateBody": body.decode("utf-8")}
+    return {"TemplateURL": template_url(bucket, region, key)}
+
+
+def bucket_policy(bucket: str, partition: str = "aws") -> str:
+    """TLS only: deny any request over plain HTTP (S3 User Guide, "Enforce encryption in
+    transit")."""
+    arn = f"arn:{partition}:s3:::{bucket}"
+    return Policy(Version="2012-10-17", Statement=[Statement(
+        Sid="DenyInsecureTransport", Effect=Deny, Principal=Principal("*"),
+        Action=[s3_actions.Action("*")], Resource=[arn, f"{arn}/*"],
+        Condition=Condition(Bool("aws:SecureTransport", False)))]).to_json()
+
+
+@dataclass(frozen=True)
+class Upload:
+    region: str
+    bucket: str
+    key: str
+    body: bytes
+
+
+def ensure_bucket(s3, bucket: str, region: str, partition: str = "aws") -> bool:
+    """Create the bucket if missing, and (re)apply: versioning, default encryption, public
+    access block, owner-enforced object ownership, TLS-only policy. Returns True if created."""
+    created = False
+    try:
+        call(s3.head_bucket, Bucket=bucket)
+    except ClientError as error:
+        if error_code(error) not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+        arguments = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
+        if region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
+            arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        call(s3.create_bucket, **arguments)
+        created = True
+    call(s3.put_public_access_block, Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True})
+    call(s3.put_bucket_encryption, Bucket=bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"},
+                   "BucketKeyEnabled": True}]})
+    call(s3.put_bucket_versioning, Bucket=bucket,
+         VersioningConfiguration={"Status": "Enabled"})
+    call(s3.put_bucket_policy, Bucket=bucket, Policy=bucket_policy(bucket, partition))
+    return created
+
+
+def upload(s3, item: Upload) -> bool:
+    """Put the object unless the key exists (content-addressed). Returns True if uploaded."""
+    try:
+        call(s3.head_object, Bucket=item.bucket, Key=item.key)
+        return False
+    except ClientError as error:
+        if error_code(error) not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    call(s3.put_object, Bucket=item.bucket, Key=item.key, Body=item.body,
+         ServerSideEncryption="aws:kms")
+    return True
+
+

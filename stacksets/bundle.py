@@ -1,0 +1,120 @@
+"""What the rollout deploys: the output of `build.py`, built in-process or read from a directory.
+
+Nothing about the templates is assumed here: parameters, outputs and resource types are read
+from the emitted JSON, and every artifact is checked against the manifest's sha256 so a
+half-written or stale build directory is refused rather than deployed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REGIONAL, GLOBAL, MANIFEST = "regional.json", "global.json", "manifest.json"
+# Lambda code parameters and the zip each names: build/lambda/<stem>-<sha256>.zip. The S3 key
+# is the path relative to the build directory (lambda/<stem>-<sha256>.zip), in every region.
+CODE_ZIPS = {"ProcessorCodeKey": "processor", "HealthCodeKey": "health"}
+
+
+class BuildError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    body: bytes
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return self.document.get("Parameters", {})
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return self.document.get("Outputs", {})
+
+    @property
+    def resource_types(self) -> list[str]:
+        return sorted({r["Type"] for r in self.document.get("Resources", {}).values()})
+
+
+@dataclass(frozen=True)
+class Bundle:
+    directory: Path
+    regional: Template
+    global_: Template
+    zips: dict[str, bytes]  # path relative to the build (content-hashed) -> bytes
+
+    def code_keys(self, declared: dict[str, Any]) -> dict[str, str]:
+        """ProcessorCodeKey / HealthCodeKey values: the zip file names (they are the S3 keys).
+        Only for parameters the regional template declares."""
+        wanted = {p: stem for p, stem in CODE_ZIPS.items() if p in declared}
+        if not wanted:
+            return {}
+        keys, missing = {}, []
+        for parameter, stem in wanted.items():
+            matches = sorted(n for n in self.zips if n.startswith(f"lambda/{stem}-"))
+            if len(matches) != 1:
+                missing.append(f"the regional template declares {parameter}: the build must "
+                               f"emit exactly one lambda/{stem}-<sha256>.zip, found "
+                               f"{matches or 'none'}")
+            else:
+                keys[parameter] = matches[0]
+        if missing:
+            raise BuildError("; ".join(missing) + f" (zips in the build: {sorted(self.zips)})")
+        return keys
+
+
+def _ensure_importable() -> None:
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+
+
+def build(out: Path) -> Bundle:
+    """Run `build.py` in-process into `out` (its progress goes to stderr) and load the result,
+    so a deploy always ships the templates of the checked-out code."""
+    _ensure_importable()
+    import build as build_module  # the repository's build.py
+
+    with contextlib.redirect_stdout(sys.stderr):
+        status = build_module.main(["--out", str(out)])
+    if status != 0:
+        raise BuildError(f"build.py --out {out} failed with exit status {status}")
+    return load(out)
+
+
+def load(directory: Path) -> Bundle:
+    directory = Path(directory)
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise BuildError(f"{manifest_path} is missing: run `python build.py --out {directory}` "
+                         "or drop --build-dir to build in-process")
+    artifacts = json.loads(manifest_path.read_text()).get("artifacts", {})
+    files: dict[str, bytes] = {}
+    for relative, description in sorted(artifacts.items()):
+        data = (directory / relative).read_bytes()
+        if hashlib.sha256(data).hexdigest() != description.get("sha256"):
+            raise BuildError(f"{directory / relative} does not match {MANIFEST} (sha256): "
+                             "the build directory is stale or half-written; rebuild it")
+        files[relative] = data
+    for required in (REGIONAL, GLOBAL):
+        if required not in files:
+            raise BuildError(f"{MANIFEST} in {directory} lists no {required}")
+    zips = {p: data for p, data in files.items()
+            if p.startswith("lambda/") and p.endswith(".zip")}
+    return Bundle(directory, Template(REGIONAL, files[REGIONAL]),
+                  Template(GLOBAL, files[GLOBAL]), zips)

@@ -1,0 +1,126 @@
+"""Command line: `python -m stacksets COMMAND --config FILE [--local] [--output text|json]`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from stacksets import bundle as bundle_module
+from stacksets import config as config_module
+from stacksets.aws import Aws
+from stacksets.commands import deploy, destroy, drift, plan, status
+from stacksets.context import Context
+from stacksets.operations import RolloutError
+from stacksets.report import Reporter
+
+COMMANDS = {
+    "plan": (plan, "show each phase, the effective parameters per region and what would "
+                   "change; writes nothing"),
+    "deploy": (deploy, "roles, artifacts, then the phased rollout; resumes after a failure, "
+                       "does nothing when everything is current"),
+    "status": (status, "stack instances, drift state, Aurora writer, replication and health"),
+    "drift": (drift, "StackSet drift detection with per-resource results"),
+    "destroy": (destroy, "ordered teardown: global stack, secondary, primary, stack set"),
+}
+OK, FAILED, USAGE = 0, 1, 2
+EXIT_STATUS = ("exit status: 0 success (deploy: also when nothing had to change); 1 an AWS "
+               "operation failed or was refused (the reason is printed; re-running deploy "
+               "resumes); 2 invalid config or build")
+EXTRA_EXIT_STATUS = {"drift": "; 3 drift detection ran and found drifted resources (listed "
+                              "per region and resource)"}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m stacksets", description=__doc__,
+                                  epilog=EXIT_STATUS + EXTRA_EXIT_STATUS["drift"] + " (drift)")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text,
+                                 epilog=EXIT_STATUS + EXTRA_EXIT_STATUS.get(name, ""))
+        command.add_argument("--config", required=True, type=Path,
+                             help="environment file, e.g. stacksets/environments/example.yaml")
+        command.add_argument("--local", action="store_true",
+                             help="rehearse against moto in-process (no account, no network)")
+        command.add_argument("--output", choices=("text", "json"), default="text",
+                             help="json: one JSON document on stdout, messages on stderr")
+        command.add_argument("--build-dir", type=Path, default=None,
+                             help="use this existing build.py output instead of building "
+                                  "in-process (default: build into build/)")
+        command.add_argument("--timeout", type=float, default=4 * 3600,
+                             help="seconds to wait for one operation (default 4 h)")
+        getattr(module, "add_arguments", lambda p: None)(command)
+    return top
+
+
+def load_bundle(args) -> bundle_module.Bundle:
+    if args.build_dir:
+        return bundle_module.load(args.build_dir)
+    return bundle_module.build(bundle_module.REPO_ROOT / "build")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    reporter = Reporter(args.output)
+    started = time.perf_counter()
+    try:
+        built = load_bundle(args)
+        config = config_module.load(args.config, built.regional.parameters)
+    except (config_module.ConfigError, bundle_module.BuildError, OSError) as error:
+        reporter.error(str(error))
+        reporter.record("result", "error")
+        reporter.record("error", str(error))
+        reporter.finish()
+        return USAGE
+    module = COMMANDS[args.command][0]
+    reporter.record("command", args.command)
+    reporter.record("environment", config.environment)
+    reporter.record("local", args.local)
+    with contextlib.ExitStack() as stack:
+        if args.local:
+            from stacksets import rehearsal  # imports moto: only for --local
+
+            stack.enter_context(rehearsal.local_aws(config.target.account))
+            config, zone = rehearsal.stand_in_hosted_zone(config)
+            if zone:
+                reporter.info(f"  rehearsal hosted zone {zone} stands in for "
+                              f"{args.config}'s domain.hosted_zone_id")
+            reporter.info("local rehearsal: moto in-process with stand-ins for "
+                          f"{len(rehearsal.stand_in_types())} resource types (rehearsal-only)")
+            skipped = sorted(set(rehearsal.unsupported_types(built.regional.document))
+                             | set(rehearsal.unsupported_types(built.global_.document)))
+            if skipped:
+                reporter.info(f"  moto skips (not rehearsed): {', '.join(skipped)}")
+        ctx = Context(config, built, Aws(), reporter, local=args.local,
+                      runner_options={"timeout": args.timeout})
+        try:
+            status_code = module.run(ctx, args)
+        except bundle_module.BuildError as error:
+            reporter.error(str(error))
+            reporter.record("result", "error")
+            reporter.record("error", {"message": str(error), "details": []})
+            status_code = USAGE
+        except RolloutError as error:
+            reporter.error(str(error))
+            for detail in error.details:
+                reporter.error(f"  {detail}")
+            reporter.record("result", "failed")
+            reporter.record("error", {"message": str(error), "details": error.details})
+            status_code = FAILED
+        except (ClientError, BotoCoreError) as error:
+            reporter.error(f"AWS: {error}")
+            reporter.record("result", "failed")
+            reporter.record("error", {"message": str(error), "details": []})
+            status_code = FAILED
+    reporter.record("seconds", round(time.perf_counter() - started, 2))
+    reporter.info(f"({time.perf_counter() - started:.1f}s)")
+    reporter.finish()
+    return status_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""`destroy`: ordered teardown.
+
+1. the global stack (DNS failover records and health checks) in us-east-1;
+2. the secondary's Aurora cluster leaves the global cluster (and the tool waits until it has);
+3. "unpeer": one UpdateStackInstances for both regions back to the foundation values
+   (PeerRegionReady=false, no peer VPC, no peering connection; region overrides kept), so the
+   peering connection, the routes over it, the replicas and the replication rules go while both
+   regions still exist;
+4. the secondary's stack instance, then the primary's (with `--empty-buckets`, non-production
+   only, each region's receipts bucket is emptied of every object version first);
+5. the stack set.
+Resources with a Retain or Snapshot DeletionPolicy stay; they are listed at the end, with the
+artifact buckets. A production environment (`production: true`) is refused unless
+`--confirm-production <environment>` is given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from templates import names
+
+from stacksets import aurora, state
+from stacksets.aws import error_message
+from stacksets.context import Context
+from stacksets.operations import RolloutError
+from stacksets.plan import (FOUNDATION, GLOBAL_REGION, Step, deployment, instances_args,
+                            kept_parameters, operation_id, operation_preferences,
+                            phase_overrides, phase_values)
+
+UNPEER = "unpeer"
+RETAINING = ("Retain", "RetainExceptOnCreate", "Snapshot")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--empty-buckets", action="store_true",
+                        help="non-production only: delete every object version of the receipts "
+                             "buckets first")
+    parser.add_argument("--confirm-production", metavar="ENVIRONMENT",
+                        help="required for a production environment: its name, typed out")
+
+
+def refusal(config, args) -> str | None:
+    """Why this teardown is refused, or None (pure)."""
+    if config.production and args.confirm_production != config.environment:
+        return (f"{config.environment} is a production environment (production: true): "
+                f"refusing to destroy without --confirm-production {config.environment}")
+    if config.production and args.empty_buckets:
+        return ("--empty-buckets is refused for a production environment: payment receipts "
+                "are kept; empty them yourself if you really mean it")
+    return None
+
+
+def retained(template: dict, present: set[str] | None = None) -> list[str]:
+    """Logical ids with a retaining DeletionPolicy; only those in `present` when given (a
+    resource whose condition is false in a region does not exist there)."""
+    return sorted(k for k, r in template.get("Resources", {}).items()
+                  if r.get("DeletionPolicy") in RETAINING and (present is None or k in present))
+
+
+def stack_resources(ctx: Context, region: str, stack: str) -> set[str] | None:
+    cfn, found, token = ctx.aws.cfn(region), set(), None
+    try:
+        while True:
+            page = ctx.aws.call(cfn.list_stack_resources, StackName=stack,
+                                **({"NextToken": token} if token else {}))
+            found |= {r["LogicalResourceId"] for r in page.get("StackResourceSummaries", [])}
+            token = page.get("NextToken")
+            if not token:
+                return found
+    except ClientError as error:
+        ctx.reporter.warn(f"cannot list the resources of {stack} in {region} "
+                          f"({error_message(error)}): listing every retaining resource")
+        return None
+
+
+def empty_bucket(ctx: Context, region: str, bucket: str) -> int:
+    s3, removed = ctx.aws.client("s3", region), 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                   for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        if objects:
+            ctx.aws.call(s3.delete_objects, Bucket=bucket, Delete={"Objects": objects,
+                                                                   "Quiet": True})
+            removed += len(objects)
+    return removed
+
+
+def unpeer_step(config, observed) -> Step | None:
+    """Both regions back to the foundation phase values in one operation, or None when they
+    already are (pure)."""
+    declared = observed.stack_set.template.get("Parameters", {})
+    foundation = phase_values(FOUNDATION, declared, {})
+    regions = tuple(r for r in config.regions if r in observed.instances and any(
+        phase_overrides(observed.instances[r]).get(k, v) != v for k, v in foundation.items()))
+    if not regions:
+        return None
+    arguments = instances_args(config, UNPEER, regions, foundation, observed.last_operation,
+                               kept_parameters(config, declared))
+    return Step(UNPEER, "update_stack_instances", config.administration_region, arguments,
+                f"{UNPEER}: foundation values in {', '.join(regions)}", regions)
+
+
+def delete_instance_step(config, region: str, stack_set_id: str) -> Step:
+    arguments: dict[str, Any] = {
+        "StackSetName": config.stack_set_name, **deployment(config), "Regions": [region],
+        "RetainStacks": False, "OperationPreferences": operation_preferences(config, (region,))}
+    arguments["OperationId"] = operation_id("destroy", arguments, stack_set_id + region)
+    return Step("destroy", "delete_stack_instances", config.administration_region, arguments,
+                f"destroy: delete the stack instance in {region} ({config.role_of(region)})",
+                (region,))
+
+
+def run(ctx: Context, args) -> int:
+    config, reporter, runner = ctx.config, ctx.reporter, ctx.runner
+    refused = refusal(config, args)
+    if refused:
+        raise RolloutError(refused)
+    observed = state.observe(ctx.aws, config)
+    kept: list[str] = []
+
+    if observed.global_stack is not None:
+        kept += [f"{GLOBAL_REGION} {config.global_stack_name}: {r}"
+                 for r in retained(observed.global_stack.template,
+                                   stack_resources(ctx, GLOBAL_REGION, config.global_stack_name))]
+        reporter.append("phases", runner.run(Step(
+            "global", "delete_stack", GLOBAL_REGION, {"StackName": config.global_stack_name},
+            f"global: delete {config.global_stack_name}", stack_set=False)))
+
+    secondary = observed.instances.get(config.secondary_region)
+    if secondary is not None:
+        result = aurora.leave_global_cluster(ctx.aws, config.secondary_region, secondary.outputs)
+        reporter.info(f"-> aurora ({config.secondary_region}): {result}")
+        reporter.append("phases", {"phase": "leave-global-cluster", "action":
+                                   "remove_from_global_cluster",
+                                   "regions": [config.secondary_region], "result": result})
+
+    if observed.stack_set is not None:
+        for region in reversed(config.regions):  # listed before unpeer deletes any of them
+            instance = observed.instances.get(region)
+            if instance is not None:
+                present = stack_resources(ctx, region, instance.stack_id) \
+                    if instance.stack_id else None
+                kept += [f"{region} {config.stack_set_name}: {r}"
+                         for r in retained(observed.stack_set.template, present)]
+        step = unpeer_step(config, observed)
+        if step is not None:
+            reporter.append("phases", runner.run(step))
+        for region in reversed(config.regions):  # secondary first
+            instance = observed.instances.get(region)
+            if instance is None:
+                continue
+            bucket = instance.outputs.get(names.OUT_BUCKET_NAME)
+            if args.empty_buckets and bucket:
+                reporter.info(f"   emptied {bucket}: {empty_bucket(ctx, region, bucket)} "
+                              "object versions")
+            reporter.append("phases", runner.run(
+                delete_instance_step(config, region, observed.stack_set.stack_id)))
+        ctx.aws.call(ctx.aws.cfn(config.administration_region).delete_stack_set,
+                     StackSetName=config.stack_set_name)
+        reporter.info(f"-> deleted stack set {config.stack_set_name}")
+        reporter.append("phases", {"phase": "stack-set", "action": "delete_stack_set",
+                                   "regions": [], "result": "deleted"})
+
+    buckets = [f"artifact bucket {config.artifact_bucket_prefix}-{r}" for r in config.regions]
+    reporter.info("retained (delete by hand when no longer needed):")
+    for line in kept + buckets:
+        reporter.info(f"    {line}")
+    reporter.record("retained", kept + buckets)
+    reporter.record("result", "destroyed")
+    return 0

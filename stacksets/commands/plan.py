@@ -1,0 +1,60 @@
+"""`plan`: each phase with its state, the effective parameters per region (stack-set value vs
+override; NoEcho values masked) and, where stacks exist, what would change. No writes."""
+
+from __future__ import annotations
+
+from stacksets import roles, state
+from stacksets.context import Context, desired, uploads
+from stacksets.plan import (FOUNDATION, JOIN, PEER_ROUTES, Blocked, effective_parameters,
+                            next_step, region_overrides, resource_changes)
+
+
+def run(ctx: Context, args) -> int:
+    config, reporter = ctx.config, ctx.reporter
+    wanted = desired(config, ctx.bundle)
+    identity = ctx.aws.identity()
+    observed = state.observe(ctx.aws, config)
+    for line in roles.ensure(ctx.aws, config, identity, ctx.bundle.regional.resource_types,
+                             write=False):
+        reporter.info(line)
+    reporter.info(f"artifacts: {len(uploads(config, ctx.bundle))} object(s) in "
+                  f"{config.artifact_bucket_prefix}-<region> (uploaded by deploy if missing)")
+    if observed.stack_set is not None:
+        changes = resource_changes(observed.stack_set.template, wanted.regional_template)
+        reporter.info(f"stack set {config.stack_set_name}: " + (", ".join(
+            f"{k} {', '.join(v)}" for k, v in changes.items() if v) or "template unchanged"))
+    else:
+        reporter.info(f"stack set {config.stack_set_name}: does not exist yet")
+    declared = wanted.regional_parameters
+    regions = {}
+    for region in config.regions:
+        instance = observed.instances.get(region)
+        current = instance.overrides if instance else {}
+        target = dict(current) if instance else region_overrides(config, region, declared)
+        rows = effective_parameters(config, wanted, region, target)
+        regions[region] = {"role": config.role_of(region),
+                           "instance": instance.status if instance else "not created",
+                           "parameters": rows}
+        reporter.info(f"{region} ({config.role_of(region)}), instance: "
+                      f"{instance.status if instance else 'not created'}")
+        for row in rows:
+            reporter.info(f"    {row['name']:<28} {row['value']:<40} {row['source']}")
+    reporter.record("regions", regions)
+    step = next_step(config, wanted, observed)
+    if step is None:
+        reporter.info("next: nothing; deploy would change nothing")
+        nxt = None
+    elif isinstance(step, Blocked):
+        reporter.info(f"next: {step.phase} phase blocked: {step.reason}")
+        nxt = {"phase": step.phase, "blocked": step.reason}
+    else:
+        reporter.info(f"next: {step.summary}")
+        nxt = {"phase": step.phase, "action": step.action, "regions": list(step.targets)}
+        later = [p for p in (FOUNDATION, JOIN, PEER_ROUTES, "global")
+                 if (FOUNDATION, JOIN, PEER_ROUTES, "global").index(p) >
+                 (FOUNDATION, JOIN, PEER_ROUTES, "global").index(step.phase)] \
+            if step.phase in (FOUNDATION, JOIN, PEER_ROUTES, "global") else []
+        if later:
+            reporter.info(f"then (values known only after the step above): {', '.join(later)}")
+    reporter.record("next", nxt)
+    return 0

@@ -1,0 +1,396 @@
+"""Environment configuration: a small YAML file, validated before any AWS call.
+
+Every error names the field, the value given and what is allowed; all errors are reported at
+once. Checks that depend on the templates (declared parameters, their constraints) take the
+built templates' `Parameters` sections, so a parameter the data tier adds tomorrow is
+accepted without a change here.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import botocore.session
+import yaml
+
+from templates import names
+
+SELF_MANAGED, SERVICE_MANAGED = "SELF_MANAGED", "SERVICE_MANAGED"
+PERMISSION_MODELS = {"self-managed": SELF_MANAGED, "service-managed": SERVICE_MANAGED}
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+OU_ID = re.compile(r"^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+DEFAULT_EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
+DEFAULT_ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
+
+# Parameters the tool fills from the config's own fields or from the build: a user may not set
+# them under `parameters:` (the error says which field to use instead).
+TOOL_OWNED = {
+    names.NAME_PREFIX: "name_prefix", names.ENVIRONMENT_NAME: "environment",
+    names.PRIMARY_REGION: "regions.primary", names.SECONDARY_REGION: "regions.secondary",
+    names.ALARM_EMAIL: "alarm_email", names.API_DOMAIN_NAME: "domain.name",
+    names.API_HOSTED_ZONE_ID: "domain.hosted_zone_id",
+    names.ARTIFACT_BUCKET_PREFIX: "artifacts.bucket_prefix",
+    names.PROCESSOR_CODE_KEY: "(the build's processor zip)",
+    names.HEALTH_CODE_KEY: "(the build's health zip)",
+}
+# Set by the rollout phases from the stacks' outputs.
+PHASE_OWNED = (names.SECONDARY_VPC_ID, names.PEER_REGION_READY, names.PEERING_CONNECTION_ID)
+# Both regions must see the same value: the template derives each region's role from them.
+SYMMETRIC = (names.PRIMARY_VPC_CIDR, names.SECONDARY_VPC_CIDR)
+
+SCHEMA: dict[str, Any] = {
+    "environment": str, "name_prefix": str, "production": bool, "alarm_email": str,
+    "target": {"account": str, "permission_model": str, "organizational_units": list,
+               "administration_role_arn": str, "execution_role_name": str,
+               "manage_roles": bool, "call_as": str},
+    "regions": {"primary": str, "secondary": str, "administration": str},
+    "domain": {"name": str, "hosted_zone_id": str, "zone_name": str,
+               "health_check_failure_threshold": int},
+    "artifacts": {"bucket_prefix": str},
+    "parameters": dict, "region_overrides": dict,
+    "operation_preferences": {"region_concurrency": str, "max_concurrent_percentage": int,
+                              "failure_tolerance_count": int},
+}
+REQUIRED = ("environment", "production", "target.account", "regions.primary",
+            "regions.secondary")
+
+
+class ConfigError(Exception):
+    """One or more problems in the config file, each naming field, value and what is allowed."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"{path}: {len(problems)} problem(s):\n" +
+                         "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Target:
+    account: str
+    permission_model: str = SELF_MANAGED
+    organizational_units: tuple[str, ...] = ()
+    administration_role_arn: str | None = None
+    execution_role_name: str = DEFAULT_EXECUTION_ROLE
+    manage_roles: bool = True
+    call_as: str = "SELF"
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    hosted_zone_id: str = ""
+    zone_name: str = ""
+    health_check_failure_threshold: int = 3
+
+
+@dataclass(frozen=True)
+class Preferences:
+    region_concurrency: str = "PARALLEL"
+    max_concurrent_percentage: int = 100
+    failure_tolerance_count: int = 0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    environment: str
+    production: bool
+    target: Target
+    primary_region: str
+    secondary_region: str
+    administration_region: str
+    name_prefix: str = "payments"
+    alarm_email: str = ""
+    domain: Domain | None = None
+    artifact_bucket_prefix: str = ""
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    region_overrides: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    preferences: Preferences = Preferences()
+
+    @property
+    def regions(self) -> tuple[str, str]:
+        """Primary first: the order of every operation."""
+        return (self.primary_region, self.secondary_region)
+
+    @property
+    def stack_set_name(self) -> str:
+        return f"{self.name_prefix}-{self.environment}-regional"
+
+    @property
+    def global_stack_name(self) -> str:
+        return f"{self.name_prefix}-{self.environment}-global"
+
+    def role_of(self, region: str) -> str:
+        return "primary" if region == self.primary_region else "secondary"
+
+
+@functools.lru_cache(maxsize=1)
+def _known_regions() -> tuple[str, ...]:
+    return tuple(sorted(botocore.session.get_session().get_available_regions("cloudformation")))
+
+
+def known_regions() -> list[str]:
+    """Commercial regions with CloudFormation, from botocore's bundled endpoint data (offline;
+    read once per process: a botocore session takes about 0.25 s to load it)."""
+    return list(_known_regions())
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    text = Path(path).read_text()
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(str(path), [f"not valid YAML: {error}"]) from error
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), [f"top level: got {type(raw).__name__}, expected a mapping"])
+    return raw
+
+
+def _walk(raw: Any, schema: Any, where: str, problems: list[str]) -> None:
+    """Unknown keys and wrong types, recursively."""
+    if isinstance(schema, dict):
+        if not isinstance(raw, dict):
+            problems.append(f"{where}: got {raw!r}, expected a mapping with keys "
+                            f"{', '.join(sorted(schema))}")
+            return
+        for key, value in raw.items():
+            path = f"{where}.{key}" if where else str(key)
+            if key not in schema:
+                problems.append(f"{path}: unknown key; allowed keys here: "
+                                f"{', '.join(sorted(schema))}")
+            else:
+                _walk(value, schema[key], path, problems)
+    elif schema is int and (isinstance(raw, bool) or not isinstance(raw, int)):
+        problems.append(f"{where}: got {raw!r}, expected an integer")
+    elif schema is not int and not isinstance(raw, schema):
+        problems.append(f"{where}: got {raw!r}, expected {schema.__name__}")
+
+
+def _get(raw: dict, dotted: str, default: Any = None) -> Any:
+    node: Any = raw
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _string_values(mapping: Any, where: str, problems: list[str]) -> dict[str, str]:
+    """CloudFormation parameters are strings; numbers and booleans are converted
+    (`true` -> "true"), anything else is an error."""
+    values = {}
+    for key, value in (mapping or {}).items():
+        if isinstance(value, bool):
+            values[str(key)] = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            values[str(key)] = str(value)
+        else:
+            problems.append(f"{where}.{key}: got {value!r}, expected a string or number")
+    return values
+
+
+def check_parameter(name: str, value: str, declaration: Mapping[str, Any]) -> str | None:
+    """The template's own constraints on a parameter value, as CloudFormation applies them."""
+    allowed = declaration.get("AllowedValues")
+    if allowed is not None and value not in [str(v) for v in allowed]:
+        return f"got {value!r}; allowed values: {', '.join(map(str, allowed))}"
+    pattern = declaration.get("AllowedPattern")
+    if pattern is not None and re.fullmatch(pattern, value) is None:
+        return f"got {value!r}; must match the template's AllowedPattern {pattern}"
+    for bound, test in (("MinLength", lambda b: len(value) >= b),
+                        ("MaxLength", lambda b: len(value) <= b)):
+        if bound in declaration and not test(int(declaration[bound])):
+            return f"got {value!r} ({len(value)} characters); {bound} is {declaration[bound]}"
+    if declaration.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return f"got {value!r}; expected a number"
+        if "MinValue" in declaration and number < float(declaration["MinValue"]):
+            return f"got {value}; MinValue is {declaration['MinValue']}"
+        if "MaxValue" in declaration and number > float(declaration["MaxValue"]):
+            return f"got {value}; MaxValue is {declaration['MaxValue']}"
+    return None
+
+
+def _check_user_parameters(values: dict[str, str], where: str, declared: Mapping[str, Any],
+                           problems: list[str]) -> None:
+    for name, value in values.items():
+        if name in TOOL_OWNED:
+            problems.append(f"{where}.{name}: set by the tool from {TOOL_OWNED[name]}; "
+                            "set that field instead")
+        elif name in PHASE_OWNED:
+            problems.append(f"{where}.{name}: set by the rollout phases from stack outputs; "
+                            "remove it")
+        elif name not in declared:
+            problems.append(f"{where}.{name}: the regional template declares no such parameter; "
+                            f"declared: {', '.join(sorted(declared))}")
+        else:
+            reason = check_parameter(name, value, declared[name])
+            if reason:
+                problems.append(f"{where}.{name}: {reason}")
+
+
+def _cidrs_overlap(parameters: dict[str, str], declared: Mapping[str, Any],
+                   problems: list[str]) -> None:
+    cidrs = {}
+    for name in SYMMETRIC:
+        value = parameters.get(name, str(declared.get(name, {}).get("Default", "")))
+        try:
+            cidrs[name] = ipaddress.ip_network(value)
+        except ValueError:
+            if name in parameters:
+                problems.append(f"parameters.{name}: got {value!r}; expected a CIDR block")
+    if len(cidrs) == 2:
+        primary, secondary = (cidrs[n] for n in SYMMETRIC)
+        if primary.overlaps(secondary):
+            problems.append(f"parameters.{SYMMETRIC[1]}: {secondary} overlaps "
+                            f"{SYMMETRIC[0]} {primary}; VPC peering needs disjoint CIDRs, "
+                            "e.g. 10.0.0.0/16 and 10.1.0.0/16")
+
+
+def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, Any],
+             regions: list[str] | None = None) -> Config:
+    """Turn the raw YAML into a Config, or raise ConfigError listing every problem."""
+    problems: list[str] = []
+    regions = regions if regions is not None else known_regions()
+    _walk(raw, SCHEMA, "", problems)
+    for dotted in REQUIRED:
+        if _get(raw, dotted) is None:
+            problems.append(f"{dotted}: required")
+
+    environment = str(_get(raw, "environment", ""))
+    prefix = str(_get(raw, "name_prefix", "payments"))
+    for key, value, parameter in (("environment", environment, names.ENVIRONMENT_NAME),
+                                  ("name_prefix", prefix, names.NAME_PREFIX)):
+        if parameter in regional_parameters and _get(raw, key) is not None:
+            reason = check_parameter(parameter, value, regional_parameters[parameter])
+            if reason:
+                problems.append(f"{key}: {reason}")
+
+    account = str(_get(raw, "target.account", ""))
+    if _get(raw, "target.account") is not None and not ACCOUNT_ID.match(account):
+        problems.append(f"target.account: got {account!r}; expected 12 digits (quote it in "
+                        "YAML so leading zeros survive)")
+    model_name = _get(raw, "target.permission_model", "self-managed")
+    if model_name not in PERMISSION_MODELS:
+        problems.append(f"target.permission_model: got {model_name!r}; allowed values: "
+                        f"{', '.join(PERMISSION_MODELS)}")
+    permission_model = PERMISSION_MODELS.get(model_name, SELF_MANAGED)
+    ous = [str(ou) for ou in _get(raw, "target.organizational_units", None) or []]
+    for ou in ous:
+        if not OU_ID.match(ou):
+            problems.append(f"target.organizational_units: got {ou!r}; expected ou-xxxx-xxxxxxxx "
+                            "or r-xxxx")
+    if permission_model == SERVICE_MANAGED and not ous:
+        problems.append("target.organizational_units: required with permission_model "
+                        "service-managed (the account is deployed through its OU)")
+    if permission_model == SELF_MANAGED and ous:
+        problems.append(f"target.organizational_units: got {ous}; only allowed with "
+                        "permission_model service-managed")
+    call_as = _get(raw, "target.call_as", "SELF")
+    if call_as not in ("SELF", "DELEGATED_ADMIN"):
+        problems.append(f"target.call_as: got {call_as!r}; allowed values: SELF, DELEGATED_ADMIN")
+
+    primary = _get(raw, "regions.primary")
+    secondary = _get(raw, "regions.secondary")
+    administration = _get(raw, "regions.administration", primary)
+    for key, value in (("regions.primary", primary), ("regions.secondary", secondary),
+                       ("regions.administration", administration)):
+        if value is not None and value not in regions:
+            problems.append(f"{key}: got {value!r}; not a region with CloudFormation; known: "
+                            f"{', '.join(regions)}")
+    if primary is not None and primary == secondary:
+        problems.append(f"regions.secondary: got {secondary!r}, the same as regions.primary; "
+                        "the standby must be a different region")
+
+    alarm_email = str(_get(raw, "alarm_email", ""))
+    if alarm_email and names.ALARM_EMAIL in regional_parameters:
+        reason = check_parameter(names.ALARM_EMAIL, alarm_email,
+                                 regional_parameters[names.ALARM_EMAIL])
+        if reason:
+            problems.append(f"alarm_email: {reason}")
+
+    domain = None
+    if isinstance(_get(raw, "domain"), dict):
+        if not _get(raw, "domain.name"):
+            problems.append("domain.name: required when domain is given (the failover name, "
+                            "e.g. api.example.com)")
+        threshold = _get(raw, "domain.health_check_failure_threshold", 3)
+        if isinstance(threshold, int) and not 1 <= threshold <= 10:
+            problems.append(f"domain.health_check_failure_threshold: got {threshold}; allowed: "
+                            "1..10 (Route 53 FailureThreshold)")
+        domain = Domain(name=str(_get(raw, "domain.name", "")),
+                        hosted_zone_id=str(_get(raw, "domain.hosted_zone_id", "")),
+                        zone_name=str(_get(raw, "domain.zone_name", "")),
+                        health_check_failure_threshold=threshold)
+
+    bucket_prefix = str(_get(raw, "artifacts.bucket_prefix", "")
+                        or f"{prefix}-{environment}-artifacts-{account}")
+    longest = max(regions or ["us-east-1"], key=len) if not (primary and secondary) \
+        else max((primary, secondary, "us-east-1"), key=len)
+    if not BUCKET_NAME.match(f"{bucket_prefix}-{longest}"):
+        problems.append(f"artifacts.bucket_prefix: got {bucket_prefix!r}; "
+                        f"'{bucket_prefix}-{longest}' is not a valid S3 bucket name "
+                        "(3-63 characters: lowercase letters, digits, hyphens)")
+
+    parameters = _string_values(_get(raw, "parameters", {}), "parameters", problems)
+    _check_user_parameters(parameters, "parameters", regional_parameters, problems)
+    _cidrs_overlap(parameters, regional_parameters, problems)
+
+    overrides: dict[str, dict[str, str]] = {}
+    for region, values in (_get(raw, "region_overrides", {}) or {}).items():
+        where = f"region_overrides.{region}"
+        if region not in (primary, secondary):
+            problems.append(f"{where}: got region {region!r}; allowed: the configured regions "
+                            f"{primary}, {secondary}")
+            continue
+        if not isinstance(values, dict):
+            problems.append(f"{where}: got {values!r}, expected a mapping of parameters")
+            continue
+        overrides[region] = _string_values(values, where, problems)
+        for name in SYMMETRIC:
+            if name in overrides[region]:
+                problems.append(f"{where}.{name}: both regions must see the same value; set it "
+                                "under parameters")
+        _check_user_parameters({k: v for k, v in overrides[region].items()
+                                if k not in SYMMETRIC}, where, regional_parameters, problems)
+
+    concurrency = _get(raw, "operation_preferences.region_concurrency", "PARALLEL")
+    if concurrency not in ("PARALLEL", "SEQUENTIAL"):
+        problems.append(f"operation_preferences.region_concurrency: got {concurrency!r}; "
+                        "allowed values: PARALLEL, SEQUENTIAL")
+    percentage = _get(raw, "operation_preferences.max_concurrent_percentage", 100)
+    if isinstance(percentage, int) and not 1 <= percentage <= 100:
+        problems.append(f"operation_preferences.max_concurrent_percentage: got {percentage}; "
+                        "allowed: 1..100")
+    tolerance = _get(raw, "operation_preferences.failure_tolerance_count", 0)
+    if isinstance(tolerance, int) and not 0 <= tolerance <= 1:
+        problems.append(f"operation_preferences.failure_tolerance_count: got {tolerance}; "
+                        "allowed: 0 or 1 (two regions; a later phase needs both)")
+
+    if problems:
+        raise ConfigError(path, problems)
+    return Config(
+        path=path, environment=environment, production=bool(raw["production"]),
+        target=Target(account=account, permission_model=permission_model,
+                      organizational_units=tuple(ous),
+                      administration_role_arn=_get(raw, "target.administration_role_arn"),
+                      execution_role_name=_get(raw, "target.execution_role_name",
+                                               DEFAULT_EXECUTION_ROLE),
+                      manage_roles=_get(raw, "target.manage_roles", True), call_as=call_as),
+        primary_region=primary, secondary_region=secondary,
+        administration_region=administration, name_prefix=prefix,
+        alarm_email=alarm_email, domain=domain, artifact_bucket_prefix=bucket_prefix,
+        parameters=parameters, region_overrides=overrides,
+        preferences=Preferences(concurrency, percentage, tolerance))
+
+
+def load(path: str | Path, regional_parameters: Mapping[str, Any]) -> Config:
+    return validate(read(path), str(path), regional_parameters)

@@ -1,0 +1,67 @@
+"""What every command works with: config, build, AWS access, reporter, and the desired state
+derived from them (template sources point at the artifact buckets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stacksets import artifacts
+from stacksets.aws import Aws
+from stacksets.bundle import Bundle
+from stacksets.config import Config
+from stacksets.operations import Runner
+from stacksets.plan import GLOBAL_REGION, Desired, stack_set_parameters
+from stacksets.report import Reporter
+
+
+@dataclass
+class Context:
+    config: Config
+    bundle: Bundle
+    aws: Aws
+    reporter: Reporter
+    local: bool = False
+    runner_options: dict = field(default_factory=dict)
+
+    @property
+    def runner(self) -> Runner:
+        return Runner(self.aws, self.config, self.reporter, **self.runner_options)
+
+
+def template_locations(config: Config, bundle: Bundle) -> dict[str, artifacts.Upload]:
+    """Where each template goes if it is too large to pass inline."""
+    prefix = config.artifact_bucket_prefix
+    admin, regional, global_ = config.administration_region, bundle.regional, bundle.global_
+    return {
+        "regional": artifacts.Upload(admin, artifacts.bucket_name(prefix, admin),
+                                     artifacts.template_key(regional.name, regional.sha256),
+                                     regional.body),
+        "global": artifacts.Upload(GLOBAL_REGION, artifacts.bucket_name(prefix, GLOBAL_REGION),
+                                   artifacts.template_key(global_.name, global_.sha256),
+                                   global_.body),
+    }
+
+
+def uploads(config: Config, bundle: Bundle) -> list[artifacts.Upload]:
+    """Every object a deploy needs in S3: the zips in both regions (Lambda reads code from its
+    own region), and each template that exceeds the inline limit."""
+    items = [artifacts.Upload(region, artifacts.bucket_name(config.artifact_bucket_prefix, region),
+                              name, data)
+             for region in config.regions for name, data in sorted(bundle.zips.items())]
+    items += [u for u in template_locations(config, bundle).values()
+              if len(u.body) > artifacts.INLINE_TEMPLATE_LIMIT]
+    return items
+
+
+def desired(config: Config, bundle: Bundle) -> Desired:
+    declared = bundle.regional.parameters
+    locations = template_locations(config, bundle)
+    regional, global_ = locations["regional"], locations["global"]
+    return Desired(
+        regional_source=artifacts.template_source(regional.body, regional.bucket,
+                                                  regional.region, regional.key),
+        regional_template=bundle.regional.document,
+        stack_set_parameters=stack_set_parameters(config, declared, bundle.code_keys(declared)),
+        global_source=artifacts.template_source(global_.body, global_.bucket, global_.region,
+                                                global_.key),
+        global_template=bundle.global_.document)

@@ -1,0 +1,245 @@
+"""Running and waiting on operations (boto3 has no StackSet waiter).
+
+Statuses reduce to pending / done / failed. A wait polls with capped exponential backoff and
+jitter, prints per-region progress, and on failure collects each failed instance's
+StatusReason and the first failed resource event of its stack, then raises: nothing further
+is attempted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from stacksets.aws import Aws, error_code, error_message
+from stacksets.config import SERVICE_MANAGED, Config
+from stacksets.plan import Step
+from stacksets.report import Reporter
+from stacksets.state import RUNNING
+
+DONE, FAILED, PENDING = "done", "failed", "pending"
+OPERATION_STATES = {"SUCCEEDED": DONE, "FAILED": FAILED, "STOPPED": FAILED,
+                    **{s: PENDING for s in RUNNING}}
+NO_UPDATES = "No updates are to be performed"
+CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
+
+
+class RolloutError(Exception):
+    """A failure the user must act on; `details` are printed one per line."""
+
+    def __init__(self, message: str, details: list[str] | None = None):
+        super().__init__(message)
+        self.details = details or []
+
+
+def stack_state(status: str) -> str:
+    if status.endswith("_IN_PROGRESS"):
+        return PENDING
+    if status.endswith("_FAILED") or "ROLLBACK" in status:
+        return FAILED
+    return DONE
+
+
+class Runner:
+    def __init__(self, aws: Aws, config: Config, reporter: Reporter, *,
+                 timeout: float = 4 * 3600, first_delay: float = 2.0, max_delay: float = 30.0,
+                 busy_retries: int = 5):
+        self.aws, self.config, self.reporter = aws, config, reporter
+        self.timeout, self.first_delay, self.max_delay = timeout, first_delay, max_delay
+        self.busy_retries = busy_retries
+
+    @property
+    def cfn(self):
+        return self.aws.cfn(self.config.administration_region)
+
+    def _call_as(self) -> dict[str, str]:
+        target = self.config.target
+        return {"CallAs": target.call_as} if target.permission_model == SERVICE_MANAGED else {}
+
+    def _sleep(self, delay: float) -> float:
+        self.aws.clock.sleep(delay * self.aws.clock.jitter(0.8, 1.2))
+        return min(self.max_delay, delay * 1.5)
+
+    # --- StackSet operations ---------------------------------------------------------------
+    def run(self, step: Step) -> dict[str, Any]:
+        """Run one step to completion; returns its record for the report."""
+        self.reporter.info(f"-> {step.summary}")
+        record = {"phase": step.phase, "action": step.action, "regions": list(step.targets)}
+        if step.action == "create_stack_set":
+            self.aws.call(self.cfn.create_stack_set, **step.arguments)
+            return {**record, "result": "created"}
+        if not step.stack_set:
+            return {**record, **self.run_stack(step)}
+        operation_id = self.start(step)
+        self.wait(operation_id, step.phase)
+        return {**record, "operation_id": operation_id, "result": "SUCCEEDED"}
+
+    def start(self, step: Step) -> str:
+        method = getattr(self.cfn, step.action)
+        for _ in range(self.busy_retries):
+            try:
+                return self.aws.call(method, **step.arguments)["OperationId"]
+            except ClientError as error:
+                code = error_code(error)
+                if code == "OperationIdAlreadyExistsException":
+                    # An earlier attempt of this very call started it: wait for that one.
+                    self.reporter.info(f"   operation {step.arguments['OperationId']} already "
+                                       "started by an earlier attempt; waiting for it")
+                    return step.arguments["OperationId"]
+                if code != "OperationInProgressException":
+                    raise
+                running = self.running_operation()
+                self.reporter.info(f"   another operation is running on {self.config.stack_set_name}"
+                                   f" ({running or 'not listed yet'}); waiting for it first")
+                if running:
+                    self.wait(running, "other operation", fail=False)
+                else:
+                    self._sleep(self.first_delay)
+        raise RolloutError(f"{self.config.stack_set_name} stayed busy with other operations "
+                           f"after {self.busy_retries} waits; re-run deploy later")
+
+    def running_operation(self) -> str | None:
+        summaries = self.aws.call(self.cfn.list_stack_set_operations,
+                                  StackSetName=self.config.stack_set_name,
+                                  **self._call_as()).get("Summaries", [])
+        running = [s["OperationId"] for s in summaries if s.get("Status") in RUNNING]
+        return running[-1] if running else None
+
+    def results(self, operation_id: str) -> list[dict[str, Any]]:
+        results, token = [], None
+        while True:
+            page = self.aws.call(self.cfn.list_stack_set_operation_results,
+                                 StackSetName=self.config.stack_set_name, OperationId=operation_id,
+                                 **({"NextToken": token} if token else {}), **self._call_as())
+            results += page.get("Summaries", [])
+            token = page.get("NextToken")
+            if not token:
+                return results
+
+    def wait(self, operation_id: str, label: str, fail: bool = True) -> str:
+        started, delay = self.aws.clock.now(), self.first_delay
+        while True:
+            operation = self.aws.call(self.cfn.describe_stack_set_operation,
+                                      StackSetName=self.config.stack_set_name,
+                                      OperationId=operation_id,
+                                      **self._call_as())["StackSetOperation"]
+            status = operation["Status"]
+            results = self.results(operation_id)
+            self.reporter.progress(label, status, {r["Region"]: r["Status"] for r in results},
+                                   self.aws.clock.now() - started)
+            state = OPERATION_STATES.get(status, PENDING)
+            if state == DONE:
+                return status
+            if state == FAILED:
+                details = self.failure_details(operation, results)
+                if fail:
+                    raise RolloutError(f"{label}: operation {operation_id} {status}", details)
+                self.reporter.warn(f"operation {operation_id} ended {status}: "
+                                   + "; ".join(details))
+                return status
+            if self.aws.clock.now() - started > self.timeout:
+                raise RolloutError(
+                    f"{label}: operation {operation_id} still {status} after "
+                    f"{self.timeout:.0f}s; it keeps running in CloudFormation. Re-run deploy to "
+                    "resume: it waits for the running operation first")
+            delay = self._sleep(delay)
+
+    # --- failure details ---------------------------------------------------------------------
+    def failure_details(self, operation: dict[str, Any],
+                        results: list[dict[str, Any]]) -> list[str]:
+        details = []
+        if operation.get("StatusReason"):
+            details.append(f"operation: {operation['StatusReason']}")
+        for result in results:
+            if result.get("Status") not in ("FAILED", "INOPERABLE"):
+                continue
+            region, account = result["Region"], result["Account"]
+            details.append(f"{region} ({account}): {result['Status']}: "
+                           f"{result.get('StatusReason', 'no reason given')}")
+            event = self.first_failed_event_of_instance(region, account,
+                                                        operation.get("CreationTimestamp"))
+            if event:
+                details.append(f"{region} first failed resource: {event}")
+        return details or ["CloudFormation gave no per-instance reason; see the console"]
+
+    def first_failed_event_of_instance(self, region: str, account: str, since: Any) -> str | None:
+        try:
+            instance = self.aws.call(self.cfn.describe_stack_instance,
+                                     StackSetName=self.config.stack_set_name,
+                                     StackInstanceAccount=account, StackInstanceRegion=region,
+                                     **self._call_as())["StackInstance"]
+        except ClientError:
+            return None
+        stack_id = instance.get("StackId")
+        return self.first_failed_event(region, stack_id, since) if stack_id else None
+
+    def first_failed_event(self, region: str, stack: str, since: Any) -> str | None:
+        """The earliest *_FAILED resource event since `since`, skipping "cancelled" ones (a
+        consequence of the first failure, not its cause)."""
+        cfn = self.aws.cfn(region)
+        events, token = [], None
+        try:
+            while True:
+                page = self.aws.call(cfn.describe_stack_events, StackName=stack,
+                                     **({"NextToken": token} if token else {}))
+                events += page.get("StackEvents", [])
+                token = page.get("NextToken")
+                if not token:
+                    break
+        except ClientError as error:
+            return f"(events unavailable: {error_message(error)})"
+        floor = since if isinstance(since, datetime) else datetime.min.replace(tzinfo=timezone.utc)
+        failed = [e for e in reversed(events)  # the API lists newest first
+                  if e.get("ResourceStatus", "").endswith("_FAILED")
+                  and e["Timestamp"] >= floor and e.get("PhysicalResourceId") != stack
+                  and e.get("LogicalResourceId") != e.get("StackName")]
+        causes = [e for e in failed
+                  if not any(c in e.get("ResourceStatusReason", "") for c in CANCELLED)]
+        event = (causes or failed or [None])[0]
+        if event is None:
+            return None
+        return (f"{event['LogicalResourceId']} ({event.get('ResourceType', '?')}) "
+                f"{event['ResourceStatus']}: {event.get('ResourceStatusReason', '')}")
+
+    # --- plain stacks (the global stack) ---------------------------------------------------
+    def run_stack(self, step: Step) -> dict[str, Any]:
+        cfn = self.aws.cfn(step.region)
+        name = step.arguments["StackName"]
+        since = datetime.now(timezone.utc)
+        try:
+            self.aws.call(getattr(cfn, step.action), **step.arguments)
+        except ClientError as error:
+            if NO_UPDATES in error_message(error):
+                self.reporter.info(f"   {name}: no changes")
+                return {"result": "no changes"}
+            raise
+        return {"result": self.wait_stack(step.region, name, step.phase, since)}
+
+    def wait_stack(self, region: str, name: str, label: str, since: datetime) -> str:
+        cfn = self.aws.cfn(region)
+        started, delay = self.aws.clock.now(), self.first_delay
+        while True:
+            try:
+                stack = self.aws.call(cfn.describe_stacks, StackName=name)["Stacks"][0]
+            except ClientError as error:
+                if "does not exist" in error_message(error):
+                    return "DELETE_COMPLETE"
+                raise
+            status = stack["StackStatus"]
+            self.reporter.progress(label, status, {region: status},
+                                   self.aws.clock.now() - started)
+            state = stack_state(status)
+            if state == DONE:
+                return status
+            if state == FAILED:
+                details = [f"{name}: {status}: {stack.get('StackStatusReason', '')}"]
+                event = self.first_failed_event(region, stack["StackId"], since)
+                if event:
+                    details.append(f"{region} first failed resource: {event}")
+                raise RolloutError(f"{label}: stack {name} {status}", details)
+            if self.aws.clock.now() - started > self.timeout:
+                raise RolloutError(f"{label}: stack {name} still {status} after "
+                                   f"{self.timeout:.0f}s; re-run deploy to resume")
+            delay = self._sleep(delay)

@@ -1,0 +1,304 @@
+"""Rehearsal-only stand-ins for resource types moto's CloudFormation does not implement.
+
+Checked against moto 5.2.5: without these, moto skips the type with a warning, `Ref` yields the
+string "None" and `Fn::GetAtt` raises, so a template that wires outputs from them cannot be
+rehearsed. Each stand-in returns attributes shaped like the real ones (identifiers, ARNs,
+endpoints) and nothing more: they prove that the rollout wires outputs to parameters, never
+that the real service accepts the properties. `AWS::RDS::DBInstance` replaces moto's own model,
+which ignores `DBClusterIdentifier` and cannot create an Aurora cluster member.
+
+Never used outside `--local`: the classes register themselves with moto when this module is
+imported, and only `stacksets.rehearsal` imports it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any, ClassVar
+
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.core.common_models import CloudFormationModel
+from moto.dynamodb.models import dynamodb_backends
+
+# Route 53 alias hosted zone ids of API Gateway regional endpoints ("Amazon API Gateway
+# endpoints and quotas", AWS General Reference). Other regions get a well-formed fake.
+API_GATEWAY_ZONE_IDS = {
+    "us-east-1": "Z1UJRXOUMOOFQ8", "us-east-2": "ZOJJZC49E0EPZ",
+    "us-west-1": "Z2MUQ32089INYE", "us-west-2": "Z2OJLYMUO9EFXC",
+    "eu-west-1": "ZLY8HYME6SFDD", "eu-west-2": "ZJ5UAJN8Y3Z2Q",
+    "eu-central-1": "Z1U9ULNL0V5AJ3", "ap-southeast-1": "ZL327KTPIQFUL",
+    "ap-southeast-2": "Z2RPCDW04V8134", "ap-northeast-1": "Z1YSHQZHG15GKL",
+}
+
+
+def _token(*parts: str, length: int = 10) -> str:
+    """A short lowercase id, stable for the same inputs (so an update keeps it)."""
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+class StandIn(CloudFormationModel):
+    """A resource that only remembers its name and answers `Ref` and `Fn::GetAtt`."""
+
+    TYPE: ClassVar[str] = ""
+    NAME_PROPERTY: ClassVar[str] = ""  # the property that names the resource, if any
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, name: str, properties: dict[str, Any], account_id: str, region: str):
+        self.name = name
+        self.properties = properties
+        self.account_id = account_id
+        self.region = region
+
+    # --- moto's model protocol -------------------------------------------------------------
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name not in self.ATTRIBUTES:
+            raise UnformattedGetAttTemplateException()
+        return self.attribute(attribute_name)
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.ref()
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str, **kwargs: Any):
+        properties = cloudformation_json.get("Properties") or {}
+        resource = cls(cls.physical_name(resource_name, properties), properties, account_id,
+                       region_name)
+        resource.created()
+        return resource
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: Any, account_id: str,
+                                        region_name: str):
+        properties = cloudformation_json.get("Properties") or {}
+        name = (properties.get(cls.NAME_PROPERTY) if cls.NAME_PROPERTY else None) \
+            or original_resource.name
+        resource = cls(cls.normalise(name), properties, account_id, region_name)
+        resource.updated(original_resource)
+        return resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str) -> None:
+        return None
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self.deleted()
+
+    # --- what subclasses vary ----------------------------------------------------------------
+    @classmethod
+    def physical_name(cls, generated: str, properties: dict[str, Any]) -> str:
+        explicit = properties.get(cls.NAME_PROPERTY) if cls.NAME_PROPERTY else None
+        return cls.normalise(explicit or generated)
+
+    @staticmethod
+    def normalise(name: str) -> str:
+        return name
+
+    def ref(self) -> str:
+        return self.name
+
+    def attribute(self, name: str) -> Any:
+        raise UnformattedGetAttTemplateException()
+
+    def created(self) -> None:
+        """Hook: create real moto objects, if the stand-in mirrors any."""
+
+    def updated(self, original: "StandIn") -> None:
+        """Hook: reconcile real moto objects after an update."""
+
+    def deleted(self) -> None:
+        """Hook: delete real moto objects."""
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"
+
+
+class _LowercaseIdentifier(StandIn):
+    @staticmethod
+    def normalise(name: str) -> str:  # RDS stores identifiers in lowercase
+        return name.lower().replace(":", "-").replace("_", "-")
+
+
+class GlobalCluster(_LowercaseIdentifier):
+    TYPE = "AWS::RDS::GlobalCluster"
+    NAME_PROPERTY = "GlobalClusterIdentifier"
+    ATTRIBUTES = ("GlobalEndpoint.Address",)
+
+    def attribute(self, name: str) -> Any:
+        return f"{self.name}.global-{_token(self.name, length=8)}.global.rds.amazonaws.com"
+
+
+class DBCluster(_LowercaseIdentifier):
+    TYPE = "AWS::RDS::DBCluster"
+    NAME_PROPERTY = "DBClusterIdentifier"
+    ATTRIBUTES = ("Endpoint.Address", "Endpoint.Port", "ReadEndpoint.Address", "DBClusterArn",
+                  "DBClusterResourceId")
+
+    def attribute(self, name: str) -> Any:
+        suffix = f"{_token(self.account_id, self.region, length=12)}.{self.region}.rds.amazonaws.com"
+        return {
+            "Endpoint.Address": f"{self.name}.cluster-{suffix}",
+            "Endpoint.Port": str(self.properties.get("Port", 5432)),
+            "ReadEndpoint.Address": f"{self.name}.cluster-ro-{suffix}",
+            "DBClusterArn": self.arn("rds", f"cluster:{self.name}"),
+            "DBClusterResourceId": f"cluster-{_token(self.arn('rds', self.name), length=26).upper()}",
+        }[name]
+
+
+class DBInstance(_LowercaseIdentifier):
+    TYPE = "AWS::RDS::DBInstance"
+    NAME_PROPERTY = "DBInstanceIdentifier"
+    ATTRIBUTES = ("Endpoint.Address", "Endpoint.Port", "DBInstanceArn")
+
+    def attribute(self, name: str) -> Any:
+        suffix = f"{_token(self.account_id, self.region, length=12)}.{self.region}.rds.amazonaws.com"
+        return {
+            "Endpoint.Address": f"{self.name}.{suffix}",
+            "Endpoint.Port": str(self.properties.get("Port", 5432)),
+            "DBInstanceArn": self.arn("rds", f"db:{self.name}"),
+        }[name]
+
+
+class GlobalTable(StandIn):
+    """Creates a real moto table in every replica region, so `status` can describe them."""
+
+    TYPE = "AWS::DynamoDB::GlobalTable"
+    NAME_PROPERTY = "TableName"
+    ATTRIBUTES = ("Arn", "StreamArn", "TableId")
+
+    def replica_regions(self) -> list[str]:
+        return [r["Region"] for r in self.properties.get("Replicas", []) if r]  # Fn::If NoValue -> None
+
+    def backend(self, region: str):
+        return dynamodb_backends[self.account_id][region]
+
+    def table(self, region: str):
+        return self.backend(region).tables.get(self.name)
+
+    def created(self) -> None:
+        for region in self.replica_regions():
+            if self.table(region) is None:
+                self.backend(region).create_table(
+                    self.name,
+                    schema=self.properties.get("KeySchema", []),
+                    throughput=None,
+                    attr=self.properties.get("AttributeDefinitions", []),
+                    global_indexes=self.properties.get("GlobalSecondaryIndexes"),
+                    indexes=self.properties.get("LocalSecondaryIndexes"),
+                    streams=self.properties.get("StreamSpecification"),
+                    billing_mode=self.properties.get("BillingMode", "PAY_PER_REQUEST"),
+                    sse_specification=None, tags=[], deletion_protection_enabled=None,
+                    warm_throughput=None)
+
+    def updated(self, original: StandIn) -> None:
+        self.created()
+        for region in set(original.replica_regions()) - set(self.replica_regions()):
+            self.backend(region).delete_table(self.name)
+
+    def deleted(self) -> None:
+        for region in self.replica_regions():
+            if self.table(region) is not None:
+                self.backend(region).delete_table(self.name)
+
+    def attribute(self, name: str) -> Any:
+        table = self.table(self.region)
+        arn = table.table_arn if table else self.arn("dynamodb", f"table/{self.name}")
+        stream = table.describe()["TableDescription"].get("LatestStreamArn") if table else None
+        return {"Arn": arn, "StreamArn": stream or f"{arn}/stream/rehearsal",
+                "TableId": str(uuid.UUID(_token(arn, length=32)))}[name]
+
+
+class Secret(StandIn):
+    TYPE = "AWS::SecretsManager::Secret"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Id",)
+
+    def ref(self) -> str:  # Ref on a secret is its ARN
+        return self.arn("secretsmanager", f"secret:{self.name}-{_token(self.name, length=6)}")
+
+    def attribute(self, name: str) -> Any:
+        return self.ref()
+
+
+class SecretTargetAttachment(StandIn):
+    TYPE = "AWS::SecretsManager::SecretTargetAttachment"
+
+    def ref(self) -> str:
+        return str(self.properties.get("SecretId", self.name))
+
+
+class HttpApi(StandIn):
+    TYPE = "AWS::ApiGatewayV2::Api"
+    ATTRIBUTES = ("ApiEndpoint", "ApiId")
+
+    def ref(self) -> str:
+        return _token(self.account_id, self.region, self.name)
+
+    def attribute(self, name: str) -> Any:
+        return {"ApiEndpoint": f"https://{self.ref()}.execute-api.{self.region}.amazonaws.com",
+                "ApiId": self.ref()}[name]
+
+
+class ApiDomainName(StandIn):
+    TYPE = "AWS::ApiGatewayV2::DomainName"
+    NAME_PROPERTY = "DomainName"
+    ATTRIBUTES = ("RegionalDomainName", "RegionalHostedZoneId")
+
+    def attribute(self, name: str) -> Any:
+        zone = API_GATEWAY_ZONE_IDS.get(self.region) or "Z" + _token(self.region, length=12).upper()
+        return {"RegionalDomainName":
+                f"d-{_token(self.account_id, self.region, self.name)}.execute-api."
+                f"{self.region}.amazonaws.com",
+                "RegionalHostedZoneId": zone}[name]
+
+
+class Certificate(StandIn):
+    TYPE = "AWS::CertificateManager::Certificate"
+
+    def ref(self) -> str:
+        return self.arn("acm", f"certificate/{uuid.UUID(_token(self.name, length=32))}")
+
+
+class Alarm(StandIn):
+    TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
+    ATTRIBUTES = ("Arn",)
+
+    def attribute(self, name: str) -> Any:
+        return self.arn("cloudwatch", f"alarm:{self.name}")
+
+
+def _ref_only(type_name: str) -> type[StandIn]:
+    """API Gateway v2 parts referenced only by `Ref` (an opaque id)."""
+    class RefOnly(StandIn):
+        TYPE = type_name
+
+        def ref(self) -> str:
+            return self.properties.get("StageName") or _token(self.region, self.name, length=7)
+    RefOnly.__name__ = RefOnly.__qualname__ = type_name.split("::")[-1]
+    return RefOnly
+
+
+REF_ONLY = tuple(_ref_only(t) for t in (
+    "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::ApiMapping"))
+
+STAND_INS: tuple[type[StandIn], ...] = (
+    GlobalCluster, DBCluster, DBInstance, GlobalTable, Secret, SecretTargetAttachment, HttpApi,
+    ApiDomainName, Certificate, Alarm, *REF_ONLY)

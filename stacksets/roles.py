@@ -1,0 +1,137 @@
+"""StackSet administration and execution roles (self-managed permission model), from awacs.
+
+AWS CloudFormation User Guide, "Grant self-managed permissions": the administration role
+(trusted by cloudformation.amazonaws.com) may only assume the execution role; the execution
+role (trusted by the administration role) does the work in the target account. The execution
+role needs every service the templates use; its statements are derived from the built
+template's resource types, one statement (with a Sid) per service. `Resource: "*"` because
+CloudFormation creates resources whose ARNs do not exist before the stack does. It can create
+IAM roles, so it is administrator-equivalent by nature: only the administration role may
+assume it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from awacs.aws import Action, Allow, Policy, Principal, Statement
+from awacs import sts
+from botocore.exceptions import ClientError
+
+from stacksets.aws import Aws, error_code
+from stacksets.config import DEFAULT_ADMINISTRATION_ROLE, SELF_MANAGED, Config
+
+POLICY_NAME = "payments-dr-stackset"
+# CloudFormation type namespace -> IAM service prefix, where they differ.
+SERVICE_PREFIX = {"ApiGatewayV2": "apigateway", "ApiGateway": "apigateway",
+                  "CertificateManager": "acm", "Logs": "logs", "CloudWatch": "cloudwatch",
+                  "ElasticLoadBalancingV2": "elasticloadbalancing", "Events": "events"}
+# What every instance needs besides the template's own services: its stack, the code in the
+# artifact bucket, and SNS/KMS for alarm notifications.
+ALWAYS = ("cloudformation", "s3", "sns", "kms")
+
+
+def services(resource_types: Iterable[str]) -> list[str]:
+    found = set(ALWAYS)
+    for resource_type in resource_types:
+        namespace = resource_type.split("::")[1]
+        found.add(SERVICE_PREFIX.get(namespace, namespace.lower()))
+    return sorted(found)
+
+
+def administration_trust() -> Policy:
+    return Policy(Version="2012-10-17", Statement=[Statement(
+        Sid="CloudFormationAssumesTheAdministrationRole", Effect=Allow,
+        Principal=Principal("Service", "cloudformation.amazonaws.com"),
+        Action=[sts.AssumeRole])])
+
+
+def administration_policy(partition: str, account: str, execution_role: str) -> Policy:
+    return Policy(Version="2012-10-17", Statement=[Statement(
+        Sid="AssumeTheExecutionRoleInTheTargetAccount", Effect=Allow, Action=[sts.AssumeRole],
+        Resource=[f"arn:{partition}:iam::{account}:role/{execution_role}"])])
+
+
+def execution_trust(partition: str, admin_account: str) -> Policy:
+    return Policy(Version="2012-10-17", Statement=[Statement(
+        Sid="TheAdministrationRoleAssumesTheExecutionRole", Effect=Allow,
+        Principal=Principal("AWS", f"arn:{partition}:iam::{admin_account}:role/"
+                                   f"{DEFAULT_ADMINISTRATION_ROLE}"),
+        Action=[sts.AssumeRole])])
+
+
+def execution_policy(resource_types: Iterable[str]) -> Policy:
+    return Policy(Version="2012-10-17", Statement=[
+        Statement(Sid=f"Manage{service.capitalize()}", Effect=Allow,
+                  Action=[Action(service, "*")], Resource=["*"])
+        for service in services(resource_types)])
+
+
+def desired_roles(config: Config, partition: str, admin_account: str,
+                  resource_types: Iterable[str]) -> dict[str, tuple[Policy, Policy]]:
+    """role name -> (trust policy, inline policy)."""
+    return {
+        DEFAULT_ADMINISTRATION_ROLE: (
+            administration_trust(),
+            administration_policy(partition, config.target.account,
+                                  config.target.execution_role_name)),
+        config.target.execution_role_name: (execution_trust(partition, admin_account),
+                                            execution_policy(resource_types)),
+    }
+
+
+def _same(a: Any, b: Policy) -> bool:
+    current = json.loads(a) if isinstance(a, str) else a
+    return json.dumps(current, sort_keys=True) == json.dumps(json.loads(b.to_json()),
+                                                             sort_keys=True)
+
+
+def ensure(aws: Aws, config: Config, identity: dict[str, str], resource_types: Iterable[str],
+           write: bool) -> list[str]:
+    """Create or update both roles (or, with write=False, say what would change). Only where
+    this tool can: the roles of a self-managed stack set whose target is the caller's account.
+    Returns one line per role."""
+    if config.target.permission_model != SELF_MANAGED:
+        return ["roles: service-managed permissions (CloudFormation creates its own roles)"]
+    if not config.target.manage_roles or config.target.administration_role_arn:
+        return ["roles: managed outside this tool (target.manage_roles false or an "
+                "administration_role_arn given): not checked"]
+    if identity["account"] != config.target.account:
+        return [f"roles: the target account {config.target.account} is not the caller's "
+                f"({identity['account']}): create {config.target.execution_role_name} there "
+                "(see README); the administration role is checked here only"]
+    iam = aws.client("iam", "us-east-1")
+    lines = []
+    for name, (trust, policy) in desired_roles(config, identity["partition"],
+                                               identity["account"], resource_types).items():
+        try:
+            role = aws.call(iam.get_role, RoleName=name)["Role"]
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            role = None
+        try:
+            inline = aws.call(iam.get_role_policy, RoleName=name,
+                              PolicyName=POLICY_NAME)["PolicyDocument"] if role else None
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            inline = None
+        trust_ok = role is not None and _same(role["AssumeRolePolicyDocument"], trust)
+        policy_ok = inline is not None and _same(inline, policy)
+        if trust_ok and policy_ok:
+            lines.append(f"role {name}: up to date")
+            continue
+        verb = "create" if role is None else "update"
+        if write:
+            if role is None:
+                aws.call(iam.create_role, RoleName=name, AssumeRolePolicyDocument=trust.to_json(),
+                         Description="CloudFormation StackSets (payments-dr)")
+            elif not trust_ok:
+                aws.call(iam.update_assume_role_policy, RoleName=name,
+                         PolicyDocument=trust.to_json())
+            aws.call(iam.put_role_policy, RoleName=name, PolicyName=POLICY_NAME,
+                     PolicyDocument=policy.to_json())
+        lines.append(f"role {name}: {verb}{'d' if write else ' (planned)'}")
+    return lines

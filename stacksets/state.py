@@ -1,0 +1,125 @@
+"""Observe what AWS holds: the stack set, its instances (with overrides and outputs) and the
+global stack. Read-only; the result is plain data for `plan.next_step()`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from botocore.exceptions import ClientError
+
+from stacksets.aws import Aws, error_code, error_message
+from stacksets.config import SERVICE_MANAGED, Config
+from stacksets.plan import GLOBAL_REGION, Instance, Observed, Stack
+
+RUNNING = ("RUNNING", "QUEUED", "STOPPING")
+
+
+def _parameters(items: list[dict[str, Any]] | None) -> dict[str, str]:
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in items or []}
+
+
+def _outputs(stack: Mapping[str, Any]) -> dict[str, str]:
+    return {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", []) or []}
+
+
+def _template(body: Any) -> dict[str, Any]:
+    return body if isinstance(body, dict) else json.loads(body or "{}")
+
+
+def _call_as(config: Config) -> dict[str, str]:
+    return {"CallAs": config.target.call_as} \
+        if config.target.permission_model == SERVICE_MANAGED else {}
+
+
+def stack_set(aws: Aws, config: Config) -> Stack | None:
+    cfn = aws.cfn(config.administration_region)
+    try:
+        found = aws.call(cfn.describe_stack_set, StackSetName=config.stack_set_name,
+                         **_call_as(config))["StackSet"]
+    except ClientError as error:
+        if error_code(error) == "StackSetNotFoundException":
+            return None
+        raise
+    if found.get("Status") == "DELETED":
+        return None
+    return Stack(status=found.get("Status", ""), template=_template(found.get("TemplateBody")),
+                 parameters=_parameters(found.get("Parameters")),
+                 stack_id=found.get("StackSetARN", ""))
+
+
+def operations(aws: Aws, config: Config) -> list[dict[str, Any]]:
+    cfn = aws.cfn(config.administration_region)
+    summaries: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = aws.call(cfn.list_stack_set_operations, StackSetName=config.stack_set_name,
+                        **({"NextToken": token} if token else {}), **_call_as(config))
+        summaries += page.get("Summaries", [])
+        token = page.get("NextToken")
+        if not token:
+            return sorted(summaries, key=lambda o: str(o.get("CreationTimestamp", "")))
+
+
+def stack_outputs(aws: Aws, region: str, stack_id: str) -> dict[str, str]:
+    try:
+        stacks = aws.call(aws.cfn(region).describe_stacks, StackName=stack_id)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in error_message(error):
+            return {}
+        raise
+    return _outputs(stacks[0]) if stacks else {}
+
+
+def instances(aws: Aws, config: Config, with_outputs: bool = True) -> dict[str, Instance]:
+    """The configured regions' stack instances; `with_outputs` also reads each stack's
+    outputs (one DescribeStacks per region)."""
+    cfn = aws.cfn(config.administration_region)
+    summaries = aws.call(cfn.list_stack_instances, StackSetName=config.stack_set_name,
+                         **_call_as(config)).get("Summaries", [])
+    found = {}
+    for summary in summaries:
+        region = summary["Region"]
+        if summary.get("Account") != config.target.account or region not in config.regions:
+            continue
+        detail = aws.call(cfn.describe_stack_instance, StackSetName=config.stack_set_name,
+                          StackInstanceAccount=summary["Account"], StackInstanceRegion=region,
+                          **_call_as(config))["StackInstance"]
+        stack_id = detail.get("StackId")
+        found[region] = Instance(
+            region=region, status=detail.get("Status", ""),
+            detailed_status=detail.get("StackInstanceStatus", {}).get("DetailedStatus", ""),
+            reason=detail.get("StatusReason", ""),
+            overrides=_parameters(detail.get("ParameterOverrides")), stack_id=stack_id,
+            outputs=stack_outputs(aws, region, stack_id) if stack_id and with_outputs else {},
+            drift=detail.get("DriftStatus", "NOT_CHECKED"))
+    return found
+
+
+def global_stack(aws: Aws, config: Config) -> Stack | None:
+    cfn = aws.cfn(GLOBAL_REGION)
+    try:
+        stack = aws.call(cfn.describe_stacks, StackName=config.global_stack_name)["Stacks"][0]
+    except ClientError as error:
+        if "does not exist" in error_message(error):
+            return None
+        raise
+    if stack["StackStatus"] == "DELETE_COMPLETE":
+        return None
+    template = aws.call(cfn.get_template, StackName=config.global_stack_name)["TemplateBody"]
+    return Stack(status=stack["StackStatus"], template=_template(template),
+                 parameters=_parameters(stack.get("Parameters")), outputs=_outputs(stack),
+                 stack_id=stack["StackId"],
+                 version=str(stack.get("LastUpdatedTime") or stack.get("CreationTime")))
+
+
+def observe(aws: Aws, config: Config) -> Observed:
+    found = stack_set(aws, config)
+    if found is None:
+        return Observed(global_stack=global_stack(aws, config))
+    history = operations(aws, config)
+    running = [o["OperationId"] for o in history if o.get("Status") in RUNNING]
+    return Observed(stack_set=found, instances=instances(aws, config),
+                    running_operation=running[-1] if running else None,
+                    last_operation=history[-1]["OperationId"] if history else "",
+                    global_stack=global_stack(aws, config))

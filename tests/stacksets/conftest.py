@@ -1,0 +1,47 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import build  # noqa: E402
+from stacksets import bundle as bundle_module  # noqa: E402
+from stacksets import config as config_module  # noqa: E402
+
+EXAMPLE = ROOT / "stacksets" / "environments" / "example.yaml"
+
+
+@pytest.fixture(autouse=True)
+def no_real_aws(monkeypatch):
+    """Fake credentials everywhere: nothing in these tests may reach AWS."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory) -> Path:
+    """One real `build.py` run (templates, Lambda zips, manifest), as a deploy would ship."""
+    out = tmp_path_factory.mktemp("stacksets-build")
+    assert build.main(["--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def bundle(build_dir):
+    return bundle_module.load(build_dir)
+
+
+@pytest.fixture(scope="session")
+def raw_example():
+    return config_module.read(EXAMPLE)
+
+
+@pytest.fixture
+def example_config(bundle, raw_example):
+    return config_module.validate(raw_example, str(EXAMPLE), bundle.regional.parameters)

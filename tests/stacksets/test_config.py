@@ -1,0 +1,88 @@
+"""Config validation: one test per rule; every error names field, value and what is allowed."""
+
+import copy
+
+import pytest
+
+from stacksets import config as config_module
+from stacksets.config import ConfigError
+
+
+def problems(raw, bundle):
+    with pytest.raises(ConfigError) as caught:
+        config_module.validate(raw, "env.yaml", bundle.regional.parameters)
+    return caught.value.problems
+
+
+def changed(raw, path, value):
+    raw = copy.deepcopy(raw)
+    node = raw
+    *parents, last = path.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+    return raw
+
+
+def test_the_example_is_valid(example_config):
+    assert example_config.regions == ("us-east-1", "us-west-2")
+    assert example_config.stack_set_name == "payments-example-regional"
+    assert example_config.global_stack_name == "payments-example-global"
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("colour", "blue", ["colour: unknown key; allowed keys here:", "alarm_email"]),
+    ("regions.tertiary", "eu-west-1", ["regions.tertiary: unknown key", "secondary"]),
+    ("regions.secondary", "us-east-1", ["regions.secondary: got 'us-east-1', the same as "
+                                        "regions.primary"]),
+    ("regions.primary", "us-middle-7", ["regions.primary: got 'us-middle-7'", "eu-west-1"]),
+    ("target.account", "12345", ["target.account: got '12345'; expected 12 digits"]),
+    ("parameters.SecondaryVpcCidr", "10.0.0.0/16",
+     ["parameters.SecondaryVpcCidr: 10.0.0.0/16 overlaps PrimaryVpcCidr 10.0.0.0/16"]),
+    ("parameters.TurboMode", "on", ["parameters.TurboMode: the regional template declares no "
+                                    "such parameter; declared:", "EgressMode"]),
+    ("parameters.EgressMode", "lots", ["parameters.EgressMode: got 'lots'; allowed values: "
+                                       "nat-per-az, single-nat, none"]),
+    ("parameters.EnvironmentName", "x", ["parameters.EnvironmentName: set by the tool from "
+                                         "environment"]),
+    ("parameters.SecondaryVpcId", "vpc-12345678", ["parameters.SecondaryVpcId: set by the "
+                                                   "rollout phases"]),
+    ("region_overrides.us-west-2.PrimaryVpcCidr", "10.9.0.0/16",
+     ["region_overrides.us-west-2.PrimaryVpcCidr: both regions must see the same value"]),
+    ("region_overrides.eu-west-1", {"EgressMode": "none"},
+     ["region_overrides.eu-west-1: got region 'eu-west-1'; allowed: the configured regions "
+      "us-east-1, us-west-2"]),
+    ("target.permission_model", "service-managed",
+     ["target.organizational_units: required with permission_model service-managed"]),
+    ("target.permission_model", "borrowed", ["target.permission_model: got 'borrowed'; "
+                                             "allowed values: self-managed, service-managed"]),
+    ("environment", "Prod_1", ["environment: got 'Prod_1'; must match the template's "
+                               "AllowedPattern"]),
+    ("operation_preferences.max_concurrent_percentage", 150,
+     ["operation_preferences.max_concurrent_percentage: got 150; allowed: 1..100"]),
+    ("production", "yes", ["production: got 'yes', expected bool"]),
+])
+def test_each_rule_names_field_value_and_allowed(raw_example, bundle, path, value, expected):
+    found = "\n".join(problems(changed(raw_example, path, value), bundle))
+    for fragment in expected:
+        assert fragment in found
+
+
+def test_required_fields(raw_example, bundle):
+    raw = copy.deepcopy(raw_example)
+    del raw["production"]
+    del raw["regions"]["secondary"]
+    assert {"production: required", "regions.secondary: required"} <= set(problems(raw, bundle))
+
+
+def test_all_problems_are_reported_at_once(raw_example, bundle):
+    raw = changed(changed(raw_example, "colour", 1), "target.account", "x")
+    assert len(problems(raw, bundle)) == 2
+
+
+def test_yaml_numbers_and_booleans_become_parameter_strings(raw_example, bundle):
+    raw = changed(raw_example, "parameters.DbBackupRetentionDays", 14)
+    if "DbBackupRetentionDays" not in bundle.regional.parameters:
+        pytest.skip("the regional template does not declare DbBackupRetentionDays")
+    config = config_module.validate(raw, "env.yaml", bundle.regional.parameters)
+    assert config.parameters["DbBackupRetentionDays"] == "14"

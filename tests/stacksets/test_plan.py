@@ -1,0 +1,241 @@
+"""Exact boto3 arguments per phase, from the pure planning functions."""
+
+import dataclasses
+
+import pytest
+
+from templates import names
+
+from stacksets import plan
+from stacksets.context import desired
+from stacksets.plan import Instance, Observed, Stack
+
+ACCOUNT = "123456789012"
+PREFERENCES = {"RegionConcurrencyType": "PARALLEL", "MaxConcurrentPercentage": 100,
+               "FailureToleranceCount": 0}
+VPC, PCX = "vpc-0123456789abcdef0", "pcx-0123456789abcdef0"
+
+
+def parameters(**values):
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(values.items())]
+
+
+@pytest.fixture
+def wanted(example_config, bundle):
+    return desired(example_config, bundle)
+
+
+def observed_after(wanted, phase):
+    """The state AWS would hold after `phase` (primary us-east-1, secondary us-west-2 with its
+    EgressMode override from the example config)."""
+    stack_set = Stack("ACTIVE", wanted.regional_template, wanted.stack_set_parameters)
+    if phase == "stack set":
+        return Observed(stack_set=stack_set, last_operation="")
+    values = {"foundation": {},
+              "join": {"SecondaryVpcId": VPC, "PeerRegionReady": "true"},
+              "peer-routes": {"SecondaryVpcId": VPC, "PeerRegionReady": "true",
+                              "PeeringConnectionId": PCX}}[phase]
+    primary_outputs = {names.OUT_VPC_ID: "vpc-0aaaaaaaaaaaaaaaa"}
+    if phase != "foundation":
+        primary_outputs[names.OUT_PEERING_CONNECTION_ID] = PCX
+    return Observed(stack_set=stack_set, last_operation="op-1", instances={
+        "us-east-1": Instance("us-east-1", overrides=values, outputs=primary_outputs),
+        "us-west-2": Instance("us-west-2", overrides={**values, "EgressMode": "none"},
+                              outputs={names.OUT_VPC_ID: VPC})})
+
+
+def keep(name):
+    return {"ParameterKey": name, "UsePreviousValue": True}
+
+
+def test_create_stack_set(example_config, wanted):
+    step = plan.next_step(example_config, wanted, Observed())
+    assert step.action == "create_stack_set" and step.region == "us-east-1"
+    arguments = dict(step.arguments)
+    source = arguments.pop("TemplateURL")
+    assert source.startswith("https://payments-example-artifacts-123456789012-us-east-1.s3."
+                             "us-east-1.amazonaws.com/templates/regional-")
+    assert arguments.pop("Parameters") == plan.parameter_list(wanted.stack_set_parameters)
+    assert arguments == {
+        "StackSetName": "payments-example-regional",
+        "Description": "payments-example: payment API, regional (us-east-1 primary, "
+                       "us-west-2 standby)",
+        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        "Tags": [{"Key": "Environment", "Value": "example"},
+                 {"Key": "ManagedBy", "Value": "payments-dr-stacksets"}],
+        "PermissionModel": "SELF_MANAGED",
+        "ExecutionRoleName": "AWSCloudFormationStackSetExecutionRole",
+        "ManagedExecution": {"Active": True}}
+
+
+def test_stack_set_parameters_are_declared_ones_with_foundation_phase_values(wanted):
+    values = wanted.stack_set_parameters
+    assert set(values) <= set(wanted.regional_parameters)
+    assert values[names.EGRESS_MODE] == "single-nat"
+    assert values[names.PEER_REGION_READY] == "false"
+    assert values[names.SECONDARY_VPC_ID] == "" and values[names.PEERING_CONNECTION_ID] == ""
+    assert values[names.PROCESSOR_CODE_KEY].startswith("lambda/processor-")
+
+
+def instance_step(config, wanted, observed):
+    step = plan.next_step(config, wanted, observed)
+    arguments = dict(step.arguments)
+    assert arguments.pop("OperationId") == plan.operation_id(
+        step.phase, {k: v for k, v in arguments.items()}, observed.last_operation)
+    assert arguments.pop("StackSetName") == "payments-example-regional"
+    assert arguments.pop("Accounts") == [ACCOUNT]
+    assert arguments.pop("OperationPreferences") == {**PREFERENCES,
+                                                     "RegionOrder": arguments["Regions"]}
+    return step, arguments
+
+
+def test_foundation_is_one_create_per_distinct_override_set_primary_first(example_config,
+                                                                           wanted):
+    observed = dataclasses.replace(observed_after(wanted, "stack set"), instances={})
+    step, arguments = instance_step(example_config, wanted, observed)
+    assert (step.phase, step.action) == ("foundation", "create_stack_instances")
+    assert arguments == {"Regions": ["us-east-1"]}  # the stack set's values: no overrides
+    created = dataclasses.replace(observed_after(wanted, "foundation"), instances={
+        "us-east-1": observed_after(wanted, "foundation").instances["us-east-1"]})
+    step, arguments = instance_step(example_config, wanted, created)
+    assert (step.phase, step.action) == ("foundation", "create_stack_instances")
+    assert arguments == {"Regions": ["us-west-2"],
+                         "ParameterOverrides": parameters(EgressMode="none")}
+
+
+def test_without_region_overrides_both_regions_are_created_in_one_operation(example_config,
+                                                                             wanted):
+    config = dataclasses.replace(example_config, region_overrides={})
+    observed = dataclasses.replace(observed_after(wanted, "stack set"), instances={})
+    step, arguments = instance_step(config, wanted, observed)
+    assert arguments == {"Regions": ["us-east-1", "us-west-2"]}
+
+
+def test_join_is_one_operation_for_both_regions_keeping_their_overrides(example_config, wanted):
+    step, arguments = instance_step(example_config, wanted, observed_after(wanted, "foundation"))
+    assert (step.phase, step.action) == ("join", "update_stack_instances")
+    assert arguments == {"Regions": ["us-east-1", "us-west-2"], "ParameterOverrides": [
+        keep("EgressMode"), {"ParameterKey": "PeerRegionReady", "ParameterValue": "true"},
+        keep("PeeringConnectionId"), {"ParameterKey": "SecondaryVpcId", "ParameterValue": VPC}]}
+
+
+def test_peer_routes_is_one_operation_for_both_regions(example_config, wanted):
+    step, arguments = instance_step(example_config, wanted, observed_after(wanted, "join"))
+    assert (step.phase, step.action) == ("peer-routes", "update_stack_instances")
+    assert arguments == {"Regions": ["us-east-1", "us-west-2"], "ParameterOverrides": [
+        keep("EgressMode"),
+        *parameters(PeerRegionReady="true", PeeringConnectionId=PCX, SecondaryVpcId=VPC)]}
+
+
+def test_without_region_overrides_nothing_is_kept(example_config, wanted):
+    config = dataclasses.replace(example_config, region_overrides={})
+    observed = observed_after(wanted, "join")
+    observed = dataclasses.replace(observed, instances={
+        r: dataclasses.replace(i, overrides={k: v for k, v in i.overrides.items()
+                                             if k != "EgressMode"})
+        for r, i in observed.instances.items()})
+    step, arguments = instance_step(config, wanted, observed)
+    assert arguments["ParameterOverrides"] == parameters(
+        PeerRegionReady="true", PeeringConnectionId=PCX, SecondaryVpcId=VPC)
+
+
+def test_a_changed_region_override_is_its_own_operation_with_the_full_list(example_config,
+                                                                          wanted):
+    config = dataclasses.replace(example_config,
+                                 region_overrides={"us-west-2": {"EgressMode": "single-nat"}})
+    step, arguments = instance_step(config, wanted, observed_after(wanted, "peer-routes"))
+    assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
+    assert arguments["ParameterOverrides"] == parameters(
+        EgressMode="single-nat", PeerRegionReady="true", PeeringConnectionId=PCX,
+        SecondaryVpcId=VPC)
+
+
+def test_a_removed_region_override_is_left_out_so_the_stack_set_value_returns(example_config,
+                                                                             wanted):
+    config = dataclasses.replace(example_config, region_overrides={})
+    step, arguments = instance_step(config, wanted, observed_after(wanted, "peer-routes"))
+    assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
+    assert arguments["ParameterOverrides"] == parameters(
+        PeerRegionReady="true", PeeringConnectionId=PCX, SecondaryVpcId=VPC)
+
+
+def test_an_instance_that_is_not_current_is_redeployed_with_its_values(example_config, wanted):
+    observed = observed_after(wanted, "peer-routes")
+    observed = dataclasses.replace(observed, instances={
+        **observed.instances, "us-west-2": dataclasses.replace(
+            observed.instances["us-west-2"], status="OUTDATED")})
+    step, arguments = instance_step(example_config, wanted, observed)
+    assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
+    assert arguments["ParameterOverrides"] == [keep("EgressMode"), *parameters(
+        PeerRegionReady="true", PeeringConnectionId=PCX, SecondaryVpcId=VPC)]
+
+
+def test_template_change_updates_the_stack_set_sequentially_primary_first(example_config, wanted):
+    observed = observed_after(wanted, "peer-routes")
+    old = dict(wanted.regional_template, Description="an older build")
+    observed = dataclasses.replace(observed, stack_set=dataclasses.replace(
+        observed.stack_set, template=old))
+    step = plan.next_step(example_config, wanted, observed)
+    assert (step.phase, step.action) == ("template", "update_stack_set")
+    assert step.arguments["OperationPreferences"] == {
+        "RegionConcurrencyType": "SEQUENTIAL", "MaxConcurrentPercentage": 100,
+        "FailureToleranceCount": 0, "RegionOrder": ["us-east-1", "us-west-2"]}
+    assert step.arguments["Regions"] == ["us-east-1", "us-west-2"]
+
+
+def test_global_stack_is_skipped_with_a_reason_while_outputs_are_missing(example_config, wanted):
+    observed = observed_after(wanted, "peer-routes")
+    step = plan.next_step(example_config, wanted, observed)
+    assert isinstance(step, plan.Blocked) and step.phase == "global"
+    assert "ApiDomainTarget" in step.reason
+
+
+def test_global_stack_is_skipped_when_the_template_lacks_the_outputs(example_config, wanted):
+    template = dict(wanted.regional_template)
+    template["Outputs"] = {k: v for k, v in template["Outputs"].items()
+                           if k != names.OUT_API_DOMAIN_TARGET}
+    step = plan.global_parameters(example_config, dataclasses.replace(
+        wanted, regional_template=template), {})
+    assert isinstance(step, plan.Blocked)
+    assert "declares no output ApiDomainTarget yet" in step.reason
+
+
+def test_global_stack_arguments(example_config, wanted):
+    outputs = {names.OUT_API_DOMAIN_TARGET: "d-abc.execute-api.us-east-1.amazonaws.com",
+               names.OUT_API_DOMAIN_ZONE_ID: "Z1UJRXOUMOOFQ8",
+               names.OUT_API_ENDPOINT_HOST: "abc.execute-api.us-east-1.amazonaws.com"}
+    values = plan.global_parameters(example_config, wanted,
+                                    {"primary": outputs, "secondary": outputs})
+    assert values[names.PRIMARY_API_TARGET] == outputs[names.OUT_API_DOMAIN_TARGET]
+    assert values[names.SECONDARY_HEALTH_HOST] == outputs[names.OUT_API_ENDPOINT_HOST]
+    assert values[names.HOSTED_ZONE_ID] == "Z0123456789EXAMPLE"
+    arguments = plan.global_stack_args(example_config, wanted, values, True, "")
+    assert arguments["StackName"] == "payments-example-global"
+    assert arguments["EnableTerminationProtection"] is False
+    assert arguments["ClientRequestToken"] == plan.global_stack_args(
+        example_config, wanted, values, True, "")["ClientRequestToken"]
+
+
+def test_operation_ids_are_deterministic_and_change_with_the_state():
+    arguments = {"StackSetName": "s", "Regions": ["us-east-1"]}
+    first = plan.operation_id("join", arguments, "op-1")
+    assert first == plan.operation_id("join", dict(arguments), "op-1")
+    assert first != plan.operation_id("join", arguments, "op-2")
+    assert first.startswith("join-") and len(first) <= 128
+
+
+def test_nothing_left_after_a_complete_rollout(example_config, wanted):
+    observed = observed_after(wanted, "peer-routes")
+    outputs = {names.OUT_API_DOMAIN_TARGET: "d-abc.execute-api.us-east-1.amazonaws.com",
+               names.OUT_API_DOMAIN_ZONE_ID: "Z1UJRXOUMOOFQ8",
+               names.OUT_API_ENDPOINT_HOST: "abc.execute-api.us-east-1.amazonaws.com"}
+    instances = {r: dataclasses.replace(i, outputs={**i.outputs, **outputs})
+                 for r, i in observed.instances.items()}
+    observed = dataclasses.replace(observed, instances=instances)
+    step = plan.next_step(example_config, wanted, observed)
+    assert step.action == "create_stack"
+    values = plan.global_parameters(example_config, wanted,
+                                    plan.outputs_by_role(example_config, observed))
+    done = dataclasses.replace(observed, global_stack=Stack(
+        "CREATE_COMPLETE", wanted.global_template, values))
+    assert plan.next_step(example_config, wanted, done) is None
