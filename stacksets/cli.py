@@ -82,7 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     reporter.record("local", args.local)
     with contextlib.ExitStack() as stack:
         if args.local:
-            from stacksets import rehearsal  # imports moto: only for --local
+            try:
+                from stacksets import rehearsal  # imports moto: only for --local
+            except ModuleNotFoundError as error:
+                reporter.error(f"--local needs the rehearsal extra ({error.name} is missing): "
+                               "pip install -e '.[rehearsal]'")
+                reporter.record("result", "error")
+                reporter.finish()
+                return USAGE
 
             stack.enter_context(rehearsal.local_aws(config.target.account))
             config, zone = rehearsal.stand_in_hosted_zone(config)
