@@ -1,13 +1,9 @@
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-import build  # noqa: E402
 from stacksets import bundle as bundle_module  # noqa: E402
 from stacksets import config as config_module  # noqa: E402
 
@@ -25,11 +21,9 @@ def no_real_aws(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def build_dir(tmp_path_factory) -> Path:
-    """One real `build.py` run (templates, Lambda zips, manifest), as a deploy would ship."""
-    out = tmp_path_factory.mktemp("stacksets-build")
-    assert build.main(["--out", str(out)]) == 0
-    return out
+def build_dir(built) -> Path:
+    """The session's real `build.py` run (tests/conftest.py): what a deploy would ship."""
+    return built
 
 
 @pytest.fixture(scope="session")
