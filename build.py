@@ -141,11 +141,20 @@ def manifest(artifacts: list[Artifact]) -> Artifact:
     return Artifact(MANIFEST, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode())
 
 
-def write(out: Path, artifacts: list[Artifact]) -> None:
+def write(out: Path, artifacts: list[Artifact]) -> list[Path]:
+    """Write every artifact; remove zips of earlier builds (only files named like ours) so the
+    directory holds exactly what the manifest lists. Returns the removed paths."""
     for artifact in artifacts:
         target = out / artifact.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(artifact.data)
+    current = {out / a.path for a in artifacts}
+    ours = re.compile(rf"({'|'.join(spec.key for spec in FUNCTIONS)})-[0-9a-f]{{64}}\.zip")
+    stale = [p for p in sorted((out / "lambda").glob("*.zip"))
+             if ours.fullmatch(p.name) and p not in current]
+    for path in stale:
+        path.unlink()
+    return stale
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -166,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     artifacts.append(manifest(artifacts))
     try:
         args.out.mkdir(parents=True, exist_ok=True)
-        write(args.out, artifacts)
+        stale = write(args.out, artifacts)
     except FileExistsError:
         print(f"build.py: --out {args.out} exists and is not a directory. "
               "Pass a directory (it is created if missing).", file=sys.stderr)
@@ -179,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         count = counts.get(artifact.path)
         detail = f"{count} resources" if count is not None else f"{len(artifact.data)} bytes"
         print(f"  {args.out / artifact.path}  ({detail})")
+    for path in stale:
+        print(f"  removed {path} (an earlier build's zip)")
     print(f"built {len(artifacts)} files in {time.perf_counter() - started:.2f}s")
     return 0
 

@@ -101,3 +101,19 @@ def test_build_makes_no_aws_call(tmp_path):
     env.update(AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
                AWS_ENDPOINT_URL="http://127.0.0.1:9")
     assert run_build("--out", str(tmp_path), env=env).returncode == 0
+
+
+def test_rebuild_removes_only_earlier_zips_of_ours(tmp_path):
+    lambda_dir = tmp_path / "lambda"
+    lambda_dir.mkdir()
+    earlier = lambda_dir / f"processor-{'0' * 64}.zip"
+    earlier.write_bytes(b"an earlier build")
+    foreign = lambda_dir / "notes.zip"
+    foreign.write_bytes(b"not ours")
+    result = run_build("--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert not earlier.exists() and f"removed {earlier}" in result.stdout
+    assert foreign.read_bytes() == b"not ours"
+    manifest = json.loads((tmp_path / "manifest.json").read_text())["artifacts"]
+    ours = {f"lambda/{p.name}" for p in lambda_dir.glob("*.zip") if p != foreign}
+    assert ours == {path for path in manifest if path.startswith("lambda/")}
