@@ -22,6 +22,7 @@ from troposphere import (
 
 from . import names
 from .keys import Key
+from .parameters import HOSTNAME_PATTERN, ZONE_ID_PATTERN
 from .regional_params import Regional
 from .service import Functions, LOG_RETENTION_DAYS
 from .tagging import name, tags
@@ -56,14 +57,14 @@ def add_api_parameters(regional: Regional) -> None:
         names.API_DOMAIN_NAME, group=GROUP_API, label="API domain name",
         description="Custom domain of the API, the same in both regions: the failover name "
                     "that the global stack's records serve (e.g. api.payments.example.com).",
-        AllowedPattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        AllowedPattern=HOSTNAME_PATTERN,
         ConstraintDescription="a lower-case DNS name",
     )
     params.add(
         names.API_HOSTED_ZONE_ID, group=GROUP_API, label="Hosted zone id",
         description="Public hosted zone of the domain; the primary's certificate creates its "
                     "DNS validation record there.",
-        AllowedPattern=r"^Z[A-Z0-9]{1,31}$", ConstraintDescription="a hosted zone id (Z...)",
+        AllowedPattern=ZONE_ID_PATTERN, ConstraintDescription="a hosted zone id (Z...)",
     )
     params.add(
         names.AUTH_MODE, group=GROUP_API, label="Authorisation of POST /process",

@@ -15,7 +15,7 @@ reference: the value never appears in the template, a parameter or the stack's s
 Write forwarding is on in the secondary: its Lambda functions can write (forwarded to the
 writer in the primary region) while both regions are up, so API traffic may move before the
 database is promoted. Forwarded writes fail while the primary region is down, until a
-failover promotes the secondary (see README, "Failover").
+failover promotes the secondary (README, "Data tier", write forwarding).
 """
 
 from dataclasses import dataclass

@@ -13,14 +13,12 @@ from troposphere import Equals, If, Join, Output, Ref, Tags, Template, cloudwatc
 
 from . import names
 from .notifications import Topic, add_alarm
-from .parameters import ParameterSet
+from .parameters import HOSTNAME_PATTERN, ZONE_ID_PATTERN, ParameterSet
 
 GROUP_DNS = "DNS"
 GROUP_HEALTH = "Health checks"
 
 HEALTH_CHECK_INTERVAL_SECONDS = 10  # "fast" interval: detection in 10 s x threshold
-HOSTNAME_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-ZONE_ID_PATTERN = r"^Z[A-Z0-9]{1,31}$"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from troposphere import Parameter, Ref, Template
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 CIDR16_PATTERN = r"^(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)\.0\.0/16$"
 EMAIL_OR_EMPTY_PATTERN = r"^$|^[^\s@]+@[^\s@]+\.[^\s@]+$"
+HOSTNAME_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+ZONE_ID_PATTERN = r"^Z[A-Z0-9]{1,31}$"
 
 
 @dataclass

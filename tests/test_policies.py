@@ -38,7 +38,7 @@ def as_list(value):
 
 
 def test_every_policy_has_version_and_unique_sids(documents):
-    for name, lid, path, doc in documents:
+    for name, _lid, path, doc in documents:
         assert doc.get("Version") == "2012-10-17", path
         sids = [s.get("Sid") for s in doc["Statement"]]
         assert all(sids), f"{name}:{path} has a statement without Sid"
@@ -69,7 +69,7 @@ def test_resource_star_only_where_listed_with_a_reason(documents):
 
 
 def test_no_allow_to_anonymous_principals(documents):
-    for name, lid, path, doc in documents:
+    for name, _lid, path, doc in documents:
         for statement in doc["Statement"]:
             if statement["Effect"] == "Allow":
                 assert statement.get("Principal") not in ("*", {"AWS": "*"}), (

@@ -53,7 +53,7 @@ def test_regional_role_rule_rejects_a_third_region_and_equal_cidrs(regional):
 
 
 def test_customer_keys_rotate_and_have_a_deterministic_alias(templates):
-    for name, cfn in templates.items():
+    for cfn in templates.values():
         (key,) = cfn.of_type("AWS::KMS::Key").values()
         assert key["Properties"]["EnableKeyRotation"] is True
         (alias,) = cfn.of_type("AWS::KMS::Alias").values()
