@@ -32,7 +32,7 @@ DEFAULT_ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
 # them under `parameters:` (the error says which field to use instead).
 TOOL_OWNED = {
     names.NAME_PREFIX: "name_prefix", names.ENVIRONMENT_NAME: "environment",
-    names.PRIMARY_REGION: "regions.primary", names.SECONDARY_REGION: "regions.secondary",
+    names.HOME_REGION: "regions.primary", names.RECOVERY_REGION: "regions.secondary",
     names.ALARM_EMAIL: "alarm_email", names.API_DOMAIN_NAME: "domain.name",
     names.API_HOSTED_ZONE_ID: "domain.hosted_zone_id",
     names.ARTIFACT_BUCKET_PREFIX: "artifacts.bucket_prefix",
@@ -40,9 +40,9 @@ TOOL_OWNED = {
     names.HEALTH_CODE_KEY: "(the build's health zip)",
 }
 # Set by the rollout phases from the stacks' outputs.
-PHASE_OWNED = (names.SECONDARY_VPC_ID, names.PEER_REGION_READY, names.PEERING_CONNECTION_ID)
+PHASE_OWNED = (names.RECOVERY_VPC_ID, names.PEER_REGION_READY, names.PEERING_CONNECTION_ID)
 # Both regions must see the same value: the template derives each region's role from them.
-SYMMETRIC = (names.PRIMARY_VPC_CIDR, names.SECONDARY_VPC_CIDR)
+SYMMETRIC = (names.HOME_VPC_CIDR, names.RECOVERY_VPC_CIDR)
 
 SCHEMA: dict[str, Any] = {
     "environment": str, "name_prefix": str, "production": bool, "alarm_email": str,

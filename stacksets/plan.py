@@ -5,11 +5,11 @@ around it (observe, run the step, observe again), which is what makes a re-run r
 whatever AWS holds: a phase that is done is simply not chosen again.
 
 Order (SPEC "Rollout tool"; each line is one StackSet operation, or a stack operation):
-  foundation   CreateStackInstances: the stack set's values (SecondaryVpcId and
+  foundation   CreateStackInstances: the stack set's values (RecoveryVpcId and
                PeeringConnectionId empty, PeerRegionReady=false) plus each region's own
                `region_overrides`. One operation per distinct set of region overrides (the
                example config: 2), primary's first; without region overrides, 1.
-  join         UpdateStackInstances, both regions at once: SecondaryVpcId=<secondary VpcId>,
+  join         UpdateStackInstances, both regions at once: RecoveryVpcId=<secondary VpcId>,
                PeerRegionReady=true (the primary requests peering and replicates to the
                secondary; the secondary joins the primary's global resources).
   peer-routes  UpdateStackInstances, both regions at once: PeeringConnectionId=<primary's output>.
@@ -132,8 +132,8 @@ def stack_set_parameters(config: Config, declared: Mapping[str, Any],
     domain = config.domain
     tool = {
         names.NAME_PREFIX: config.name_prefix, names.ENVIRONMENT_NAME: config.environment,
-        names.PRIMARY_REGION: config.primary_region,
-        names.SECONDARY_REGION: config.secondary_region,
+        names.HOME_REGION: config.primary_region,
+        names.RECOVERY_REGION: config.secondary_region,
         names.ALARM_EMAIL: config.alarm_email,
         names.ARTIFACT_BUCKET_PREFIX: config.artifact_bucket_prefix,
         names.API_DOMAIN_NAME: domain.name if domain else None,
@@ -151,10 +151,10 @@ def phase_values(phase: str, declared: Mapping[str, Any],
     """The phase parameters a phase sets (declared ones only); `outputs` maps role -> stack
     outputs. Join leaves PeeringConnectionId as it is (it passes it with UsePreviousValue)."""
     if phase == FOUNDATION:
-        values = {names.SECONDARY_VPC_ID: "", names.PEER_REGION_READY: "false",
+        values = {names.RECOVERY_VPC_ID: "", names.PEER_REGION_READY: "false",
                   names.PEERING_CONNECTION_ID: ""}
     else:
-        values = {names.SECONDARY_VPC_ID: outputs["secondary"][names.OUT_VPC_ID],
+        values = {names.RECOVERY_VPC_ID: outputs["secondary"][names.OUT_VPC_ID],
                   names.PEER_REGION_READY: "true"}
         if phase != JOIN:
             values[names.PEERING_CONNECTION_ID] = outputs["primary"].get(
@@ -162,7 +162,7 @@ def phase_values(phase: str, declared: Mapping[str, Any],
     return {k: v for k, v in values.items() if k in declared}
 
 
-PHASE_PARAMETERS = (names.SECONDARY_VPC_ID, names.PEER_REGION_READY, names.PEERING_CONNECTION_ID)
+PHASE_PARAMETERS = (names.RECOVERY_VPC_ID, names.PEER_REGION_READY, names.PEERING_CONNECTION_ID)
 
 
 def region_overrides(config: Config, region: str, declared: Mapping[str, Any]) -> dict[str, str]:
@@ -482,7 +482,7 @@ def _instances_step(config: Config, desired: Desired,
     keep = kept_parameters(config, declared)
     outputs = outputs_by_role(config, observed)
     if names.OUT_VPC_ID not in outputs["secondary"] and (
-            names.SECONDARY_VPC_ID in declared or names.PEER_REGION_READY in declared):
+            names.RECOVERY_VPC_ID in declared or names.PEER_REGION_READY in declared):
         return Blocked(JOIN, f"the secondary stack in {config.secondary_region} has no "
                        f"{names.OUT_VPC_ID} output; check its status")
     join = phase_values(JOIN, declared, outputs)

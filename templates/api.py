@@ -172,7 +172,7 @@ def _custom_domain(t: Template, api, stage) -> None:
     certificate = t.add_resource(certificatemanager.Certificate(
         "ApiCertificate", DomainName=Ref(names.API_DOMAIN_NAME), ValidationMethod="DNS",
         KeyAlgorithm="EC_prime256v1",
-        DomainValidationOptions=If(names.IS_PRIMARY, [certificatemanager.DomainValidationOption(
+        DomainValidationOptions=If(names.IS_HOME, [certificatemanager.DomainValidationOption(
             DomainName=Ref(names.API_DOMAIN_NAME),
             HostedZoneId=Ref(names.API_HOSTED_ZONE_ID))], Ref("AWS::NoValue")),
         Tags=tags("api"),

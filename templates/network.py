@@ -263,25 +263,25 @@ def _peering(t: Template, vpc: ec2.VPC, route_tables) -> None:
     "Create a VPC peering connection"). Each side routes the peer CIDR from its private route
     tables: the primary at once, the secondary when the rollout passes it the connection id."""
     t.add_condition(names.REQUESTS_PEERING, And(
-        Condition(names.IS_PRIMARY), Not(Equals(Ref(names.SECONDARY_VPC_ID), "")),
+        Condition(names.IS_HOME), Not(Equals(Ref(names.RECOVERY_VPC_ID), "")),
     ))
     t.add_condition(names.ROUTES_TO_PEERING, And(
-        Condition(names.IS_SECONDARY), Not(Equals(Ref(names.PEERING_CONNECTION_ID), "")),
+        Condition(names.IS_RECOVERY), Not(Equals(Ref(names.PEERING_CONNECTION_ID), "")),
     ))
     peering = t.add_resource(ec2.VPCPeeringConnection(
         "PeeringConnection", Condition=names.REQUESTS_PEERING, VpcId=Ref(vpc),
-        PeerVpcId=Ref(names.SECONDARY_VPC_ID), PeerRegion=Ref(names.SECONDARY_REGION),
+        PeerVpcId=Ref(names.RECOVERY_VPC_ID), PeerRegion=Ref(names.RECOVERY_REGION),
         Tags=tags("peering"),
     ))
     for zone, route_table in zip(ZONES, route_tables, strict=True):
         t.add_resource(ec2.Route(
             f"PeerRoute{zone}", Condition=names.REQUESTS_PEERING, RouteTableId=Ref(route_table),
-            DestinationCidrBlock=Ref(names.SECONDARY_VPC_CIDR),
+            DestinationCidrBlock=Ref(names.RECOVERY_VPC_CIDR),
             VpcPeeringConnectionId=Ref(peering),
         ))
         t.add_resource(ec2.Route(
-            f"PeerRouteFromSecondary{zone}", Condition=names.ROUTES_TO_PEERING,
-            RouteTableId=Ref(route_table), DestinationCidrBlock=Ref(names.PRIMARY_VPC_CIDR),
+            f"PeerRouteFromRecovery{zone}", Condition=names.ROUTES_TO_PEERING,
+            RouteTableId=Ref(route_table), DestinationCidrBlock=Ref(names.HOME_VPC_CIDR),
             VpcPeeringConnectionId=Ref(names.PEERING_CONNECTION_ID),
         ))
     t.add_output(Output(names.OUT_PEERING_CONNECTION_ID, Condition=names.REQUESTS_PEERING,

@@ -1,8 +1,8 @@
 """Parameters and conditions every regional concern shares.
 
 The regional template is the same bytes in every region. Which role a region plays is derived
-from `AWS::Region` against the `PrimaryRegion` / `SecondaryRegion` parameters; values that
-differ between the two regions are passed as a primary/secondary pair that both stack instances
+from `AWS::Region` against the `HomeRegion` / `RecoveryRegion` parameters; values that
+differ between the two regions are passed as a home/recovery pair that both stack instances
 receive, so one StackSet operation can update both regions at once (no per-region override is
 needed for the template to know its peer).
 """
@@ -60,17 +60,22 @@ def add_environment_parameters(params: ParameterSet) -> None:
 def add_regional_parameters(template: Template) -> Regional:
     params = ParameterSet(template)
     add_environment_parameters(params)
-    for name, label in ((names.PRIMARY_REGION, "Primary region"),
-                        (names.SECONDARY_REGION, "Secondary region")):
+    for name, label, role in (
+        (names.HOME_REGION, "Home region",
+         "declares the global database, the table and the secret; fixed for the life of the "
+         "deployment (the writer may move to the recovery region, the home region does not)"),
+        (names.RECOVERY_REGION, "Recovery region",
+         "joins the home region's global resources; takes over writes after a failover"),
+    ):
         params.add(
             name, group=GROUP_ENVIRONMENT, label=label,
-            description=f"{label}: where the {'writer' if 'Primary' in name else 'standby'} "
-                        "runs. The stack derives its own role by comparing AWS::Region with it.",
+            description=f"{label}: {role}. The stack derives its own role by comparing "
+                        "AWS::Region with it.",
             AllowedPattern=REGION_PATTERN,
             ConstraintDescription="an AWS region name, e.g. us-east-1",
         )
-    for name, default, label in ((names.PRIMARY_VPC_CIDR, "10.0.0.0/16", "Primary VPC CIDR"),
-                                 (names.SECONDARY_VPC_CIDR, "10.1.0.0/16", "Secondary VPC CIDR")):
+    for name, default, label in ((names.HOME_VPC_CIDR, "10.0.0.0/16", "Home VPC CIDR"),
+                                 (names.RECOVERY_VPC_CIDR, "10.1.0.0/16", "Recovery VPC CIDR")):
         params.add(
             name, group=GROUP_NETWORK, label=label,
             description=f"{label} (a /16; the two must differ so peering can route).",
@@ -78,16 +83,16 @@ def add_regional_parameters(template: Template) -> Regional:
             ConstraintDescription="an IPv4 /16 such as 10.0.0.0/16",
         )
     params.add(
-        names.SECONDARY_VPC_ID, group=GROUP_NETWORK, label="Secondary VPC id",
-        description="The secondary region's VPC id, read by the primary to request peering. "
-                    "Empty on the first pass, before the secondary VPC exists.",
+        names.RECOVERY_VPC_ID, group=GROUP_NETWORK, label="Recovery VPC id",
+        description="The recovery region's VPC id, read by the home region to request "
+                    "peering. Empty on the first pass, before that VPC exists.",
         Default="", AllowedPattern=r"^$|^vpc-[0-9a-f]{8,17}$",
         ConstraintDescription="empty or a VPC id (vpc-...)",
     )
     params.add(
         names.PEERING_CONNECTION_ID, group=GROUP_NETWORK, label="Peering connection id",
-        description="The peering connection the primary created, read by the secondary to add "
-                    "its routes. Empty until the primary has created it.",
+        description="The peering connection the home region created, read by the recovery "
+                    "region to add its routes. Empty until the home region has created it.",
         Default="", AllowedPattern=r"^$|^pcx-[0-9a-f]{8,17}$",
         ConstraintDescription="empty or a peering connection id (pcx-...)",
     )
@@ -101,41 +106,42 @@ def add_regional_parameters(template: Template) -> Regional:
         names.PEER_REGION_READY, group=GROUP_ENVIRONMENT, label="Peer region ready",
         description="true once the other region's first pass is complete (its key alias and "
                     "bucket exist): adds the secret replica, the second table replica, S3 "
-                    "replication and, in the secondary, the cluster joining the global database.",
+                    "replication and, in the recovery region, the cluster joining the global "
+                    "database.",
         Default="false", AllowedValues=["false", "true"],
     )
 
     region = Ref("AWS::Region")
-    template.add_condition(names.IS_PRIMARY, Equals(region, Ref(names.PRIMARY_REGION)))
-    template.add_condition(names.IS_SECONDARY, Equals(region, Ref(names.SECONDARY_REGION)))
+    template.add_condition(names.IS_HOME, Equals(region, Ref(names.HOME_REGION)))
+    template.add_condition(names.IS_RECOVERY, Equals(region, Ref(names.RECOVERY_REGION)))
     template.add_condition(names.PEER_READY, Equals(Ref(names.PEER_REGION_READY), "true"))
-    template.add_condition(names.PRIMARY_WITH_PEER, And(Condition(names.IS_PRIMARY),
+    template.add_condition(names.HOME_WITH_PEER, And(Condition(names.IS_HOME),
                                                         Condition(names.PEER_READY)))
-    template.add_condition(names.SECONDARY_WITH_PEER, And(Condition(names.IS_SECONDARY),
+    template.add_condition(names.RECOVERY_WITH_PEER, And(Condition(names.IS_RECOVERY),
                                                           Condition(names.PEER_READY)))
     template.add_rule("RegionRoles", {
         "Assertions": [{
-            "Assert": Or(Equals(region, Ref(names.PRIMARY_REGION)),
-                         Equals(region, Ref(names.SECONDARY_REGION))),
-            "AssertDescription": "deploy only to PrimaryRegion or SecondaryRegion",
+            "Assert": Or(Equals(region, Ref(names.HOME_REGION)),
+                         Equals(region, Ref(names.RECOVERY_REGION))),
+            "AssertDescription": "deploy only to HomeRegion or RecoveryRegion",
         }, {
-            "Assert": Not(Equals(Ref(names.PRIMARY_REGION), Ref(names.SECONDARY_REGION))),
-            "AssertDescription": "PrimaryRegion and SecondaryRegion must differ",
+            "Assert": Not(Equals(Ref(names.HOME_REGION), Ref(names.RECOVERY_REGION))),
+            "AssertDescription": "HomeRegion and RecoveryRegion must differ",
         }, {
-            "Assert": Not(Equals(Ref(names.PRIMARY_VPC_CIDR), Ref(names.SECONDARY_VPC_CIDR))),
-            "AssertDescription": "PrimaryVpcCidr and SecondaryVpcCidr must differ (both are /16s, "
+            "Assert": Not(Equals(Ref(names.HOME_VPC_CIDR), Ref(names.RECOVERY_VPC_CIDR))),
+            "AssertDescription": "HomeVpcCidr and RecoveryVpcCidr must differ (both are /16s, "
                                  "so differing means not overlapping)",
         }],
     })
 
-    def by_role(primary_value, secondary_value) -> If:
-        return If(names.IS_PRIMARY, primary_value, secondary_value)
+    def by_role(home_value, recovery_value) -> If:
+        return If(names.IS_HOME, home_value, recovery_value)
 
     return Regional(
         template=template,
         params=params,
-        vpc_cidr=by_role(Ref(names.PRIMARY_VPC_CIDR), Ref(names.SECONDARY_VPC_CIDR)),
-        peer_vpc_cidr=by_role(Ref(names.SECONDARY_VPC_CIDR), Ref(names.PRIMARY_VPC_CIDR)),
-        peer_region=by_role(Ref(names.SECONDARY_REGION), Ref(names.PRIMARY_REGION)),
+        vpc_cidr=by_role(Ref(names.HOME_VPC_CIDR), Ref(names.RECOVERY_VPC_CIDR)),
+        peer_vpc_cidr=by_role(Ref(names.RECOVERY_VPC_CIDR), Ref(names.HOME_VPC_CIDR)),
+        peer_region=by_role(Ref(names.RECOVERY_REGION), Ref(names.HOME_REGION)),
     )
 

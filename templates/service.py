@@ -115,7 +115,7 @@ def _environment(database: Database, storage: Storage) -> dict:
         "DB_PORT": str(POSTGRES_PORT),
         "DB_NAME": DATABASE_NAME,
         "DB_TLS_CA_FILE": "",
-        "REGION_ROLE": If(names.IS_PRIMARY, "primary", "secondary"),
+        "REGION_ROLE": If(names.IS_HOME, "primary", "secondary"),
         "MAX_PAYMENT_AMOUNT": Ref("MaxPaymentAmount"),
         "IDEMPOTENCY_TTL_SECONDS": str(IDEMPOTENCY_TTL_SECONDS),
         "LOG_LEVEL": "INFO",

@@ -65,7 +65,7 @@ def add_service_alarms(regional: Regional, topic: Topic, functions: Functions, a
     )
     # Aurora reports global replication lag on the secondary cluster.
     add_alarm(
-        t, "AuroraGlobalReplicationLagAlarm", topic, condition=names.SECONDARY_WITH_PEER,
+        t, "AuroraGlobalReplicationLagAlarm", topic, condition=names.RECOVERY_WITH_PEER,
         description=f"Aurora global replication lag above {AURORA_LAG_MS} ms: the RPO of a "
                     "failover is at risk.",
         Namespace="AWS/RDS", MetricName="AuroraGlobalDBReplicationLag",

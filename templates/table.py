@@ -35,7 +35,7 @@ def add_payments_table(t: Template) -> dynamodb.GlobalTable:
     # The secondary replica names the secondary's key alias, which exists once the
     # secondary's first pass is complete (PeerRegionReady).
     table = t.add_resource(dynamodb.GlobalTable(
-        "PaymentsTable", Condition=names.IS_PRIMARY,
+        "PaymentsTable", Condition=names.IS_HOME,
         TableName=table_name(),
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName=PARTITION_KEY,
@@ -47,14 +47,14 @@ def add_payments_table(t: Template) -> dynamodb.GlobalTable:
             AttributeName=TTL_ATTRIBUTE, Enabled=True),
         SSESpecification=dynamodb.GlobalTableSSESpecification(SSEEnabled=True, SSEType="KMS"),
         Replicas=[
-            _replica(Ref(names.PRIMARY_REGION)),
-            If(names.PRIMARY_WITH_PEER, _replica(Ref(names.SECONDARY_REGION)), Ref("AWS::NoValue")),
+            _replica(Ref(names.HOME_REGION)),
+            If(names.HOME_WITH_PEER, _replica(Ref(names.RECOVERY_REGION)), Ref("AWS::NoValue")),
         ],
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     ))
     t.add_output(Output(names.OUT_TABLE_NAME, Description="Payments global table name "
                         "(the same in both regions)", Value=table_name()))
-    t.add_output(Output(names.OUT_TABLE_STREAM_ARN, Condition=names.IS_PRIMARY,
+    t.add_output(Output(names.OUT_TABLE_STREAM_ARN, Condition=names.IS_HOME,
                         Description="Stream of the primary replica",
                         Value=table.get_att("StreamArn")))
     return table

@@ -14,7 +14,7 @@ from tests.cfn import Cfn, render  # noqa: E402
 PRIMARY = "us-east-1"
 SECONDARY = "us-west-2"
 BASE_PARAMETERS = {
-    "EnvironmentName": "test", "PrimaryRegion": PRIMARY, "SecondaryRegion": SECONDARY,
+    "EnvironmentName": "test", "HomeRegion": PRIMARY, "RecoveryRegion": SECONDARY,
     "ApiDomainName": "api.pay.example.com", "ApiHostedZoneId": "Z0123456789ABC",
     "ArtifactBucketPrefix": "payments-test-artifacts-123456789012",
     "ProcessorCodeKey": "lambda/processor-" + "a" * 64 + ".zip",

@@ -4,7 +4,7 @@ import pytest
 
 EGRESS_MODES = ["nat-per-az", "single-nat", "none"]
 ROLES = ["primary", "secondary"]
-SECONDARY_VPC_ID = "vpc-0123456789abcdef0"
+RECOVERY_VPC_ID = "vpc-0123456789abcdef0"
 PEERING_ID = "pcx-0123456789abcdef0"
 
 
@@ -115,10 +115,10 @@ def test_peering_before_ids_are_known_creates_nothing(in_region):
 
 
 def test_primary_requests_peering_with_peer_region_and_routes_to_secondary(in_region):
-    cfn = in_region("primary", SecondaryVpcId=SECONDARY_VPC_ID, PeeringConnectionId=PEERING_ID)
+    cfn = in_region("primary", RecoveryVpcId=RECOVERY_VPC_ID, PeeringConnectionId=PEERING_ID)
     (peering,) = cfn.of_type("AWS::EC2::VPCPeeringConnection").values()
     assert peering["Properties"]["PeerRegion"] == "us-west-2"
-    assert peering["Properties"]["PeerVpcId"] == SECONDARY_VPC_ID
+    assert peering["Properties"]["PeerVpcId"] == RECOVERY_VPC_ID
     assert "PeerRoleArn" not in peering["Properties"]  # same account: no accepter role
     routes = [r["Properties"] for lid, r in cfn.of_type("AWS::EC2::Route").items()
               if lid.startswith("PeerRoute")]
@@ -130,7 +130,7 @@ def test_primary_requests_peering_with_peer_region_and_routes_to_secondary(in_re
 
 
 def test_secondary_routes_to_primary_once_given_the_peering_id(in_region):
-    cfn = in_region("secondary", SecondaryVpcId=SECONDARY_VPC_ID, PeeringConnectionId=PEERING_ID)
+    cfn = in_region("secondary", RecoveryVpcId=RECOVERY_VPC_ID, PeeringConnectionId=PEERING_ID)
     assert cfn.count("AWS::EC2::VPCPeeringConnection") == 0
     routes = [r["Properties"] for lid, r in cfn.of_type("AWS::EC2::Route").items()
               if lid.startswith("PeerRoute")]

@@ -48,7 +48,7 @@ def test_every_output_is_described(templates, which):
 def test_regional_role_rule_rejects_a_third_region_and_equal_cidrs(regional):
     assertions = regional.doc["Rules"]["RegionRoles"]["Assertions"]
     text = json.dumps(assertions)
-    assert "AWS::Region" in text and "PrimaryVpcCidr" in text
+    assert "AWS::Region" in text and "HomeVpcCidr" in text
     assert len(assertions) == 3
 
 

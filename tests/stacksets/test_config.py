@@ -37,18 +37,18 @@ def test_the_example_is_valid(example_config):
                                         "regions.primary"]),
     ("regions.primary", "us-middle-7", ["regions.primary: got 'us-middle-7'", "eu-west-1"]),
     ("target.account", "12345", ["target.account: got '12345'; expected 12 digits"]),
-    ("parameters.SecondaryVpcCidr", "10.0.0.0/16",
-     ["parameters.SecondaryVpcCidr: 10.0.0.0/16 overlaps PrimaryVpcCidr 10.0.0.0/16"]),
+    ("parameters.RecoveryVpcCidr", "10.0.0.0/16",
+     ["parameters.RecoveryVpcCidr: 10.0.0.0/16 overlaps HomeVpcCidr 10.0.0.0/16"]),
     ("parameters.TurboMode", "on", ["parameters.TurboMode: the regional template declares no "
                                     "such parameter; declared:", "EgressMode"]),
     ("parameters.EgressMode", "lots", ["parameters.EgressMode: got 'lots'; allowed values: "
                                        "nat-per-az, single-nat, none"]),
     ("parameters.EnvironmentName", "x", ["parameters.EnvironmentName: set by the tool from "
                                          "environment"]),
-    ("parameters.SecondaryVpcId", "vpc-12345678", ["parameters.SecondaryVpcId: set by the "
+    ("parameters.RecoveryVpcId", "vpc-12345678", ["parameters.RecoveryVpcId: set by the "
                                                    "rollout phases"]),
-    ("region_overrides.us-west-2.PrimaryVpcCidr", "10.9.0.0/16",
-     ["region_overrides.us-west-2.PrimaryVpcCidr: both regions must see the same value"]),
+    ("region_overrides.us-west-2.HomeVpcCidr", "10.9.0.0/16",
+     ["region_overrides.us-west-2.HomeVpcCidr: both regions must see the same value"]),
     ("region_overrides.eu-west-1", {"EgressMode": "none"},
      ["region_overrides.eu-west-1: got region 'eu-west-1'; allowed: the configured regions "
       "us-east-1, us-west-2"]),

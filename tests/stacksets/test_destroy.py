@@ -22,7 +22,7 @@ OUTPUTS = {names.OUT_GLOBAL_CLUSTER_ID: "payments-example-global",
 
 
 def joined(wanted, **secondary):
-    values = {"SecondaryVpcId": VPC, "PeerRegionReady": "true", "PeeringConnectionId": PCX}
+    values = {"RecoveryVpcId": VPC, "PeerRegionReady": "true", "PeeringConnectionId": PCX}
     return Observed(stack_set=Stack("ACTIVE", wanted.regional_template, {}), last_operation="op",
                     instances={"us-east-1": Instance("us-east-1", overrides=values),
                                "us-west-2": Instance("us-west-2", overrides={
@@ -38,7 +38,7 @@ def test_unpeer_is_one_operation_for_both_regions_keeping_region_overrides(examp
         {"ParameterKey": "EgressMode", "UsePreviousValue": True},
         {"ParameterKey": "PeerRegionReady", "ParameterValue": "false"},
         {"ParameterKey": "PeeringConnectionId", "ParameterValue": ""},
-        {"ParameterKey": "SecondaryVpcId", "ParameterValue": ""}]
+        {"ParameterKey": "RecoveryVpcId", "ParameterValue": ""}]
 
 
 def test_no_unpeer_when_both_regions_have_the_foundation_values(example_config, bundle):

@@ -71,7 +71,7 @@ def drift_run(example_config, bundle):
                     [("/Tags/0/Value", "payments", "hand-edited")])],
                 "NextToken": "page-2"}, filters)
             west.add_response("describe_stack_resource_drifts", {
-                "StackResourceDrifts": [resource_drift("PeerRouteFromSecondaryA", "DELETED")]},
+                "StackResourceDrifts": [resource_drift("PeerRouteFromRecoveryA", "DELETED")]},
                 {**filters, "NextToken": "page-2"})
         lines = []
         ctx = Context(example_config, bundle, aws, reporter(lines),
@@ -92,8 +92,8 @@ def test_drifted_resources_are_listed_per_region_and_resource_with_exit_3(drift_
         {"logical_id": "PrivateRouteTableA", "type": "AWS::EC2::RouteTable",
          "physical_id": "privateroutetablea-1", "status": "MODIFIED",
          "differences": ["/Tags/0/Value (NOT_EQUAL): expected payments actual hand-edited"]},
-        {"logical_id": "PeerRouteFromSecondaryA", "type": "AWS::EC2::RouteTable",
-         "physical_id": "peerroutefromsecondarya-1", "status": "DELETED", "differences": []}]
+        {"logical_id": "PeerRouteFromRecoveryA", "type": "AWS::EC2::RouteTable",
+         "physical_id": "peerroutefromrecoverya-1", "status": "DELETED", "differences": []}]
     assert "us-west-2 (secondary): DRIFTED" in text
     assert "PrivateRouteTableA (AWS::EC2::RouteTable privateroutetablea-1) MODIFIED" in text
     assert "/Tags/0/Value (NOT_EQUAL): expected payments actual hand-edited" in text

@@ -32,8 +32,8 @@ def observed_after(wanted, phase):
     if phase == "stack set":
         return Observed(stack_set=stack_set, last_operation="")
     values = {"foundation": {},
-              "join": {"SecondaryVpcId": VPC, "PeerRegionReady": "true"},
-              "peer-routes": {"SecondaryVpcId": VPC, "PeerRegionReady": "true",
+              "join": {"RecoveryVpcId": VPC, "PeerRegionReady": "true"},
+              "peer-routes": {"RecoveryVpcId": VPC, "PeerRegionReady": "true",
                               "PeeringConnectionId": PCX}}[phase]
     primary_outputs = {names.OUT_VPC_ID: "vpc-0aaaaaaaaaaaaaaaa"}
     if phase != "foundation":
@@ -73,7 +73,7 @@ def test_stack_set_parameters_are_declared_ones_with_foundation_phase_values(wan
     assert set(values) <= set(wanted.regional_parameters)
     assert values[names.EGRESS_MODE] == "single-nat"
     assert values[names.PEER_REGION_READY] == "false"
-    assert values[names.SECONDARY_VPC_ID] == "" and values[names.PEERING_CONNECTION_ID] == ""
+    assert values[names.RECOVERY_VPC_ID] == "" and values[names.PEERING_CONNECTION_ID] == ""
     assert values[names.PROCESSOR_CODE_KEY].startswith("lambda/processor-")
 
 
@@ -116,7 +116,7 @@ def test_join_is_one_operation_for_both_regions_keeping_their_overrides(example_
     assert (step.phase, step.action) == ("join", "update_stack_instances")
     assert arguments == {"Regions": ["us-east-1", "us-west-2"], "ParameterOverrides": [
         keep("EgressMode"), {"ParameterKey": "PeerRegionReady", "ParameterValue": "true"},
-        keep("PeeringConnectionId"), {"ParameterKey": "SecondaryVpcId", "ParameterValue": VPC}]}
+        keep("PeeringConnectionId"), {"ParameterKey": "RecoveryVpcId", "ParameterValue": VPC}]}
 
 
 def test_peer_routes_is_one_operation_for_both_regions(example_config, wanted):
@@ -124,7 +124,7 @@ def test_peer_routes_is_one_operation_for_both_regions(example_config, wanted):
     assert (step.phase, step.action) == ("peer-routes", "update_stack_instances")
     assert arguments == {"Regions": ["us-east-1", "us-west-2"], "ParameterOverrides": [
         keep("EgressMode"),
-        *parameters(PeerRegionReady="true", PeeringConnectionId=PCX, SecondaryVpcId=VPC)]}
+        *parameters(PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)]}
 
 
 def test_without_region_overrides_nothing_is_kept(example_config, wanted):
@@ -136,7 +136,7 @@ def test_without_region_overrides_nothing_is_kept(example_config, wanted):
         for r, i in observed.instances.items()})
     step, arguments = instance_step(config, wanted, observed)
     assert arguments["ParameterOverrides"] == parameters(
-        PeerRegionReady="true", PeeringConnectionId=PCX, SecondaryVpcId=VPC)
+        PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)
 
 
 def test_a_changed_region_override_is_its_own_operation_with_the_full_list(example_config,
@@ -147,7 +147,7 @@ def test_a_changed_region_override_is_its_own_operation_with_the_full_list(examp
     assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
     assert arguments["ParameterOverrides"] == parameters(
         EgressMode="single-nat", PeerRegionReady="true", PeeringConnectionId=PCX,
-        SecondaryVpcId=VPC)
+        RecoveryVpcId=VPC)
 
 
 def test_a_removed_region_override_is_left_out_so_the_stack_set_value_returns(example_config,
@@ -156,7 +156,7 @@ def test_a_removed_region_override_is_left_out_so_the_stack_set_value_returns(ex
     step, arguments = instance_step(config, wanted, observed_after(wanted, "peer-routes"))
     assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
     assert arguments["ParameterOverrides"] == parameters(
-        PeerRegionReady="true", PeeringConnectionId=PCX, SecondaryVpcId=VPC)
+        PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)
 
 
 def test_an_instance_that_is_not_current_is_redeployed_with_its_values(example_config, wanted):
@@ -167,7 +167,7 @@ def test_an_instance_that_is_not_current_is_redeployed_with_its_values(example_c
     step, arguments = instance_step(example_config, wanted, observed)
     assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
     assert arguments["ParameterOverrides"] == [keep("EgressMode"), *parameters(
-        PeerRegionReady="true", PeeringConnectionId=PCX, SecondaryVpcId=VPC)]
+        PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)]
 
 
 def test_template_change_updates_the_stack_set_sequentially_primary_first(example_config, wanted):

@@ -134,7 +134,7 @@ def test_each_region_keeps_its_override_through_the_shared_phase_operations(rehe
     assert len(rehearsal.facts["nat_gateways"][PRIMARY]) == 1
     assert rehearsal.facts["nat_gateways"][SECONDARY] == []
     for region in (PRIMARY, SECONDARY):
-        assert parameters[region][names.SECONDARY_VPC_ID] == outputs[SECONDARY][names.OUT_VPC_ID]
+        assert parameters[region][names.RECOVERY_VPC_ID] == outputs[SECONDARY][names.OUT_VPC_ID]
         assert parameters[region][names.PEERING_CONNECTION_ID] == \
             outputs[PRIMARY][names.OUT_PEERING_CONNECTION_ID]
         assert parameters[region][names.PEER_REGION_READY] == "true"
