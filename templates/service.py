@@ -38,6 +38,9 @@ HEALTH_RESERVED_CONCURRENCY = 5
 CODE_KEY_PATTERN = r"^lambda/{function}-[0-9a-f]{{64}}\.zip$"
 
 GROUP_SERVICE = "Payment service"
+# (0, 100] with up to three decimals; the handler refuses to start on anything else.
+PAYMENT_LIMIT_MULTIPLIER_PATTERN = (r"^(100|[1-9][0-9]?(\.[0-9]{1,3})?"
+                                    r"|0\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$")
 
 
 @dataclass(frozen=True)
@@ -86,10 +89,11 @@ def add_service_parameters(regional: Regional) -> None:
             ConstraintDescription=f"lambda/{spec.key}-<64 hex digits>.zip",
         )
     params.add(
-        "MaxPaymentAmount", group=GROUP_SERVICE, label="Maximum payment amount",
-        description="Largest amount one payment may carry, in major units of any currency.",
-        Default="10000.00", AllowedPattern=r"^[1-9][0-9]{0,11}(\.[0-9]{1,3})?$",
-        ConstraintDescription="a positive decimal such as 10000.00",
+        "PaymentLimitMultiplier", group=GROUP_SERVICE, label="Payment limit multiplier",
+        description="Scales the per-currency cap on one payment (lambda/payments/currencies.py: "
+                    "about 10,000 USD in each currency): 1 keeps it, 0.5 halves it.",
+        Default="1", AllowedPattern=PAYMENT_LIMIT_MULTIPLIER_PATTERN,
+        ConstraintDescription="a decimal greater than 0 and at most 100, e.g. 1 or 0.5",
     )
     params.add(
         "ProcessorReservedConcurrency", group=GROUP_SERVICE,
@@ -116,7 +120,7 @@ def _environment(database: Database, storage: Storage) -> dict:
         "DB_NAME": DATABASE_NAME,
         "DB_TLS_CA_FILE": "",
         "REGION_ROLE": If(names.IS_HOME, "primary", "secondary"),
-        "MAX_PAYMENT_AMOUNT": Ref("MaxPaymentAmount"),
+        "PAYMENT_LIMIT_MULTIPLIER": Ref("PaymentLimitMultiplier"),
         "IDEMPOTENCY_TTL_SECONDS": str(IDEMPOTENCY_TTL_SECONDS),
         "LOG_LEVEL": "INFO",
     }
