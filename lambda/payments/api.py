@@ -75,7 +75,10 @@ def _process(
     if http.method(event) != "POST":
         raise ApiError(405, "method_not_allowed", "use POST", headers={"allow": "POST"})
     validation.refuse_card_numbers_in_headers(
-        {name: http.header(event, name) for name in validation.SCANNED_HEADERS}
+        {
+            **{name: http.header(event, name) for name in validation.SCANNED_HEADERS},
+            validation.PATH_PSEUDO_HEADER: http.target(event),
+        }
     )
     raw = http.body_bytes(event)
     http.require_json_content_type(event)

@@ -51,12 +51,17 @@ random digit stretch in a trace id (``traceparent``, ``x-amzn-trace-id``) or a
 signature (``authorization``), and a list of proxies' IPs (``x-forwarded-for``)
 joins into one long digit run."""
 
+PATH_PSEUDO_HEADER = ":path"
+"""The request target (path and query string), scanned like a header: the path is
+logged, and HTTP/2 sends it as this pseudo-header."""
+
 FIELDS = frozenset({"amount", "currency", "merchant_id", "source", "description"})
 SOURCE_FIELDS = frozenset({"type", "token"})
 
 
 def refuse_card_numbers_in_headers(values: Mapping[str, str | None]) -> None:
-    """400 when a scanned header (name -> value, None when absent) holds a card number.
+    """400 when a scanned header (name -> value, None when absent) or the
+    :data:`PATH_PSEUDO_HEADER` holds a card number.
 
     Runs before anything reads or logs a header. An idempotency key that is a
     UUID always passes (see :mod:`payments.cardnumbers`)."""
@@ -67,9 +72,9 @@ def refuse_card_numbers_in_headers(values: Mapping[str, str | None]) -> None:
         raise ApiError(
             400,
             "card_number_in_header",
-            "a header holds what looks like a card number (13-19 digits passing the Luhn "
-            "check); send no card data, only a vault token in source.token; "
-            "use a UUID as Idempotency-Key",
+            "a header or the path holds what looks like a card number (13-19 digits "
+            "passing the Luhn check); send no card data, only a vault token in "
+            "source.token; use a UUID as Idempotency-Key",
             fields=[
                 FieldError(f"header:{name}", "card_number", "must not contain a card number")
                 for name in found
