@@ -468,3 +468,15 @@ def test_embedded_card_numbers_are_refused_stored_nowhere_and_never_logged(
         assert "card_number" in {f["rule"] for f in error["fields"]}, error
     assert api.counts() == before
     assert_no_pan(captured.out + captured.err + response["body"], (pan,))
+
+
+def test_headers_the_handler_never_reads_are_not_scanned(api: Api) -> None:
+    """Platform headers routinely hold long digit runs: scanning them would refuse payments
+    at random. The handler neither stores nor logs them."""
+    event = body_event(
+        payment_body(),
+        traceparent=f"00-{VISA}{VISA}-{VISA[:16]}-01",
+        **{"x-forwarded-for": "203.0.113.195, 198.51.100.178, 192.0.2.143"},
+    )
+    response = api.invoke_process(event)
+    assert response["statusCode"] == 201, response["body"]
