@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from payments import cardnumbers, validation
 from payments.config import ENV_VARS, RUNTIME_ENV_VARS, Config, ConfigError, RegionRole
 from payments.currencies import (
@@ -346,3 +348,23 @@ def test_long_and_card_like_paths_are_cut_or_redacted() -> None:
     assert len(found["unpaired_surrogate"]) == validation.MAX_FIELD_PATH_CHARS
     assert found["unpaired_surrogate"].startswith("deep.level.level")
     assert found["bidi_control"] == cardnumbers.REDACTED_KEY
+
+
+_HOSTILE_VALUES = st.recursive(
+    st.one_of(st.none(), st.integers(), st.text(max_size=60)),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=120), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=300), _HOSTILE_VALUES, max_size=200))
+def test_any_refusal_is_small_whatever_the_body(document: dict[str, object]) -> None:
+    try:
+        validation.payment_request(document)
+    except validation.ApiError as error:
+        assert 0 < len(error.fields) <= validation.MAX_FIELD_ERRORS
+        assert all(len(f.field) <= validation.MAX_FIELD_PATH_CHARS for f in error.fields)
+        assert len(error.to_response("c" * 36).body.encode()) <= 6 * 1024
