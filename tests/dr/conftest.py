@@ -168,7 +168,7 @@ def _environment(region: str, port: int, ca_file: str, secret_arn: str) -> dict[
         "DB_PORT": str(port),
         "DB_NAME": DATABASE,
         "DB_TLS_CA_FILE": ca_file,
-        "MAX_PAYMENT_AMOUNT": "10000.00",
+        "PAYMENT_LIMIT_MULTIPLIER": "1",
         "IDEMPOTENCY_TTL_SECONDS": "86400",
         "LOG_LEVEL": "WARNING",
     }

@@ -41,7 +41,7 @@ REGION = "eu-west-1"
 TABLE = "payments-test"
 BUCKET = "payments-test-receipts-eu-west-1"
 SECRET_NAME = "payments-test/db"
-MAX_AMOUNT = "10000.00"
+LIMIT_MULTIPLIER = "1"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -109,7 +109,7 @@ def environment(postgres: PostgresServer) -> Iterator[dict[str, str]]:
         "DB_PORT": str(postgres.port),
         "DB_NAME": DATABASE,
         "DB_TLS_CA_FILE": str(postgres.ca_file),
-        "MAX_PAYMENT_AMOUNT": MAX_AMOUNT,
+        "PAYMENT_LIMIT_MULTIPLIER": LIMIT_MULTIPLIER,
         "IDEMPOTENCY_TTL_SECONDS": "86400",
         "LOG_LEVEL": "INFO",
     }
