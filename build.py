@@ -138,7 +138,7 @@ def render() -> tuple[list[Artifact], dict[str, int]]:
     return artifacts + lambda_artifacts(), counts
 
 
-def budget_of(artifacts: list[Artifact], rto_target_minutes: float) -> dict:
+def budget_of(artifacts: list[Artifact], rto_target_minutes: float | None) -> dict:
     """The DR budget of the built templates (templates/budget.py)."""
     docs = {a.path: json.loads(a.data) for a in artifacts if a.path.endswith(".json")}
     return dr_budget.dr_budget(docs["global.json"], docs["regional.json"],
@@ -172,12 +172,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"output directory (default: {DEFAULT_OUT}/)")
-    parser.add_argument("--rto-minutes", type=float,
-                        default=dr_budget.DEFAULT_RTO_TARGET_MINUTES,
-                        help="RTO target the DR budget is checked against (default: "
+    parser.add_argument("--rto-minutes", type=float, default=None,
+                        help="RTO target the DR budget is checked against (default: the global "
+                             "template's RecoveryTimeObjectiveMinutes, "
                              f"{dr_budget.DEFAULT_RTO_TARGET_MINUTES} min)")
     args = parser.parse_args(argv)
-    if args.rto_minutes <= 0:
+    if args.rto_minutes is not None and args.rto_minutes <= 0:
         parser.error(f"--rto-minutes must be positive, not {args.rto_minutes:g}")
     return args
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 DEFAULT_RTO_TARGET_MINUTES = 30  # the original system's requirement
+RTO_PARAMETER = "RecoveryTimeObjectiveMinutes"  # global template (templates/region_switch.py)
 ALIAS_TARGET_TTL_SECONDS = 60
 ALIAS_TTL_SOURCE = ("alias record: Route 53 answers with the target's TTL; an API Gateway "
                     "regional domain name is served with 60 s")
@@ -142,11 +143,21 @@ def rpo_bounds(regional_doc: Mapping[str, Any]) -> dict:
     }
 
 
+def rto_target(global_doc: Mapping[str, Any], parameters: Mapping[str, str]) -> int | float:
+    """The global template's RTO (the Region switch plan is held to it), else the default."""
+    if RTO_PARAMETER in global_doc.get("Parameters", {}):
+        return _value(global_doc, {"Ref": RTO_PARAMETER}, parameters)
+    return DEFAULT_RTO_TARGET_MINUTES
+
+
 def dr_budget(global_doc: Mapping[str, Any], regional_doc: Mapping[str, Any], *,
-              rto_target_minutes: float = DEFAULT_RTO_TARGET_MINUTES,
+              rto_target_minutes: float | None = None,
               parameters: Mapping[str, str] | None = None) -> dict:
     """The budget as a JSON-ready dict. `parameters` overrides template defaults (e.g. the
-    environment's HealthCheckFailureThreshold)."""
+    environment's HealthCheckFailureThreshold); the RTO target is the global template's
+    RecoveryTimeObjectiveMinutes unless `rto_target_minutes` says otherwise."""
+    if rto_target_minutes is None:
+        rto_target_minutes = rto_target(global_doc, parameters or {})
     if rto_target_minutes <= 0:
         raise BudgetError(f"the RTO target must be positive, not {rto_target_minutes}")
     api = api_failover(global_doc, parameters or {})

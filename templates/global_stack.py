@@ -8,10 +8,12 @@ from .keys import add_key
 from .notifications import add_alarm_topic
 from .parameters import ParameterSet
 from .regional import build_regional
+from .region_switch import add_region_switch_parameters, add_region_switch_plan
 from .regional_params import add_environment_parameters
 
 DESCRIPTION = ("Payment API failover DNS: Route 53 health checks per region, PRIMARY/SECONDARY "
-               "failover alias records, health-check alarms and the operator dashboard. "
+               "failover alias records, health-check alarms, the operator dashboard and an optional "
+               "ARC Region switch plan. "
                "Deploy in us-east-1.")
 
 # The global stack may share a region (us-east-1) with a regional stack: a distinct alias.
@@ -28,10 +30,12 @@ def build_global(regional: Template | None = None) -> Template:
     add_environment_parameters(params)
     add_dns_parameters(params)
     add_dashboard_parameters(params)
+    add_region_switch_parameters(params)
     key = add_key(template, description="Payment API failover DNS: alarm topic encryption",
                   alias_suffix=GLOBAL_KEY_ALIAS_SUFFIX)
     topic = add_alarm_topic(template, key, role="dns-alarms")
     add_failover_dns(template, topic)
+    add_region_switch_plan(template)
     add_dashboard(template, regional)
     params.finish()
     return template

@@ -121,3 +121,12 @@ def test_build_refuses_a_non_positive_target(tmp_path):
                              "--rto-minutes", "0"], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2 and "--rto-minutes must be positive" in result.stderr
+
+
+def test_the_target_is_the_region_switch_plans_rto(docs):
+    global_doc, regional_doc = docs
+    assert budget.dr_budget(global_doc, regional_doc)["rto"]["target_seconds"] == 1800
+    global_doc["Parameters"]["RecoveryTimeObjectiveMinutes"]["Default"] = "2"
+    assert budget.dr_budget(global_doc, regional_doc)["rto"]["within_target"] is False
+    assert budget.dr_budget(global_doc, regional_doc, parameters={
+        "RecoveryTimeObjectiveMinutes": "10"})["rto"]["target_seconds"] == 600
