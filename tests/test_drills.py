@@ -2,7 +2,6 @@
 both off by default, with stop conditions on real alarms and least-privilege roles."""
 
 import json
-import subprocess
 
 import pytest
 
@@ -12,7 +11,6 @@ from tests.cfn import render
 from tests.conftest import PRIMARY
 from tests.test_dashboard import GLOBAL_PARAMETERS
 from tests.test_dns import PARAMS as DNS_PARAMETERS
-from tests.test_lint import LINT_REGIONS, cfn_lint_executable
 
 DRILL_TYPES = ("AWS::FIS::ExperimentTemplate", "AWS::S3::Bucket", "AWS::IAM::Role")
 
@@ -196,20 +194,7 @@ def test_region_switch_role_may_switch_only_this_global_database(plan_on):
     assert role["RoleName"]["Fn::Sub"] == "${NamePrefix}-${EnvironmentName}-region-switch"
 
 
-# ---- the linters with the drills switched on ----------------------------------------------
-@pytest.mark.lint
-def test_cfn_lint_reports_nothing_with_drills_on(built, tmp_path):
-    paths = []
-    for name in ("regional.json", "global.json"):
-        doc = json.loads((built / name).read_text())
-        doc["Parameters"]["EnableDrills"]["Default"] = "true"
-        path = tmp_path / name
-        path.write_text(json.dumps(doc))
-        paths.append(str(path))
-    result = subprocess.run([cfn_lint_executable(), "--format", "parseable", "--regions",
-                             *LINT_REGIONS, "--", *paths],
-                            capture_output=True, text=True, timeout=300)
-    assert result.stdout == "" and result.returncode == 0, result.stdout + result.stderr
+# The linters run with the drills switched on as well: tests/test_lint.py (with_drills_on).
 
 
 def test_drill_parameters_default_to_off(regional, global_template):
