@@ -152,10 +152,13 @@ def fis_swap_subnet_network_acls(subnet_arns: list, network_acls) -> Statement:
 
 
 def fis_describe_network() -> Statement:
-    """EC2 Describe* calls have no resource-level permissions."""
+    """The read-only calls of the managed policy's VpcActions that apply to a VPC without
+    transit gateways; EC2 Describe* calls have no resource-level permissions."""
     return Statement(Sid="DescribeNetwork", Effect=Allow,
                      Action=[ec2.DescribeVpcs, ec2.DescribeSubnets, ec2.DescribeNetworkAcls,
-                             ec2.DescribeManagedPrefixLists],
+                             ec2.DescribeManagedPrefixLists, ec2.DescribeVpcEndpoints,
+                             ec2.DescribeNetworkInterfaces, ec2.DescribeVpcPeeringConnections,
+                             ec2.DescribeRouteTables],
                      Resource=["*"])
 
 

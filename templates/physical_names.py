@@ -39,7 +39,9 @@ REST_API_STAGE_NAME = "live"
 
 
 def web_acl_name() -> str:
-    """The regional WAFv2 web ACL in front of the REST API (AWS/WAFV2 `WebACL` dimension)."""
+    """The regional WAFv2 web ACL in front of the REST API. AWS/WAFV2 metrics carry the web
+    ACL's *metric name* as the `WebACL` dimension, so the web ACL must use this both as its
+    `Name` and as `VisibilityConfig.MetricName` (with CloudWatch metrics enabled)."""
     return f"{PREFIX}-waf"
 
 
