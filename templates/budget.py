@@ -178,15 +178,17 @@ def describe(budget: Mapping[str, Any]) -> list[str]:
     verdict = "within" if rto["within_target"] else "OVER"
     return [
         "DR budget (from the templates' own values):",
-        f"  API failover      {api['seconds']:>6g} s = health check {api['health_check_interval_seconds']:g} s "
-        f"x {api['failure_threshold']:g} failures + DNS TTL {api['dns_ttl_seconds']:g} s",
+        f"  API failover      {api['seconds']:>6g} s = health check "
+        f"{api['health_check_interval_seconds']:g} s x {api['failure_threshold']:g} failures "
+        f"+ DNS TTL {api['dns_ttl_seconds']:g} s",
         f"  DB promotion      {db['seconds']:>6g} s   Aurora global database, AWS's stated "
         "typical figure (not measured here; a drill measures it)",
         f"  RTO estimate      {rto['total_seconds']:>6g} s   {verdict} the target of "
         f"{rto['target_seconds'] / 60:g} min (headroom {rto['headroom_seconds']:g} s)",
         f"  RPO Aurora global   typically < {rpo['aurora_global']['typical_seconds']:g} s, "
         f"alarm above {rpo['aurora_global']['alarm_bound_seconds']:g} s",
-        f"  RPO DynamoDB        typically < {rpo['dynamodb_global_tables']['typical_seconds']:g} s, "
+        f"  RPO DynamoDB        typically < "
+        f"{rpo['dynamodb_global_tables']['typical_seconds']:g} s, "
         f"alarm above {rpo['dynamodb_global_tables']['alarm_bound_seconds']:g} s",
         f"  RPO S3 (RTC)        {rpo['s3_rtc']['sla_seconds']:g} s for "
         f"{rpo['s3_rtc']['sla_percentile']:g}% of objects",

@@ -78,9 +78,28 @@ def _peer(region: str) -> str:
     return RECOVERY if region == HOME else HOME
 
 
+def _api(_region: str) -> tuple:
+    return (("ApiName", pn.api_name()), ("Stage", pn.REST_API_STAGE_NAME))
+
+
+def _waf(region: str) -> tuple:
+    return (("WebACL", pn.web_acl_name()), ("Region", region), ("Rule", "ALL"))
+
+
+def _cluster(region: str) -> tuple:
+    return (("DBClusterIdentifier", pn.db_cluster_identifier(region)),)
+
+
+def _writer(region: str) -> tuple:
+    return _cluster(region) + (("Role", "WRITER"),)
+
+
+def _table(_region: str) -> tuple:
+    return (("TableName", pn.table_name()),)
+
+
 def traffic_row() -> Row:
-    api = lambda _region: (("ApiName", pn.api_name()), ("Stage", pn.REST_API_STAGE_NAME))  # noqa: E731
-    waf = lambda region: (("WebACL", pn.web_acl_name()), ("Region", region), ("Rule", "ALL"))  # noqa: E731
+    api, waf = _api, _waf
     return Row("traffic", (
         Graph("Requests", _per_region("AWS/ApiGateway", "Count", "Sum", "", api)),
         Graph("4XX", _per_region("AWS/ApiGateway", "4XXError", "Sum", "", api)),
@@ -107,8 +126,7 @@ def lambda_row() -> Row:
 
 
 def aurora_row() -> Row:
-    cluster = lambda region: (("DBClusterIdentifier", pn.db_cluster_identifier(region)),)  # noqa: E731
-    writer = lambda region: cluster(region) + (("Role", "WRITER"),)  # noqa: E731
+    cluster, writer = _cluster, _writer
     # Global replication lag and RPO lag are reported by the secondary cluster, wherever the
     # writer is now: one series per region, the writer's region shows none.
     return Row("aurora", (
@@ -124,7 +142,7 @@ def aurora_row() -> Row:
 
 
 def dynamodb_row() -> Row:
-    table = lambda _region: (("TableName", pn.table_name()),)  # noqa: E731
+    table = _table
     # ReplicationLatency is reported in the sending region, per receiving region.
     latency = tuple(Metric("AWS/DynamoDB", "ReplicationLatency",
                            (("TableName", pn.table_name()), ("ReceivingRegion", _peer(region))),
@@ -217,7 +235,8 @@ def _graph_widget(graph: Graph, x: int, y: int, width: int) -> dict:
     }
     if graph.annotations:
         properties["annotations"] = {"horizontal": [
-            {"label": label, "value": _number(parameter)} for label, parameter in graph.annotations]}
+            {"label": label, "value": _number(parameter)}
+            for label, parameter in graph.annotations]}
     return {"type": "metric", "x": x, "y": y, "width": width, "height": ROW_HEIGHT,
             "properties": properties}
 

@@ -12,9 +12,8 @@ from .region_switch import add_region_switch_parameters, add_region_switch_plan
 from .regional_params import add_environment_parameters
 
 DESCRIPTION = ("Payment API failover DNS: Route 53 health checks per region, PRIMARY/SECONDARY "
-               "failover alias records, health-check alarms, the operator dashboard and an optional "
-               "ARC Region switch plan. "
-               "Deploy in us-east-1.")
+               "failover alias records, health-check alarms, the operator dashboard and an "
+               "optional ARC Region switch plan. Deploy in us-east-1.")
 
 # The global stack may share a region (us-east-1) with a regional stack: a distinct alias.
 GLOBAL_KEY_ALIAS_SUFFIX = "-dns"

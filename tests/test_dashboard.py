@@ -28,7 +28,8 @@ GLOBAL_PARAMETERS = {
     "ProcessorReservedConcurrency": "50", "HealthReservedConcurrency": "5",
 }
 ACCOUNT = "123456789012"
-HEALTH_CHECK_IDS = {"PrimaryHealthCheck": "hc-primary-id", "SecondaryHealthCheck": "hc-secondary-id"}
+HEALTH_CHECK_IDS = {"PrimaryHealthCheck": "hc-primary-id",
+                    "SecondaryHealthCheck": "hc-secondary-id"}
 
 # Metrics the dashboard shows that no alarm watches, each with why it is worth a graph and where
 # AWS documents it (namespace, metric, dimension names).
