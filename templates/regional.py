@@ -4,6 +4,7 @@ from troposphere import Template
 
 from .api import add_api
 from .database import add_database
+from .drills import add_drills
 from .keys import add_key
 from .network import add_network
 from .notifications import add_alarm_topic
@@ -30,5 +31,6 @@ def build_regional() -> Template:
     functions = add_functions(regional, key, network, database, storage)
     api = add_api(regional, key, functions)
     add_service_alarms(regional, topic, functions, api, database, storage)
+    add_drills(regional, key, network, functions.processor)
     regional.params.finish()
     return template
