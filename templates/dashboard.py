@@ -22,7 +22,7 @@ from troposphere import Sub, Template, cloudwatch
 from . import names
 from . import physical_names as pn
 from .parameters import REGION_PATTERN, ParameterSet
-from .service import HEALTH_RESERVED_CONCURRENCY
+from .service import MAX_RESERVED_CONCURRENCY
 
 GROUP_DASHBOARD = "Dashboard"
 HOME = f"${{{names.HOME_REGION}}}"
@@ -30,8 +30,8 @@ RECOVERY = f"${{{names.RECOVERY_REGION}}}"
 GLOBAL = "${AWS::Region}"  # the global stack runs in us-east-1, where Route 53 metrics are
 REGIONS = (("home", HOME), ("recovery", RECOVERY))
 
-PROCESSOR_RESERVED = "ProcessorReservedConcurrency"
-HEALTH_RESERVED = "HealthReservedConcurrency"
+PROCESSOR_RESERVED = names.PROCESSOR_RESERVED_CONCURRENCY
+HEALTH_RESERVED = names.HEALTH_RESERVED_CONCURRENCY
 GRID_WIDTH = 24
 ROW_HEIGHT = 6
 PERIOD = 60
@@ -291,13 +291,13 @@ def add_dashboard_parameters(params: ParameterSet) -> None:
         PROCESSOR_RESERVED, group=GROUP_DASHBOARD, label="Processor reserved concurrency",
         description="The regional stacks' ProcessorReservedConcurrency: drawn as a line on the "
                     "concurrency graph.",
-        Type="Number", Default="50", MinValue=1, MaxValue=1000,
+        Type="Number", Default="50", MinValue=0, MaxValue=MAX_RESERVED_CONCURRENCY,
     )
     params.add(
         HEALTH_RESERVED, group=GROUP_DASHBOARD, label="Health reserved concurrency",
         description="The health function's reserved concurrency in the regional stacks: drawn "
                     "as a line on the concurrency graph.",
-        Type="Number", Default=str(HEALTH_RESERVED_CONCURRENCY), MinValue=1, MaxValue=1000,
+        Type="Number", Default="0", MinValue=0, MaxValue=MAX_RESERVED_CONCURRENCY,
     )
 
 
