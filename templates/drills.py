@@ -72,7 +72,7 @@ class LambdaFaultInjection:
 
     layers: If
     environment: dict
-    statement: If
+    policy: If  # an inline policy for the function's role
 
 
 def add_drills_parameter(regional: Regional) -> None:
@@ -222,7 +222,9 @@ def lambda_fault_injection(drills: Drills) -> LambdaFaultInjection:
                                                  Ref("AWS::NoValue")),
             "AWS_LAMBDA_EXEC_WRAPPER": If(DRILLS_ENABLED, FIS_EXEC_WRAPPER, Ref("AWS::NoValue")),
         },
-        statement=If(DRILLS_ENABLED, grants.lambda_read_fault_config(
-            bucket_arn, Sub(f"${{Arn}}/{FAULT_CONFIG_PREFIX}*", Arn=bucket_arn)),
+        policy=If(DRILLS_ENABLED, iam.Policy(
+            PolicyName="fis-fault-configuration",
+            PolicyDocument=grants.policy(grants.lambda_read_fault_config(
+                bucket_arn, Sub(f"${{Arn}}/{FAULT_CONFIG_PREFIX}*", Arn=bucket_arn)))),
             Ref("AWS::NoValue")),
     )

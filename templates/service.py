@@ -74,6 +74,7 @@ FUNCTIONS = (PROCESSOR, HEALTH)
 class Functions:
     processor: awslambda.Function
     health: awslambda.Function
+    processor_role: iam.Role
 
 
 def add_service_parameters(regional: Regional) -> None:
@@ -295,4 +296,15 @@ def add_functions(regional: Regional, key: Key, network: Network, database: Data
     health = _function(t, HEALTH, health_statements(database, storage, key), key, network,
                        _environment(database, storage),
                        _reservation(names.HEALTH_RESERVED_CONCURRENCY))
-    return Functions(processor=processor, health=health)
+    return Functions(processor=processor, health=health,
+                     processor_role=t.resources[f"{PROCESSOR.logical}Role"])
+
+
+def inject_faults(functions: Functions, role: iam.Role, injection) -> None:
+    """Let AWS FIS fail the processor's invocations (drills, off by default): the FIS
+    extension layer, its two environment variables and read access to its configuration,
+    each conditional on the drills parameter (templates/drills.py)."""
+    processor = functions.processor
+    processor.Layers = injection.layers
+    processor.Environment.Variables.update(injection.environment)
+    role.Policies.append(injection.policy)

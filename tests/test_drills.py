@@ -133,17 +133,28 @@ def test_lambda_fault_injection_pieces_are_conditional():
     assert layers[1] == [f"{{{{resolve:ssm:{drills.FIS_EXTENSION_LAYER_PARAMETER}}}}}"]
     assert set(pieces.environment) == {"AWS_FIS_CONFIGURATION_LOCATION",
                                        "AWS_LAMBDA_EXEC_WRAPPER"}
-    statement = pieces.statement.to_dict()["Fn::If"][1]
+    condition, policy, otherwise = pieces.policy.to_dict()["Fn::If"]
+    assert (condition, otherwise) == (drills.DRILLS_ENABLED, {"Ref": "AWS::NoValue"})
+    (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == ["s3:GetObject", "s3:ListBucket"]
 
 
-@pytest.mark.xfail(strict=True, reason="templates/service.py (the lead's file) applies "
-                   "drills.lambda_fault_injection() to the processor after the merge; until "
-                   "then the Lambda drill runs without effect. Strict: passes -> remove xfail.")
 def test_processor_carries_the_fis_extension_when_drills_are_on(drills_on):
     processor = drills_on["primary"].props("ProcessorFunction")
     assert "AWS_LAMBDA_EXEC_WRAPPER" in processor["Environment"]["Variables"]
     assert processor.get("Layers")
+    policies = drills_on["primary"].props("ProcessorRole")["Policies"]
+    assert "fis-fault-configuration" in [p["PolicyName"] for p in policies]
+
+
+def test_processor_carries_nothing_of_fis_when_drills_are_off(in_region):
+    off = in_region("primary", PeerRegionReady="true")
+    processor = off.props("ProcessorFunction")
+    assert "Layers" not in processor
+    assert not {"AWS_LAMBDA_EXEC_WRAPPER", "AWS_FIS_CONFIGURATION_LOCATION"} & set(
+        processor["Environment"]["Variables"])
+    assert "fis-fault-configuration" not in [
+        p["PolicyName"] for p in off.props("ProcessorRole")["Policies"]]
 
 
 # ---- the Region switch plan ---------------------------------------------------------------
