@@ -118,7 +118,7 @@ def test_processor_role_grants_exactly_what_the_processor_calls(regional):
     assert resources[0]["Fn::Sub"][0].endswith("secret:${Name}-??????")
     assert statements["UseRegionalKey"] == (["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                                             [{"Fn::GetAtt": ["Key", "Arn"]}])
-    (policy,) = regional.props("ProcessorRole")["Policies"]
+    policy = regional.props("ProcessorRole")["Policies"][0]
     (key_use,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "UseRegionalKey"]
     services = [v["Fn::Sub"].split(".")[0] for v in
                 key_use["Condition"]["StringEquals"]["kms:ViaService"]]
