@@ -7,7 +7,8 @@ with the reason beside it (and in tests/policy_allowlist.py).
 
 from awacs import kms, logs, sns, sts
 from awacs.aws import (
-    Allow, ArnLike, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals,
+    Allow, ArnLike, Bool, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement,
+    StringEquals,
 )
 from troposphere import Sub
 
@@ -38,6 +39,22 @@ def key_account_administration() -> Statement:
         Principal=Principal("AWS", account_root()),
         Action=[kms.Action("*")],
         Resource=[THIS_KEY],
+    )
+
+
+def key_grants_only_for_aws_resources() -> Statement:
+    """Nobody may create a grant on the key except for an AWS service acting on an AWS
+    resource (RDS, DynamoDB, Secrets Manager, Lambda create grants that way). A grant is a
+    second, policy-invisible path to key use; this closes it for people and scripts (AWS
+    Control Tower proactive control CT.KMS.PR.3; AWS KMS Developer Guide, "kms:GrantIsForAWSResource")."""
+    return Statement(
+        Sid="DenyGrantsExceptForAwsResources",
+        Effect=Deny,
+        Principal=Principal("AWS", "*"),
+        Action=[kms.CreateGrant],
+        Resource=[THIS_KEY],
+        Condition=Condition(BoolIfExists({"kms:GrantIsForAWSResource": "false",
+                                          "aws:PrincipalIsAWSService": "false"})),
     )
 
 

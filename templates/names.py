@@ -26,11 +26,13 @@ DB_BACKUP_RETENTION_DAYS = "DbBackupRetentionDays"
 ARTIFACT_BUCKET_PREFIX = "ArtifactBucketPrefix"
 PROCESSOR_CODE_KEY = "ProcessorCodeKey"
 HEALTH_CODE_KEY = "HealthCodeKey"
+AUTHORIZER_CODE_KEY = "AuthorizerCodeKey"
 API_DOMAIN_NAME = "ApiDomainName"
 API_HOSTED_ZONE_ID = "ApiHostedZoneId"
 AUTH_MODE = "AuthMode"
-JWT_ISSUER = "JwtIssuer"
-JWT_AUDIENCE = "JwtAudience"
+JWT_USER_POOL_ARNS = "JwtUserPoolArns"
+# Edge (issue 9): requests per client IP per 5 minutes before WAF blocks.
+WAF_RATE_LIMIT = "WafRateLimit"
 
 # --- Regional template: conditions -------------------------------------------------------
 IS_HOME = "IsHomeRegion"
@@ -44,6 +46,8 @@ ROUTES_TO_PEERING = "RoutesToPeering"
 PEER_READY = "PeerReady"
 HOME_WITH_PEER = "HomeWithPeerReady"
 RECOVERY_WITH_PEER = "RecoveryWithPeerReady"
+USES_API_KEYS = "UsesMerchantApiKeys"
+USES_JWT = "UsesJwtAuthorizer"
 
 # --- Regional template: outputs ----------------------------------------------------------
 OUT_VPC_ID = "VpcId"
@@ -69,6 +73,8 @@ OUT_API_ID = "ApiId"
 OUT_API_ENDPOINT_HOST = "ApiEndpointHost"
 OUT_API_DOMAIN_TARGET = "ApiDomainTarget"
 OUT_API_DOMAIN_ZONE_ID = "ApiDomainHostedZoneId"
+OUT_API_STAGE = "ApiStageName"
+OUT_WEB_ACL_ARN = "WebAclArn"
 
 # --- Global template: parameters ---------------------------------------------------------
 DOMAIN_NAME = "DomainName"

@@ -3,6 +3,7 @@
 from troposphere import Template
 
 from .api import add_api
+from .authorizer import add_authorizer
 from .database import add_database
 from .keys import add_key
 from .network import add_network
@@ -28,7 +29,8 @@ def build_regional() -> Template:
     add_payments_table(template)
     storage = add_storage(regional, key)
     functions = add_functions(regional, key, network, database, storage)
-    api = add_api(regional, key, functions)
-    add_service_alarms(regional, topic, functions, api, database, storage)
+    authorizer = add_authorizer(regional, key, network)
+    api = add_api(regional, key, functions, authorizer)
+    add_service_alarms(regional, topic, functions, api, database, storage, authorizer)
     regional.params.finish()
     return template

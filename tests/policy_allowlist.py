@@ -12,6 +12,8 @@ RESOURCE_STAR = {
     ("regional", "HealthRole", "ManageVpcNetworkInterfaces"): VPC_ENI,
     ("regional", "ProcessorRole", "PublishTraces"): XRAY,
     ("regional", "HealthRole", "PublishTraces"): XRAY,
+    ("regional", "AuthorizerRole", "ManageVpcNetworkInterfaces"): VPC_ENI,
+    ("regional", "AuthorizerRole", "PublishTraces"): XRAY,
     ("regional", "Key", "AccountAdministration"): KEY_POLICY,
     ("regional", "Key", "CloudWatchLogsUse"): KEY_POLICY,
     ("regional", "Key", "CloudWatchAlarmsPublish"): KEY_POLICY,

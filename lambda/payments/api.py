@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import http, logs, validation
+from . import http, logs, merchants, validation
 from .config import Config
 from .errors import DependencyUnavailable
 from .health import Probe, evaluate, run_probes
@@ -74,11 +74,12 @@ def _process(
 ) -> Result:
     if http.method(event) != "POST":
         raise ApiError(405, "method_not_allowed", "use POST", headers={"allow": "POST"})
+    who = merchants.caller(event)
     raw = http.body_bytes(event)
     http.require_json_content_type(event)
     key = validation.idempotency_key(http.header(event, validation.IDEMPOTENCY_KEY_HEADER))
     request = validation.payment_request(
-        validation.parse_json_object(raw), config.max_payment_amount
+        merchants.bind(validation.parse_json_object(raw), who), config.max_payment_amount
     )
     outcome = service.process(key, request, correlation_id, _lease_seconds(context))
     return (
@@ -87,6 +88,7 @@ def _process(
         {
             "idempotency_key": key,
             "merchant_id": request.merchant_id,
+            "auth": who.via,
             "payment_id": outcome.payment_id,
             "replayed": outcome.replayed,
         },
@@ -101,7 +103,7 @@ def _handle(
     correlation_id = _correlation_id(event, context)
     token = logs.set_correlation_id(correlation_id)
     started = time.perf_counter()
-    fields: dict[str, Any] = {"method": http.method(event), "path": event.get("rawPath")}
+    fields: dict[str, Any] = {"method": http.method(event), "path": http.path(event)}
     try:
         stored, headers, details = work(correlation_id)
         fields.update(details)
