@@ -9,7 +9,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from types import SimpleNamespace
+
 from stacksets import cli
+from stacksets.commands import keys as keys_command
+from stacksets.report import Reporter
 from tests.stacksets.conftest import EXAMPLE, ROOT
 
 TABLE = "payments-example-payments"  # name_prefix payments, environment example
@@ -130,8 +134,9 @@ def test_revoking_an_unknown_key_fails(table, build_dir, capsys):
     assert status == 1 and out["result"] == "not_found"
 
 
-def test_local_is_refused_with_the_reason(build_dir, capsys):
-    status = cli.main(["keys", "list", "--config", str(EXAMPLE), "--build-dir", str(build_dir),
-                       "--local"])
-    assert status == 2
+def test_local_is_refused_with_the_reason(capsys):
+    """(Called directly: through the CLI, --local first builds a whole moto rehearsal.)"""
+    ctx = SimpleNamespace(local=True, reporter=Reporter())
+    args = cli.parser().parse_args(["keys", "list", "--config", str(EXAMPLE), "--local"])
+    assert keys_command.run(ctx, args) == 2
     assert "not available with --local" in capsys.readouterr().err
