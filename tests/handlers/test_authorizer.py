@@ -225,3 +225,55 @@ def test_a_request_without_any_authenticated_caller_is_refused(api: Api):
     response = api.invoke_process(event)
     assert response["statusCode"] == 401
     assert json.loads(response["body"])["error"]["code"] == "unauthorized"
+
+
+def jwt_event(claims: dict[str, str], body: dict[str, Any], key: str) -> dict[str, Any]:
+    from .conftest import http_event
+
+    event = http_event("POST", "/process", body=json.dumps(body),
+                       headers={"content-type": "application/json", "idempotency-key": key})
+    event["requestContext"]["identity"]["userArn"] = None
+    event["requestContext"]["authorizer"] = {"claims": claims}
+    return event
+
+
+def test_jwt_mode_takes_the_merchant_from_the_token_claim(api: Api):
+    body = payment_body()
+    del body["merchant_id"]
+    key = new_key()
+    response = api.invoke_process(jwt_event({"sub": "u-1", "custom:merchant_id": "m-jwt"},
+                                            body, key))
+    assert response["statusCode"] == 201
+    assert json.loads(response["body"])["merchant_id"] == "m-jwt"
+    mismatch = api.invoke_process(jwt_event({"sub": "u-1", "custom:merchant_id": "m-jwt"},
+                                            payment_body(merchant_id="m-other"), new_key()))
+    assert mismatch["statusCode"] == 403
+
+
+def test_a_token_without_a_merchant_claim_is_refused(api: Api):
+    key = new_key()
+    response = api.invoke_process(jwt_event({"sub": "u-1"}, payment_body(), key))
+    assert response["statusCode"] == 403
+    assert api.ledger_rows(key) == []
+
+
+def test_an_iam_caller_names_the_merchant_in_the_body(api: Api):
+    response = api.post(payment_body(merchant_id="m-internal"), new_key())
+    assert response["statusCode"] == 201
+    assert json.loads(response["body"])["merchant_id"] == "m-internal"
+
+
+def test_a_repeated_idempotency_key_header_is_refused_not_last_wins(api: Api):
+    """REST APIs put the last value of a repeated header in `headers`; the handler reads them
+    all (joined with commas, as HTTP APIs do), which no valid key can contain."""
+    from .conftest import http_event
+
+    first, second = new_key(), new_key()
+    event = http_event("POST", "/process", body=json.dumps(payment_body()),
+                       headers={"content-type": "application/json", "idempotency-key": second},
+                       merchant="merchant-42")
+    event["multiValueHeaders"]["idempotency-key"] = [first, second]
+    response = api.invoke_process(event)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["code"] == "invalid_idempotency_key"
+    assert api.ledger_rows(first) == api.ledger_rows(second) == []
