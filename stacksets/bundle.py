@@ -61,7 +61,8 @@ class Bundle:
     zips: dict[str, bytes]  # path relative to the build (content-hashed) -> bytes
 
     def code_keys(self, declared: dict[str, Any]) -> dict[str, str]:
-        """ProcessorCodeKey / HealthCodeKey / AuthorizerCodeKey values: the zip file names (they are the S3 keys).
+        """ProcessorCodeKey / HealthCodeKey / AuthorizerCodeKey values: the zip file names
+        (they are the S3 keys).
         Only for parameters the regional template declares."""
         wanted = {p: stem for p, stem in CODE_ZIPS.items() if p in declared}
         if not wanted:

@@ -46,7 +46,8 @@ def key_grants_only_for_aws_resources() -> Statement:
     """Nobody may create a grant on the key except for an AWS service acting on an AWS
     resource (RDS, DynamoDB, Secrets Manager, Lambda create grants that way). A grant is a
     second, policy-invisible path to key use; this closes it for people and scripts (AWS
-    Control Tower proactive control CT.KMS.PR.3; AWS KMS Developer Guide, "kms:GrantIsForAWSResource")."""
+    Control Tower proactive control CT.KMS.PR.3; AWS KMS Developer Guide,
+    "kms:GrantIsForAWSResource")."""
     return Statement(
         Sid="DenyGrantsExceptForAwsResources",
         Effect=Deny,

@@ -31,7 +31,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from troposphere import GetAtt, Output, Ref, Sub, Template, logs, wafv2
+from troposphere import GetAtt, Output, Ref, Sub, logs, wafv2
 
 from . import names
 from .keys import Key
@@ -100,7 +100,8 @@ def _managed_rule(group: ManagedGroup) -> wafv2.WebACLRule:
     statement = wafv2.ManagedRuleGroupStatement(VendorName="AWS", Name=group.name)
     if group.counted_rules:
         statement.RuleActionOverrides = [
-            wafv2.RuleActionOverride(Name=rule, ActionToUse=wafv2.RuleAction(Count=wafv2.CountAction()))
+            wafv2.RuleActionOverride(Name=rule,
+                                     ActionToUse=wafv2.RuleAction(Count=wafv2.CountAction()))
             for rule in group.counted_rules]
     return wafv2.WebACLRule(
         Name=group.name, Priority=group.priority,

@@ -38,7 +38,8 @@ ACTIVE, REVOKED = "active", "revoked"
 KEY_ID_BYTES = 8
 SECRET_BYTES = 32
 KEY_PATTERN = re.compile(
-    r"sk_(?P<environment>[a-z][a-z0-9]{1,9})_(?P<key_id>[0-9a-f]{16})_(?P<secret>[A-Za-z0-9_-]{43})")
+    r"sk_(?P<environment>[a-z][a-z0-9]{1,9})_(?P<key_id>[0-9a-f]{16})"
+    r"_(?P<secret>[A-Za-z0-9_-]{43})")
 MAX_HEADER_CHARS = 256
 MERCHANT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 """The same rule as the request's ``merchant_id`` (payments.validation)."""

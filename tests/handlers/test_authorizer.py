@@ -140,7 +140,8 @@ def test_a_table_outage_is_an_error_not_a_decision(key_env, monkeypatch):
     response): the request is neither allowed nor denied, and no denial is cached."""
     key = issue("merchant-42")
     call(f"Bearer {unknown_key()}")  # builds the container state
-    monkeypatch.setitem(authorizer._runtime, "lookup", authorizer.table_lookup(BrokenTable(), TABLE))
+    monkeypatch.setitem(authorizer._runtime, "lookup",
+                        authorizer.table_lookup(BrokenTable(), TABLE))
     with pytest.raises(authorizer.KeyStoreUnavailable):
         call(f"Bearer {key}")
     assert effect(call("Bearer not-a-key")) == "Deny"  # no lookup needed: still answered
