@@ -148,7 +148,7 @@ def add_api_parameters(regional: Regional) -> None:
     t = regional.template
     t.add_condition(names.USES_API_KEYS, Equals(Ref(names.AUTH_MODE), "api-key"))
     t.add_condition(names.USES_JWT, Equals(Ref(names.AUTH_MODE), "jwt"))
-    t.add_condition("UsesIamAuth", And(Not(Condition(names.USES_API_KEYS)),
+    t.add_condition(names.USES_IAM, And(Not(Condition(names.USES_API_KEYS)),
                                        Not(Condition(names.USES_JWT))))
     t.add_rule("JwtSettings", {
         "RuleCondition": Equals(Ref(names.AUTH_MODE), "jwt"),
@@ -256,7 +256,7 @@ def _deployments(t: Template, api, definition: list) -> dict[str, apigateway.Dep
                                        default=str).encode()).hexdigest()[:10]
     deployments = {}
     for mode, condition in (("ApiKey", names.USES_API_KEYS), ("Jwt", names.USES_JWT),
-                            ("Iam", "UsesIamAuth")):
+                            ("Iam", names.USES_IAM)):
         deployments[mode] = t.add_resource(apigateway.Deployment(
             f"ApiDeployment{mode}{digest}", Condition=condition, RestApiId=Ref(api),
             Description=f"Payment API ({mode} auth), definition {digest}",

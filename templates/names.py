@@ -48,6 +48,7 @@ HOME_WITH_PEER = "HomeWithPeerReady"
 RECOVERY_WITH_PEER = "RecoveryWithPeerReady"
 USES_API_KEYS = "UsesMerchantApiKeys"
 USES_JWT = "UsesJwtAuthorizer"
+USES_IAM = "UsesIamAuth"
 
 # --- Regional template: outputs ----------------------------------------------------------
 OUT_VPC_ID = "VpcId"
