@@ -24,7 +24,8 @@ from pathlib import Path
 
 from templates import build_global, build_regional
 from templates import budget as dr_budget
-from templates.service import FUNCTIONS
+from templates.authorizer import AUTHORIZER
+from templates.service import FUNCTIONS as SERVICE_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parent
 LAMBDA_SOURCE = ROOT / "lambda"
@@ -36,6 +37,8 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ZIP_FILE_MODE = 0o644
 # Installer bookkeeping that differs between machines (paths, installer name) stays out.
 DIST_INFO_SKIPPED = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
+# Every function the regional template runs: one zip each.
+FUNCTIONS = (*SERVICE_FUNCTIONS, AUTHORIZER)
 
 
 class BuildError(Exception):

@@ -19,7 +19,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 REGIONAL, GLOBAL, MANIFEST = "regional.json", "global.json", "manifest.json"
 # Lambda code parameters and the zip each names: build/lambda/<stem>-<sha256>.zip. The S3 key
 # is the path relative to the build directory (lambda/<stem>-<sha256>.zip), in every region.
-CODE_ZIPS = {"ProcessorCodeKey": "processor", "HealthCodeKey": "health"}
+CODE_ZIPS = {"ProcessorCodeKey": "processor", "HealthCodeKey": "health",
+             "MigrateCodeKey": "migrate",
+             "AuthorizerCodeKey": "authorizer"}
 
 
 class BuildError(Exception):
@@ -60,7 +62,8 @@ class Bundle:
     zips: dict[str, bytes]  # path relative to the build (content-hashed) -> bytes
 
     def code_keys(self, declared: dict[str, Any]) -> dict[str, str]:
-        """ProcessorCodeKey / HealthCodeKey values: the zip file names (they are the S3 keys).
+        """ProcessorCodeKey / HealthCodeKey / AuthorizerCodeKey values: the zip file names
+        (they are the S3 keys).
         Only for parameters the regional template declares."""
         wanted = {p: stem for p, stem in CODE_ZIPS.items() if p in declared}
         if not wanted:

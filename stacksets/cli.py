@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from stacksets import bundle as bundle_module
 from stacksets import config as config_module
 from stacksets.aws import Aws
-from stacksets.commands import deploy, destroy, drift, plan, status
+from stacksets.commands import deploy, destroy, drift, keys, plan, status
 from stacksets.context import Context
 from stacksets.operations import RolloutError
 from stacksets.report import Reporter
@@ -26,6 +26,7 @@ COMMANDS = {
     "status": (status, "stack instances, drift state, Aurora writer, replication and health"),
     "drift": (drift, "StackSet drift detection with per-resource results"),
     "destroy": (destroy, "ordered teardown: global stack, secondary, primary, stack set"),
+    "keys": (keys, "merchant API keys: create (shown once), list, revoke"),
 }
 OK, FAILED, USAGE = 0, 1, 2
 EXIT_STATUS = ("exit status: 0 success (deploy: also when nothing had to change); 1 an AWS "

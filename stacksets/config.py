@@ -38,6 +38,8 @@ TOOL_OWNED = {
     names.ARTIFACT_BUCKET_PREFIX: "artifacts.bucket_prefix",
     names.PROCESSOR_CODE_KEY: "(the build's processor zip)",
     names.HEALTH_CODE_KEY: "(the build's health zip)",
+    names.MIGRATE_CODE_KEY: "(the build's migrate zip)",
+    names.AUTHORIZER_CODE_KEY: "(the build's authorizer zip)",
 }
 # Set by the rollout phases from the stacks' outputs.
 PHASE_OWNED = (names.RECOVERY_VPC_ID, names.PEER_REGION_READY, names.PEERING_CONNECTION_ID)

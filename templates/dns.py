@@ -76,7 +76,8 @@ def add_dns_parameters(params: ParameterSet) -> None:
         params.add(
             endpoint.health_host, group=GROUP_HEALTH, label=f"{endpoint.role} health check host",
             description=f"Host of the {endpoint.role.lower()} region's own API endpoint "
-                        "(<api-id>.execute-api.<region>.amazonaws.com), never the failover name.",
+                        "(the regional stack's ApiEndpointHost output, <region>.<domain>), "
+                        "never the failover name.",
             AllowedPattern=HOSTNAME_PATTERN, ConstraintDescription="a lower-case DNS name",
         )
     params.add(

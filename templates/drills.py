@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import s3 as s3_actions
+from awacs.aws import Statement
 from troposphere import Equals, GetAtt, If, Output, Ref, Sub, Template, fis, iam, s3
 
 from . import grants, names
@@ -34,6 +35,7 @@ from .keys import Key
 from .network import Network
 from .physical_names import bucket_name
 from .regional_params import Regional
+from .storage import eventbridge_notifications, tls_only_policy
 from .tagging import tags
 
 ENABLE_DRILLS = "EnableDrills"
@@ -72,7 +74,8 @@ class LambdaFaultInjection:
 
     layers: If
     environment: dict
-    policy: If  # an inline policy for the function's role
+    condition: str  # the role's extra policy exists only under this condition
+    statement: Statement
 
 
 def add_drills_parameter(regional: Regional) -> None:
@@ -86,7 +89,7 @@ def add_drills_parameter(regional: Regional) -> None:
     regional.template.add_condition(DRILLS_ENABLED, Equals(Ref(ENABLE_DRILLS), "true"))
 
 
-def _config_bucket(t: Template, key: Key) -> s3.Bucket:
+def _config_bucket(t: Template, key: Key, log_bucket: s3.Bucket) -> s3.Bucket:
     """Where FIS writes the fault configuration the Lambda extension polls: encrypted with the
     regional key, versioned, private, TLS only, logged; only fault settings, never payment data."""
     bucket = t.add_resource(s3.Bucket(
@@ -104,7 +107,8 @@ def _config_bucket(t: Template, key: Key) -> s3.Bucket:
         OwnershipControls=s3.OwnershipControls(Rules=[
             s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
         LoggingConfiguration=s3.LoggingConfiguration(
-            DestinationBucketName=Sub(bucket_name(kind="logs")), LogFilePrefix="fis-config/"),
+            DestinationBucketName=Ref(log_bucket), LogFilePrefix="fis-config/"),
+        NotificationConfiguration=eventbridge_notifications(),
         LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
             Id="expire-fault-configuration", Status="Enabled", ExpirationInDays=7,
             NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
@@ -112,12 +116,7 @@ def _config_bucket(t: Template, key: Key) -> s3.Bucket:
                 DaysAfterInitiation=1))]),
         Tags=tags("fis-config"),
     ))
-    objects = Sub("${Arn}/*", Arn=bucket.get_att("Arn"))
-    t.add_resource(s3.BucketPolicy(
-        "DrillConfigBucketPolicy", Condition=DRILLS_ENABLED, Bucket=Ref(bucket),
-        PolicyDocument=grants.policy(grants.deny_insecure_transport(
-            "DenyInsecureTransport", [s3_actions.Action("*")], [bucket.get_att("Arn"), objects])),
-    ))
+    tls_only_policy(t, "DrillConfigBucketPolicy", bucket, condition=DRILLS_ENABLED)
     return bucket
 
 
@@ -165,11 +164,12 @@ def _experiment(t: Template, logical_id: str, description: str, role: iam.Role, 
     ))
 
 
-def add_drills(regional: Regional, key: Key, network: Network, processor) -> Drills:
+def add_drills(regional: Regional, key: Key, network: Network, processor,
+               log_bucket: s3.Bucket) -> Drills:
     """The drills of one region. Call after the alarms exist (the stop conditions name them)."""
     add_drills_parameter(regional)
     t = regional.template
-    bucket = _config_bucket(t, key)
+    bucket = _config_bucket(t, key, log_bucket)
     role = _role(t, key, network, bucket, processor)
     lambda_errors = _experiment(
         t, "ProcessorInvocationErrorDrill",
@@ -222,9 +222,7 @@ def lambda_fault_injection(drills: Drills) -> LambdaFaultInjection:
                                                  Ref("AWS::NoValue")),
             "AWS_LAMBDA_EXEC_WRAPPER": If(DRILLS_ENABLED, FIS_EXEC_WRAPPER, Ref("AWS::NoValue")),
         },
-        policy=If(DRILLS_ENABLED, iam.Policy(
-            PolicyName="fis-fault-configuration",
-            PolicyDocument=grants.policy(grants.lambda_read_fault_config(
-                bucket_arn, Sub(f"${{Arn}}/{FAULT_CONFIG_PREFIX}*", Arn=bucket_arn)))),
-            Ref("AWS::NoValue")),
+        condition=DRILLS_ENABLED,
+        statement=grants.lambda_read_fault_config(
+            bucket_arn, Sub(f"${{Arn}}/{FAULT_CONFIG_PREFIX}*", Arn=bucket_arn)),
     )

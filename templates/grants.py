@@ -9,7 +9,8 @@ from awacs import (
     arc_region_switch, awslambda, cloudwatch, ec2, iam, kms, logs, rds, s3, sns, sts, tag,
 )
 from awacs.aws import (
-    Allow, ArnLike, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals,
+    Allow, ArnLike, Bool, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement,
+    StringEquals,
 )
 from troposphere import Sub
 
@@ -40,6 +41,23 @@ def key_account_administration() -> Statement:
         Principal=Principal("AWS", account_root()),
         Action=[kms.Action("*")],
         Resource=[THIS_KEY],
+    )
+
+
+def key_grants_only_for_aws_resources() -> Statement:
+    """Nobody may create a grant on the key except for an AWS service acting on an AWS
+    resource (RDS, DynamoDB, Secrets Manager, Lambda create grants that way). A grant is a
+    second, policy-invisible path to key use; this closes it for people and scripts (AWS
+    Control Tower proactive control CT.KMS.PR.3; AWS KMS Developer Guide,
+    "kms:GrantIsForAWSResource")."""
+    return Statement(
+        Sid="DenyGrantsExceptForAwsResources",
+        Effect=Deny,
+        Principal=Principal("AWS", "*"),
+        Action=[kms.CreateGrant],
+        Resource=[THIS_KEY],
+        Condition=Condition(BoolIfExists({"kms:GrantIsForAWSResource": "false",
+                                          "aws:PrincipalIsAWSService": "false"})),
     )
 
 

@@ -46,6 +46,7 @@ def add_key(template: Template, *, description: str, extra_statements=(),
         grants.key_account_administration(),
         grants.key_use_by_cloudwatch_logs(arn("logs", "log-group:*")),
         grants.key_use_by_cloudwatch_alarms(),
+        grants.key_grants_only_for_aws_resources(),
         *extra_statements,
     ]
     key = template.add_resource(kms.Key(

@@ -3,6 +3,7 @@
 from troposphere import Template
 
 from .api import add_api
+from .authorizer import add_authorizer
 from .database import add_database
 from .drills import add_drills, lambda_fault_injection
 from .keys import add_key
@@ -29,9 +30,11 @@ def build_regional() -> Template:
     add_payments_table(template, key)
     storage = add_storage(regional, key)
     functions = add_functions(regional, key, network, database, storage)
-    api = add_api(regional, key, functions)
-    add_service_alarms(regional, topic, functions, api, database, storage)
-    drills = add_drills(regional, key, network, functions.processor)
-    inject_faults(functions, functions.processor_role, lambda_fault_injection(drills))
+    authorizer = add_authorizer(regional, key, network)
+    api = add_api(regional, key, functions, authorizer)
+    add_service_alarms(regional, topic, functions, api, database, storage, authorizer)
+    drills = add_drills(regional, key, network, functions.processor,
+                        storage.log_bucket)
+    inject_faults(template, functions, functions.processor_role, lambda_fault_injection(drills))
     regional.params.finish()
     return template

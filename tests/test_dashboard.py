@@ -34,6 +34,12 @@ HEALTH_CHECK_IDS = {"PrimaryHealthCheck": "hc-primary-id",
 # Metrics the dashboard shows that no alarm watches, each with why it is worth a graph and where
 # AWS documents it (namespace, metric, dimension names).
 METRICS_WITHOUT_ALARM = {
+    ("AWS/ApiGateway", "Count", ("ApiName", "Stage")):
+        "requests per region (API Gateway Developer Guide, REST API metrics)",
+    ("AWS/ApiGateway", "4XXError", ("ApiName", "Stage")):
+        "client errors, refusals included (API Gateway Developer Guide, REST API metrics)",
+    ("AWS/WAFV2", "BlockedRequests", ("Region", "Rule", "WebACL")):
+        "requests the web ACL blocked (AWS WAF Developer Guide, WAF metrics; Rule=ALL)",
     ("AWS/Lambda", "ConcurrentExecutions", ("FunctionName",)):
         "concurrency against the reservation (Lambda Developer Guide, function metrics)",
     ("AWS/RDS", "AuroraGlobalDBRPOLag", ("DBClusterIdentifier",)):
@@ -52,22 +58,6 @@ METRICS_WITHOUT_ALARM = {
         "bytes not yet replicated (S3 User Guide, replication metrics)",
 }
 
-# ---- REST API and WAF: awaiting the branch that replaces the HTTP API -------------------------
-# The traffic row is built for the REST API (v1) and its WAFv2 web ACL, which the regional
-# template does not declare yet. Until it does, these metrics are allowed without an alarm and
-# these dimension values without a resource carrying them. test_rest_and_waf_allowances_are_
-# still_needed fails once the regional template emits them: then delete the entries here.
-AWAITING_REST_API_METRICS = {
-    ("AWS/ApiGateway", "Count", ("ApiName", "Stage")),
-    ("AWS/ApiGateway", "4XXError", ("ApiName", "Stage")),
-    ("AWS/ApiGateway", "5XXError", ("ApiName", "Stage")),
-    ("AWS/ApiGateway", "Latency", ("ApiName", "Stage")),
-    ("AWS/WAFV2", "BlockedRequests", ("Region", "Rule", "WebACL")),
-}
-AWAITING_REST_API_VALUES = {
-    ("Stage", pn.REST_API_STAGE_NAME),   # the REST API stage must be named REST_API_STAGE_NAME
-    ("WebACL", "payments-test-waf"),     # the web ACL must be named physical_names.web_acl_name()
-}
 # Dimensions that name the other region's side of replication.
 PEER_DIMENSIONS = {"DestinationBucket", "ReceivingRegion"}
 # Dimension values that are not resource names.
@@ -186,10 +176,13 @@ def alarmed_metrics(*docs) -> set[tuple]:
     ("PaymentsTable", "TableName", pn.table_name()),
     ("ReceiptsBucket", "BucketName", pn.bucket_name()),
     ("AccessLogBucket", "BucketName", pn.bucket_name(kind="logs")),
-    ("HttpApi", "Name", pn.api_name()),  # the REST API replacing it must keep this name
+    ("RestApi", "Name", pn.api_name()),
+    ("ApiStage", "StageName", pn.REST_API_STAGE_NAME),
+    ("WebAcl", "Name", pn.web_acl_name()),
 ])
 def test_regional_resources_carry_the_shared_name_patterns(regional, logical_id, prop, expected):
-    assert regional.props(logical_id)[prop] == {"Fn::Sub": expected}
+    value = regional.props(logical_id)[prop]
+    assert value == ({"Fn::Sub": expected} if "${" in expected else expected)
 
 
 def test_replication_rule_id_is_the_shared_constant(regional):
@@ -257,10 +250,8 @@ def test_every_metric_is_alarmed_or_documented(board, regional, global_template)
     namespaces = {key[0] for key in emitted}
     for metric in metrics_of(board):
         key = (metric["namespace"], metric["metric"], tuple(sorted(metric["dimensions"])))
-        if key in AWAITING_REST_API_METRICS:
-            continue
         assert key in emitted or key in METRICS_WITHOUT_ALARM, f"{key} ({metric['widget']})"
-        assert metric["namespace"] in namespaces, key
+        assert metric["namespace"] in namespaces or key in METRICS_WITHOUT_ALARM, key
 
 
 def test_every_dimension_value_names_a_resource_of_that_region(board, rendered_regional):
@@ -270,7 +261,7 @@ def test_every_dimension_value_names_a_resource_of_that_region(board, rendered_r
             continue
         peer = SECONDARY if metric["region"] == PRIMARY else PRIMARY
         for key, value in metric["dimensions"].items():
-            if (key, value) in CONSTANT_VALUES | AWAITING_REST_API_VALUES:
+            if (key, value) in CONSTANT_VALUES:
                 continue
             # A replication metric names the receiving side: a resource of the peer region.
             owner = peer if key in PEER_DIMENSIONS else metric["region"]
@@ -284,15 +275,6 @@ def test_documented_metrics_are_all_shown(board):
     shown = {(m["namespace"], m["metric"], tuple(sorted(m["dimensions"])))
              for m in metrics_of(board)}
     assert set(METRICS_WITHOUT_ALARM) <= shown, "stale METRICS_WITHOUT_ALARM entries"
-
-
-def test_rest_and_waf_allowances_are_still_needed(regional, rendered_regional):
-    """Fails once the REST API / WAF branch is merged: then tighten the allowances above."""
-    emitted = alarmed_metrics(regional.doc)
-    assert not (AWAITING_REST_API_METRICS & emitted), "REST/WAF metrics are alarmed now"
-    names = set().union(*(resource_names(doc) for _role, doc in rendered_regional.values()))
-    assert not ({value for _k, value in AWAITING_REST_API_VALUES} & names), (
-        "the REST stage / web ACL exist now: remove them from AWAITING_REST_API_VALUES")
 
 
 # ---- the alarm widget ---------------------------------------------------------------------

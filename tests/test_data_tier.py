@@ -28,11 +28,48 @@ def dynamic_reference(value) -> bool:
     return isinstance(text, str) and text.startswith("{{resolve:secretsmanager:")
 
 
-@pytest.mark.parametrize("type_name", [
-    "AWS::RDS::GlobalCluster", "AWS::SecretsManager::Secret", "AWS::DynamoDB::GlobalTable"])
-def test_only_the_primary_declares_the_global_resources(primary, secondary, type_name):
-    assert primary.count(type_name) == 1
+@pytest.mark.parametrize("type_name, count", [
+    ("AWS::RDS::GlobalCluster", 1), ("AWS::DynamoDB::GlobalTable", 1),
+    ("AWS::SecretsManager::Secret", 3),  # master, migrator, app
+])
+def test_only_the_primary_declares_the_global_resources(primary, secondary, type_name, count):
+    assert primary.count(type_name) == count
     assert secondary.count(type_name) == 0
+
+
+SUB = '{{"Fn::Sub": "${{NamePrefix}}-${{EnvironmentName}}/aurora/{}"}}'
+
+
+def test_each_database_role_has_its_own_generated_replicated_secret(in_region):
+    home = in_region("primary", **READY)
+    names = {}
+    for lid in ("DbSecret", "DbMigratorSecret", "DbAppSecret"):
+        secret = home.props(lid)
+        generated = secret["GenerateSecretString"]
+        assert generated["GenerateStringKey"] == "password" and "SecretString" not in secret
+        names[lid] = (json.loads(generated["SecretStringTemplate"])["username"],
+                      json.dumps(secret["Name"]))
+        assert secret["ReplicaRegions"][0]["Region"] == "us-west-2"
+        assert home.resources[lid]["DeletionPolicy"] == "Retain"
+    assert names == {
+        "DbSecret": ("payments_admin", SUB.format("master")),
+        "DbMigratorSecret": ("payments_migrator", SUB.format("migrator")),
+        "DbAppSecret": ("payments_app", SUB.format("app")),
+    }
+
+
+def test_only_the_migrate_function_may_read_the_master_secret(in_region):
+    home = in_region("primary", **READY)
+    readers = set()
+    for lid, role in home.of_type("AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if "secretsmanager:GetSecretValue" in statement["Action"] and any(
+                        "aurora/master" in json.dumps(r) for r in statement["Resource"]):
+                    readers.add(lid)
+    assert readers == {"MigrateRole"}
+    env = home.props("ProcessorFunction")["Environment"]["Variables"]
+    assert env["DB_SECRET_ARN"] == json.loads(SUB.format("app"))
 
 
 def test_primary_cluster_is_the_writer_with_credentials_from_the_secret(primary):

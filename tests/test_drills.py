@@ -133,18 +133,18 @@ def test_lambda_fault_injection_pieces_are_conditional():
     assert layers[1] == [f"{{{{resolve:ssm:{drills.FIS_EXTENSION_LAYER_PARAMETER}}}}}"]
     assert set(pieces.environment) == {"AWS_FIS_CONFIGURATION_LOCATION",
                                        "AWS_LAMBDA_EXEC_WRAPPER"}
-    condition, policy, otherwise = pieces.policy.to_dict()["Fn::If"]
-    assert (condition, otherwise) == (drills.DRILLS_ENABLED, {"Ref": "AWS::NoValue"})
-    (statement,) = policy["PolicyDocument"]["Statement"]
-    assert statement["Action"] == ["s3:GetObject", "s3:ListBucket"]
+    assert pieces.condition == drills.DRILLS_ENABLED
+    assert [str(a.JSONrepr()) for a in pieces.statement.Action] == ["s3:GetObject", "s3:ListBucket"]
 
 
 def test_processor_carries_the_fis_extension_when_drills_are_on(drills_on):
     processor = drills_on["primary"].props("ProcessorFunction")
     assert "AWS_LAMBDA_EXEC_WRAPPER" in processor["Environment"]["Variables"]
     assert processor.get("Layers")
-    policies = drills_on["primary"].props("ProcessorRole")["Policies"]
-    assert "fis-fault-configuration" in [p["PolicyName"] for p in policies]
+    policy = drills_on["primary"].props("ProcessorFaultConfigurationPolicy")
+    assert policy["Roles"] == [{"Ref": "ProcessorRole"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["s3:GetObject", "s3:ListBucket"]
 
 
 def test_processor_carries_nothing_of_fis_when_drills_are_off(in_region):
@@ -153,8 +153,7 @@ def test_processor_carries_nothing_of_fis_when_drills_are_off(in_region):
     assert "Layers" not in processor
     assert not {"AWS_LAMBDA_EXEC_WRAPPER", "AWS_FIS_CONFIGURATION_LOCATION"} & set(
         processor["Environment"]["Variables"])
-    assert "fis-fault-configuration" not in [
-        p["PolicyName"] for p in off.props("ProcessorRole")["Policies"]]
+    assert "ProcessorFaultConfigurationPolicy" not in off.resources
 
 
 # ---- the Region switch plan ---------------------------------------------------------------

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import build
-from templates.service import CODE_KEY_PATTERN, FUNCTIONS
+from build import FUNCTIONS
+from templates.service import CODE_KEY_PATTERN
 
 # What the Lambda Python runtime provides besides the standard library (AWS Lambda Developer
 # Guide, "Building Lambda functions with Python": the runtime includes the SDK for Python).
@@ -78,7 +79,10 @@ def test_zip_imports_its_handler_in_a_clean_interpreter(built, tmp_path, functio
                             text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     origins = json.loads(result.stdout)
-    assert "pg8000" in origins, "the handler does not import the database driver"
+    if function.key == "authorizer":  # one GetItem: no database driver on its cold start
+        assert "pg8000" not in origins, "the authorizer imports the database driver"
+    else:
+        assert "pg8000" in origins, "the handler does not import the database driver"
     for module_name, origin in origins.items():
         assert origin.startswith(str(code)), f"{module_name} came from {origin}, not the zip"
 

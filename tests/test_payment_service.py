@@ -85,7 +85,8 @@ def test_code_comes_from_the_regional_artifact_bucket_by_content_hash(in_region,
                     "S3Key": BASE_PARAMETERS[key_param]}
 
 
-@pytest.mark.parametrize("lid", ["ProcessorLogGroup", "HealthLogGroup", "ApiAccessLogGroup"])
+@pytest.mark.parametrize("lid", ["ProcessorLogGroup", "HealthLogGroup", "AuthorizerLogGroup",
+                                 "ApiAccessLogGroup", "ApiExecutionLogGroup", "WafLogGroup"])
 def test_log_groups_are_encrypted_and_kept(regional, lid):
     props = regional.props(lid)
     assert props["KmsKeyId"] == {"Fn::GetAtt": ["Key", "Arn"]}
@@ -133,73 +134,12 @@ def test_health_role_can_only_probe(regional):
                       "UseRegionalKey": ["kms:Decrypt"]}
 
 
-@pytest.mark.parametrize("mode, authorization", [("iam", "AWS_IAM"), ("jwt", "JWT")])
-def test_process_route_requires_authorisation(in_region, mode, authorization):
-    extra = {"AuthMode": mode}
-    if mode == "jwt":
-        extra.update(JwtIssuer="https://issuer.example.com/", JwtAudience="payments")
-    cfn = in_region("primary", **extra)
-    route = cfn.props("ProcessRoute")
-    assert route["RouteKey"] == "POST /process"
-    assert route["AuthorizationType"] == authorization
-    assert ("AuthorizerId" in route) == (mode == "jwt")
-    assert cfn.count("AWS::ApiGatewayV2::Authorizer") == (mode == "jwt")
-
-
-def test_health_route_is_open_and_is_what_route53_probes(regional, global_template):
-    health = regional.props("HealthRoute")
-    assert health["AuthorizationType"] == "NONE"
-    method, path = health["RouteKey"].split(" ")
-    assert method == "GET"
-    for check in global_template.of_type("AWS::Route53::HealthCheck").values():
-        assert check["Properties"]["HealthCheckConfig"]["ResourcePath"] == path
-
-
-def test_stage_logs_access_and_throttles(regional):
-    stage = regional.props("DefaultStage")
-    assert stage["StageName"] == "$default" and stage["AutoDeploy"] is True
-    assert stage["AccessLogSettings"]["DestinationArn"] == {
-        "Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
-    assert json.loads(stage["AccessLogSettings"]["Format"])["requestId"] == "$context.requestId"
-    settings = stage["DefaultRouteSettings"]
-    assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
-
-
-def test_custom_domain_is_regional_tls12_and_mapped_after_the_stage(regional):
-    config = regional.props("ApiDomain")["DomainNameConfigurations"][0]
-    assert config["EndpointType"] == "REGIONAL" and config["SecurityPolicy"] == "TLS_1_2"
-    assert config["CertificateArn"] == {"Ref": "ApiCertificate"}
-    mapping = regional.resources["ApiMapping"]
-    assert "DefaultStage" in mapping["DependsOn"]
-    assert mapping["Properties"]["Stage"] == "$default"
-
-
-def test_only_the_primary_certificate_owns_the_validation_record(in_region):
-    primary = in_region("primary").props("ApiCertificate")
-    secondary = in_region("secondary").props("ApiCertificate")
-    assert primary["DomainValidationOptions"] == [{
-        "DomainName": "api.pay.example.com", "HostedZoneId": "Z0123456789ABC"}]
-    assert "DomainValidationOptions" not in secondary
-    assert primary["DomainName"] == secondary["DomainName"] == "api.pay.example.com"
-    assert primary["ValidationMethod"] == "DNS"
-
-
-def test_invoke_permissions_are_scoped_to_the_route(regional):
-    for lid, route in (("ProcessorInvokePermission", "/POST/process"),
-                       ("HealthInvokePermission", "/GET/health")):
-        source = regional.props(lid)["SourceArn"]["Fn::Sub"]
-        assert source.endswith(route) and "${HttpApi}" in source
-
-
-def test_outputs_the_global_stack_needs(regional):
-    for name in ("ApiId", "ApiEndpointHost", "ApiDomainTarget", "ApiDomainHostedZoneId"):
-        assert name in regional.doc["Outputs"], name
-    assert regional.doc["Outputs"]["ApiDomainTarget"]["Value"] == {
-        "Fn::GetAtt": ["ApiDomain", "RegionalDomainName"]}
+# The REST API, WAF, custom domains and the authorizer: tests/test_edge.py.
 
 
 ALWAYS = {"ProcessorErrorsAlarm", "ProcessorThrottlesAlarm", "HealthErrorsAlarm",
-          "HealthThrottlesAlarm", "Api5xxAlarm", "ApiLatencyP99Alarm"}
+          "HealthThrottlesAlarm", "AuthorizerErrorsAlarm", "AuthorizerThrottlesAlarm",
+          "Api5xxAlarm", "ApiLatencyP99Alarm"}
 REPLICATION = {"DynamoDbReplicationLatencyAlarm", "S3ReplicationFailedAlarm"}
 
 

@@ -13,7 +13,8 @@ def policy_documents(name, cfn):
 
     def walk(node, lid, path):
         if isinstance(node, dict):
-            if "Statement" in node:
+            # A policy's Statement is a list; a WAF rule's Statement is a match expression.
+            if isinstance(node.get("Statement"), list):
                 found.append((name, lid, path, node))
             for key, value in node.items():
                 walk(value, lid, f"{path}.{key}")

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import cardnumbers, http, logs, validation
+from . import cardnumbers, http, logs, merchants, validation
 from .config import Config
 from .deadline import Deadline
 from .errors import DependencyUnavailable
@@ -81,11 +81,12 @@ def _process(
             validation.PATH_PSEUDO_HEADER: http.target(event),
         }
     )
+    who = merchants.caller(event)
     raw = http.body_bytes(event)
     http.require_json_content_type(event)
     key = validation.idempotency_key(http.header(event, validation.IDEMPOTENCY_KEY_HEADER))
     request = validation.payment_request(
-        validation.parse_json_object(raw), config.payment_limit_multiplier
+        merchants.bind(validation.parse_json_object(raw), who), config.payment_limit_multiplier
     )
     outcome = service.process(
         key, request, correlation_id, _lease_seconds(context),
@@ -97,6 +98,7 @@ def _process(
         {
             "idempotency_key": key,
             "merchant_id": request.merchant_id,
+            "auth": who.via,
             "payment_id": outcome.payment_id,
             "replayed": outcome.replayed,
         },

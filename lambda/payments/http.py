@@ -1,8 +1,11 @@
-"""API Gateway HTTP API (payload format 2.0) events in, Lambda proxy responses out.
+"""API Gateway REST API proxy events (payload format 1.0) in, Lambda proxy responses out.
 
-HTTP APIs lower-case header names and join repeated headers with commas
-("Working with AWS Lambda proxy integrations for HTTP APIs", payload format
-version 2.0).
+REST APIs keep header names as sent and give the last value of a repeated
+header in ``headers`` and every value in ``multiValueHeaders`` ("Set up Lambda
+proxy integrations in API Gateway", input format). Repeated headers are joined
+with commas here, as HTTP APIs (payload 2.0) do, so a header sent twice never
+passes a rule that a single value must pass. Payload 2.0 events (HTTP API) are
+still read, for tests and a transition.
 """
 
 from __future__ import annotations
@@ -53,7 +56,13 @@ class ApiError(Exception):
 
 
 def method(event: Mapping[str, Any]) -> str:
-    return str(_dig(event, "requestContext", "http", "method") or "").upper()
+    value = event.get("httpMethod") or _dig(event, "requestContext", "http", "method")
+    return str(value or "").upper()
+
+
+def path(event: Mapping[str, Any]) -> str | None:
+    value = event.get("path") or event.get("rawPath")
+    return str(value) if value else None
 
 
 def request_id(event: Mapping[str, Any]) -> str | None:
@@ -62,13 +71,34 @@ def request_id(event: Mapping[str, Any]) -> str | None:
 
 
 def target(event: Mapping[str, Any]) -> str:
-    """The path and query string as sent (HTTP/2's ``:path``)."""
-    path, query = event.get("rawPath"), event.get("rawQueryString")
-    text = path if isinstance(path, str) else ""
-    return f"{text}?{query}" if isinstance(query, str) and query else text
+    """The path and query string as sent (HTTP/2's ``:path``), for the card-number scan.
+
+    A REST API event carries the path and the decoded query parameters; an HTTP API event
+    (payload 2.0) carries ``rawPath`` and ``rawQueryString``. Both are read, so a change of
+    API type cannot silently stop the scan.
+    """
+    raw_path = event.get("rawPath") or event.get("path")
+    text = raw_path if isinstance(raw_path, str) else ""
+    query = event.get("rawQueryString")
+    if not (isinstance(query, str) and query):
+        params = (event.get("multiValueQueryStringParameters")
+                  or event.get("queryStringParameters") or {})
+        pairs = []
+        if isinstance(params, Mapping):
+            for name, values in params.items():
+                for value in values if isinstance(values, list) else [values]:
+                    pairs.append(f"{name}={value}")
+        query = "&".join(pairs)
+    return f"{text}?{query}" if query else text
 
 
 def header(event: Mapping[str, Any], name: str) -> str | None:
+    multi = event.get("multiValueHeaders") or {}
+    if isinstance(multi, Mapping):
+        values = [v for key, vs in multi.items() if isinstance(key, str) and key.lower() == name
+                  and isinstance(vs, list) for v in vs if isinstance(v, str)]
+        if values:
+            return ",".join(values)
     headers = event.get("headers") or {}
     if not isinstance(headers, Mapping):
         return None

@@ -147,9 +147,13 @@ class PostgresServer:
                         "max_wal_senders = 5",
                         "wal_keep_size = '128MB'",
                         "hot_standby = on",
-                        # A disposable server: durability off for speed.
+                        # A disposable server: no fsync (a killed process loses nothing the
+                        # kernel has; only an OS crash would). Commits still wait for their
+                        # WAL write, as Aurora's wait for its storage quorum: an acknowledged
+                        # commit survives a crash of the server, and only what never reached
+                        # a standby is lost when the primary is lost.
                         "fsync = off",
-                        "synchronous_commit = off",
+                        "synchronous_commit = on",
                         "full_page_writes = off",
                         "",
                     ]

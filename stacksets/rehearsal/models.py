@@ -284,8 +284,24 @@ class Alarm(StandIn):
         return self.arn("cloudwatch", f"alarm:{self.name}")
 
 
+class RestApiDomainName(ApiDomainName):
+    """API Gateway (REST) custom domain: the same attributes as the v2 one."""
+    TYPE = "AWS::ApiGateway::DomainName"
+
+
+class WebAcl(StandIn):
+    TYPE = "AWS::WAFv2::WebACL"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Arn", "Id")
+
+    def attribute(self, name: str) -> Any:
+        identifier = str(uuid.UUID(_token(self.account_id, self.region, self.name, length=32)))
+        return {"Arn": self.arn("wafv2", f"regional/webacl/{self.name}/{identifier}"),
+                "Id": identifier}[name]
+
+
 def _ref_only(type_name: str) -> type[StandIn]:
-    """API Gateway v2 parts referenced only by `Ref` (an opaque id)."""
+    """API Gateway parts referenced only by `Ref` (an opaque id, or a stage's name)."""
     class RefOnly(StandIn):
         TYPE = type_name
 
@@ -297,8 +313,14 @@ def _ref_only(type_name: str) -> type[StandIn]:
 
 REF_ONLY = tuple(_ref_only(t) for t in (
     "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Integration",
-    "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::ApiMapping"))
+    "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::ApiMapping",
+    # moto models Deployment, but refuses one for an API whose methods it has not seen yet.
+    "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Stage", "AWS::ApiGateway::Authorizer", "AWS::ApiGateway::RequestValidator",
+    "AWS::ApiGateway::Model", "AWS::ApiGateway::GatewayResponse", "AWS::ApiGateway::Account",
+    "AWS::ApiGateway::BasePathMapping", "AWS::WAFv2::WebACLAssociation",
+    "AWS::WAFv2::LoggingConfiguration"))
 
 STAND_INS: tuple[type[StandIn], ...] = (
     GlobalCluster, DBCluster, DBInstance, GlobalTable, Secret, SecretTargetAttachment, HttpApi,
-    ApiDomainName, Certificate, Alarm, *REF_ONLY)
+    ApiDomainName, RestApiDomainName, WebAcl, Certificate, Alarm, *REF_ONLY)

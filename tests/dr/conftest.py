@@ -90,6 +90,21 @@ class Region:
             return health_handler.handler(event, FakeContext(event["requestContext"]["requestId"]))
 
 
+FAILURE_THRESHOLD = 3  # the global template's default HealthCheckFailureThreshold
+
+
+def route53_status(region: Region) -> int:
+    """What a Route 53 checker concludes: unhealthy only after FAILURE_THRESHOLD failed checks
+    in a row. (One slow answer on a loaded test machine does not move DNS, nor does it on
+    AWS.) Returns 200, or the last failing status."""
+    status = 0
+    for _ in range(FAILURE_THRESHOLD):
+        status = int(region.health()["statusCode"])
+        if status == 200:
+            return status
+    return status
+
+
 @dataclass
 class TwoRegions:
     home_db: PostgresServer
@@ -110,9 +125,9 @@ class TwoRegions:
     def dns_answer(self) -> Region:
         """Route 53 failover routing: PRIMARY (home) while healthy, else SECONDARY if healthy;
         when both are unhealthy Route 53 answers as if both were healthy, i.e. PRIMARY."""
-        if self.home.health()["statusCode"] == 200:
+        if route53_status(self.home) == 200:
             return self.home
-        if self.recovery.health()["statusCode"] == 200:
+        if route53_status(self.recovery) == 200:
             return self.recovery
         return self.home
 
@@ -137,7 +152,7 @@ class TwoRegions:
         standby = admin_connection(self.recovery_db if self.writer is self.home_db
                                    else self.home_db)
         try:
-            ((target,),) = writer.run("SELECT pg_current_wal_lsn()::text")
+            ((target,),) = writer.run("SELECT pg_current_wal_insert_lsn()::text")
             deadline = time.monotonic() + timeout
             while True:
                 ((ok,),) = standby.run(

@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.handlers.conftest import payment_body
 
-from .conftest import HOME, RECOVERY, TwoRegions
+from .conftest import HOME, RECOVERY, TwoRegions, route53_status
 
 
 def key() -> str:
@@ -47,7 +47,7 @@ def test_normal_both_regions_healthy_dns_home_both_write_through_the_writer_endp
     two_regions: TwoRegions,
 ) -> None:
     world = two_regions
-    assert status(world.home.health()) == status(world.recovery.health()) == 200
+    assert route53_status(world.home) == route53_status(world.recovery) == 200
     assert world.dns_answer() is world.home
     for region in (world.home, world.recovery):
         k = key()
@@ -62,8 +62,8 @@ def test_api_only_failure_in_home_dns_moves_and_the_recovery_region_takes_paymen
 ) -> None:
     world = two_regions
     world.home.api_down = True  # Lambda or API Gateway fails in home; its database is fine
-    assert status(world.home.health()) != 200
-    assert status(world.recovery.health()) == 200
+    assert route53_status(world.home) != 200
+    assert route53_status(world.recovery) == 200
     assert world.dns_answer() is world.recovery
     k = key()
     assert_recorded_once(world, k, world.recovery.post(payment_body(), k))
@@ -80,8 +80,8 @@ def test_home_lost_before_promotion_no_region_takes_payments_and_nothing_is_reco
     world.wait_replicated()
     world.lose_home(clean=False)
 
-    assert status(world.home.health()) != 200
-    assert status(world.recovery.health()) == 503  # the writer endpoint leads nowhere yet
+    assert route53_status(world.home) != 200
+    assert route53_status(world.recovery) == 503  # the writer endpoint leads nowhere yet
     # Both unhealthy: Route 53 answers PRIMARY, whose endpoint is gone (clients time out).
     assert world.dns_answer() is world.home
     k = key()
@@ -119,7 +119,7 @@ def test_after_failover_the_recovery_region_is_healthy_and_takes_payments_and_re
         if status(world.recovery.post(pending_body, pending)) == 201:
             first_201 = time.monotonic() - promoted
     assert first_201 is not None, "the promoted region never took the payment"
-    assert status(world.recovery.health()) == 200
+    assert route53_status(world.recovery) == 200
     assert world.dns_answer() is world.recovery  # home unhealthy, recovery healthy
     assert len(rows_for(world, pending)) == 1
     # A client retrying a payment acknowledged before the loss gets the same payment back.
@@ -139,7 +139,7 @@ def test_after_switchover_both_regions_take_payments_through_the_new_writer(
     world.promote(world.recovery_db)
     world.rejoin_as_standby(world.home_db, of=world.recovery_db)
 
-    assert status(world.home.health()) == status(world.recovery.health()) == 200
+    assert route53_status(world.home) == route53_status(world.recovery) == 200
     assert world.dns_answer() is world.home  # until `dr switchover` changes the preference
     for region in (world.home, world.recovery):  # the home container is still warm
         k = key()
@@ -169,7 +169,7 @@ def test_after_failback_home_writes_again_and_every_payment_of_every_state_is_th
     world.rejoin_as_standby(world.recovery_db, of=world.home_db)
 
     assert world.writer is world.home_db
-    assert status(world.home.health()) == status(world.recovery.health()) == 200
+    assert route53_status(world.home) == route53_status(world.recovery) == 200
     assert world.dns_answer() is world.home
     for region in (world.home, world.recovery):
         keys.append(key())

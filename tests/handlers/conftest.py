@@ -190,6 +190,12 @@ class FakeContext:
         return self.remaining_ms
 
 
+INTERNAL_CALLER_ARN = "arn:aws:sts::123456789012:assumed-role/platform-payments/session"
+"""An IAM caller (AuthMode=iam): a trusted internal service that names the merchant in the
+body. The request-validation tests run as this caller; merchant-bound callers (API keys, the
+default) pass ``merchant=``."""
+
+
 def http_event(
     method: str,
     path: str,
@@ -197,27 +203,37 @@ def http_event(
     body: str | bytes | None = None,
     headers: dict[str, str] | None = None,
     base64_encoded: bool = False,
+    merchant: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API payload format 2.0 event."""
+    """An API Gateway REST API proxy event (payload format 1.0). With ``merchant`` the request
+    carries the merchant key authorizer's context; without, it is an IAM caller's."""
     if isinstance(body, bytes):
         body = base64.b64encode(body).decode() if base64_encoded else body.decode()
     request_id = f"req-{uuid.uuid4()}"
+    headers = dict(headers or {})
+    identity: dict[str, Any] = {"sourceIp": "192.0.2.1", "userArn": None}
+    context: dict[str, Any] = {
+        "requestId": request_id,
+        "httpMethod": method,
+        "resourcePath": path,
+        "path": path,
+        "stage": "live",
+        "protocol": "HTTP/1.1",
+        "identity": identity,
+    }
+    if merchant is not None:
+        context["authorizer"] = {"merchant_id": merchant, "key_id": "0123456789abcdef",
+                                 "principalId": merchant, "integrationLatency": 3}
+    elif path != "/health":
+        identity["userArn"] = INTERNAL_CALLER_ARN
     return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {k.lower(): v for k, v in (headers or {}).items()},
-        "requestContext": {
-            "requestId": request_id,
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "192.0.2.1",
-            },
-            "stage": "$default",
-        },
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "requestContext": context,
         "body": body,
         "isBase64Encoded": base64_encoded,
     }
@@ -275,12 +291,13 @@ class Api:
         *,
         headers: dict[str, str] | None = None,
         raw: str | bytes | None = None,
+        merchant: str | None = None,
     ) -> dict[str, Any]:
         all_headers = {"content-type": "application/json", **(headers or {})}
         if key is not None:
             all_headers["idempotency-key"] = key
         text = raw if raw is not None else json.dumps(body)
-        event = http_event("POST", "/process", body=text, headers=all_headers)
+        event = http_event("POST", "/process", body=text, headers=all_headers, merchant=merchant)
         return self.invoke_process(event)
 
     def invoke_process(self, event: dict[str, Any]) -> dict[str, Any]:

@@ -150,7 +150,8 @@ def test_the_secondary_routes_to_the_primary_over_the_peering(rehearsal):
 
 
 def test_lambda_code_keys_are_the_manifest_paths_uploaded_in_each_region(rehearsal, bundle):
-    for parameter, stem in (("ProcessorCodeKey", "processor"), ("HealthCodeKey", "health")):
+    for parameter, stem in (("ProcessorCodeKey", "processor"), ("HealthCodeKey", "health"),
+                            ("MigrateCodeKey", "migrate")):
         manifest_paths = [p for p in bundle.zips if p.startswith(f"lambda/{stem}-")]
         assert len(manifest_paths) == 1
         for region in (PRIMARY, SECONDARY):

@@ -1,0 +1,73 @@
+"""Pure rules of merchant secret keys: format, hash, decision, policy."""
+
+from __future__ import annotations
+
+import hashlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from payments import merchant_keys
+
+ARN = "arn:aws:execute-api:eu-west-1:123456789012:api1234567/live/POST/process"
+
+
+def test_a_new_key_parses_back_to_its_id_and_environment():
+    for _ in range(200):
+        new = merchant_keys.new_key("prod")
+        presented = merchant_keys.parse_authorization(f"Bearer {new.value}")
+        assert presented is not None
+        assert (presented.environment, presented.key_id) == ("prod", new.key_id)
+        assert presented.digest == hashlib.sha256(new.value.encode()).hexdigest()
+
+
+def test_keys_are_unique_and_their_repr_hides_the_secret():
+    keys = {merchant_keys.new_key("prod").value for _ in range(500)}
+    assert len(keys) == 500
+    new = merchant_keys.new_key("prod")
+    assert new.value not in repr(new)
+    assert new.value not in repr(merchant_keys.parse_authorization(new.value))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_no_arbitrary_header_is_ever_allowed(header):
+    """Whatever the header, with a store that knows no key, the answer is a Deny."""
+    decision = merchant_keys.decide(header, "prod", lambda key_id: None)
+    assert not decision.allowed
+    response = merchant_keys.authorizer_response(decision, ARN, "POST/process")
+    assert response["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert "context" not in response
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abcdefABCDEF0123456789_-", min_size=43, max_size=43))
+def test_a_known_key_id_with_any_other_secret_is_denied(secret):
+    real = merchant_keys.new_key("prod")
+    key_id = real.key_id
+    record = {"key_hash": merchant_keys.key_hash(real.value), "key_status": "active",
+              "merchant_id": "m-1"}
+    forged = f"sk_prod_{key_id}_{secret}"
+    decision = merchant_keys.decide(forged, "prod", lambda _: record)
+    assert decision.allowed == (forged == real.value)
+
+
+def test_the_allow_policy_names_one_route_and_the_deny_the_whole_stage():
+    allow = merchant_keys.Decision("m-1", "0123456789abcdef", "valid")
+    deny = merchant_keys.Decision(None, None, "malformed")
+    stage = "arn:aws:execute-api:eu-west-1:123456789012:api1234567/live"
+    assert merchant_keys.authorizer_response(allow, ARN, "POST/process")[
+        "policyDocument"]["Statement"][0]["Resource"] == f"{stage}/POST/process"
+    assert merchant_keys.authorizer_response(deny, ARN, "POST/process")[
+        "policyDocument"]["Statement"][0]["Resource"] == f"{stage}/*"
+
+
+def test_records_refuse_bad_merchants_and_labels():
+    for merchant in ("", "bad id", "m" * 65, "-leading"):
+        try:
+            merchant_keys.new_record("0123456789abcdef", "0" * 64, merchant, "t")
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted merchant {merchant!r}")
+    item = merchant_keys.new_record("0123456789abcdef", "0" * 64, "m-1", "t", "checkout")
+    assert item["key_status"] == {"S": "active"} and "label" in item
