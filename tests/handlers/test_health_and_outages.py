@@ -12,7 +12,7 @@ from payments.config import RegionRole
 from payments.health import CheckResult, evaluate
 
 from .conftest import Api, new_key, payment_body
-from .postgres import PostgresServer
+from stacksets.localpg import PostgresServer
 
 
 def report(response: dict[str, Any]) -> dict[str, Any]:

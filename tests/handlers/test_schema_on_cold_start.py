@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from .conftest import Api, admin_connection, new_key, payment_body
-from .postgres import PostgresServer
+from stacksets.localpg import PostgresServer
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server with TLS for the handler tests.
+"""Throwaway PostgreSQL servers with TLS: a primary and hot standbys of it.
 
 Runs the distribution's own binaries (Debian's ``postgresql`` package) in a
 temporary directory on a free 127.0.0.1 port. The superuser password is
@@ -6,6 +6,13 @@ generated per run. TLS uses a CA and server certificate made here with
 ``openssl``; the server certificate names ``localhost`` only, so connecting
 to 127.0.0.1 with verification on proves that host names are checked.
 ``pg_hba.conf`` has ``hostssl`` lines only: plaintext connections are refused.
+
+A standby (:func:`create_standby`) is a ``pg_basebackup -R`` copy streaming
+from its primary: read only (SQLSTATE 25006 on a write), asynchronously
+replicated, promoted with ``pg_ctl promote``. That is the behaviour of an
+Aurora secondary cluster that matters here (without write forwarding). The
+same function rebuilds a lost primary as a standby of the new writer, which is
+what Aurora does when the old primary region returns after a failover.
 
 initdb refuses to run as root, and the tests run as root in CI, so when
 euid is 0 every server command runs as the ``postgres`` user via ``runuser``.
@@ -72,6 +79,12 @@ class PostgresServer:
     port: int
     password: str = field(repr=False)
     host: str = "127.0.0.1"
+    tls_dir: Path | None = None  # shared by a primary and its standbys; default root/tls
+    owns_tls: bool = True
+
+    def __post_init__(self) -> None:
+        if self.tls_dir is None:
+            self.tls_dir = self.root / "tls"
 
     @property
     def data_dir(self) -> Path:
@@ -79,12 +92,21 @@ class PostgresServer:
 
     @property
     def ca_file(self) -> Path:
-        return self.root / "tls" / "ca.crt"
+        return self._tls / "ca.crt"
 
     @property
     def other_ca_file(self) -> Path:
         """A CA that did not sign the server certificate."""
-        return self.root / "tls" / "other-ca.crt"
+        return self._tls / "other-ca.crt"
+
+    @property
+    def _tls(self) -> Path:
+        assert self.tls_dir is not None
+        return self.tls_dir
+
+    @property
+    def running(self) -> bool:
+        return (self.data_dir / "postmaster.pid").exists()
 
     def initialise(self) -> None:
         password_file = self.root / "pwfile"
@@ -107,20 +129,23 @@ class PostgresServer:
         )
         password_file.unlink()
         self._make_certificates()
-        tls = self.root / "tls"
+        tls = self._tls
         with open(self.data_dir / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write(
                 "\n".join(
                     [
                         "listen_addresses = '127.0.0.1'",
-                        f"port = {self.port}",
-                        f"unix_socket_directories = '{self.root}'",
                         "ssl = on",
                         f"ssl_cert_file = '{tls / 'server.crt'}'",
                         f"ssl_key_file = '{tls / 'server.key'}'",
                         "ssl_min_protocol_version = 'TLSv1.2'",
                         "password_encryption = 'scram-sha-256'",
                         "max_connections = 40",
+                        # Streaming replication to hot standbys (the Aurora secondary model).
+                        "wal_level = replica",
+                        "max_wal_senders = 5",
+                        "wal_keep_size = '128MB'",
+                        "hot_standby = on",
                         # A disposable server: durability off for speed.
                         "fsync = off",
                         "synchronous_commit = off",
@@ -132,7 +157,25 @@ class PostgresServer:
         (self.data_dir / "pg_hba.conf").write_text(
             "# TLS only: no 'host' or 'hostnossl' lines.\n"
             "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+            "hostssl replication all 127.0.0.1/32 scram-sha-256\n"
         )
+        self._write_identity()
+
+    def _write_identity(self, primary: PostgresServer | None = None) -> None:
+        """What differs between a primary and its copies: port, socket directory and, for a
+        standby, where it streams from. postgresql.auto.conf is read last, so these lines win
+        over the ones a base backup copied from the primary."""
+        lines = [f"port = {self.port}", f"unix_socket_directories = '{self.root}'"]
+        if primary is not None:
+            conninfo = (
+                f"host={primary.host} port={primary.port} user={ADMIN_USER} "
+                f"password={primary.password} sslmode=require application_name=standby"
+            )
+            lines.append(f"primary_conninfo = '{conninfo}'")
+        auto_conf = self.data_dir / "postgresql.auto.conf"
+        with open(auto_conf, "a", encoding="utf-8") as conf:
+            conf.write("\n" + "\n".join(lines) + "\n")
+        self._chown(auto_conf)
 
     def start(self) -> None:
         self._as_server_user(
@@ -147,17 +190,26 @@ class PostgresServer:
             "start",
         )
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; ``mode="immediate"`` is a crash (no checkpoint), as when a region
+        is lost."""
         self._as_server_user(
-            self.bindir / "pg_ctl", "-D", self.data_dir, "-m", "fast", "-w", "stop"
+            self.bindir / "pg_ctl", "-D", self.data_dir, "-m", mode, "-w", "stop"
         )
+
+    def promote(self) -> None:
+        """End recovery: the standby becomes a writable primary (``pg_ctl promote``)."""
+        self._as_server_user(self.bindir / "pg_ctl", "-D", self.data_dir, "-w", "-t", "30",
+                             "promote")
 
     def destroy(self) -> None:
         try:
-            if (self.data_dir / "postmaster.pid").exists():
-                self.stop()
+            if self.running:
+                self.stop("immediate")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+            if self.owns_tls:
+                shutil.rmtree(self._tls, ignore_errors=True)
 
     def log_tail(self, lines: int = 30) -> str:
         log = self.root / "server.log"
@@ -166,7 +218,7 @@ class PostgresServer:
         )
 
     def _make_certificates(self) -> None:
-        tls = self.root / "tls"
+        tls = self._tls
         tls.mkdir()
         days = "2"
         for name in ("ca", "other-ca"):
@@ -229,10 +281,11 @@ class PostgresServer:
             self._chown(path)
         self._chown(tls)
 
-    def _as_server_user(self, *command: object) -> None:
+    def _as_server_user(self, *command: object, env: dict[str, str] | None = None) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         result = subprocess.run(
-            [*prefix, *map(str, command)], capture_output=True, text=True, check=False, timeout=60
+            [*prefix, *map(str, command)], capture_output=True, text=True, check=False,
+            timeout=60, env={**os.environ, **(env or {})},
         )
         if result.returncode != 0:
             raise PostgresUnavailable(
@@ -246,8 +299,7 @@ class PostgresServer:
             os.chown(path, user.pw_uid, user.pw_gid)
 
 
-def create_server() -> PostgresServer:
-    bindir = find_bindir()
+def _new_root() -> Path:
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
@@ -255,7 +307,12 @@ def create_server() -> PostgresServer:
             raise PostgresUnavailable(
                 "running as root needs a 'postgres' user to run the server"
             ) from None
-    root = Path(tempfile.mkdtemp(prefix="payments-pg-"))
+    return Path(tempfile.mkdtemp(prefix="payments-pg-"))
+
+
+def create_server() -> PostgresServer:
+    bindir = find_bindir()
+    root = _new_root()
     server = PostgresServer(bindir, root, free_port(), secrets.token_urlsafe(24))
     server._chown(root)
     try:
@@ -263,6 +320,40 @@ def create_server() -> PostgresServer:
         server.start()
     except BaseException:
         server.destroy()
+        raise
+    return server
+
+
+def create_standby(primary: PostgresServer, *,
+                   reuse: PostgresServer | None = None) -> PostgresServer:
+    """A hot standby of ``primary``, started and streaming (``pg_basebackup -R``).
+
+    With ``reuse``, that server's directory and port are wiped and rebuilt as the standby:
+    a lost primary rejoining as a secondary of the new writer (after a failover the old
+    primary's data may hold transactions that never replicated; Aurora discards them too
+    when the old primary region rejoins the global database).
+    """
+    if reuse is not None:
+        if reuse.running:
+            reuse.stop("immediate")
+        shutil.rmtree(reuse.data_dir, ignore_errors=True)
+        server = reuse
+    else:
+        root = _new_root()
+        server = PostgresServer(primary.bindir, root, free_port(), primary.password,
+                                tls_dir=primary.tls_dir, owns_tls=False)
+        server._chown(root)
+    try:
+        server._as_server_user(
+            primary.bindir / "pg_basebackup", "-h", primary.host, "-p", primary.port,
+            "-U", ADMIN_USER, "-D", server.data_dir, "-R", "-X", "stream", "-c", "fast",
+            env={"PGPASSWORD": primary.password, "PGSSLMODE": "require"},
+        )
+        server._write_identity(primary)
+        server.start()
+    except BaseException:
+        if reuse is None:
+            server.destroy()
         raise
     return server
 
