@@ -29,6 +29,7 @@ class Payment:
     acked_body: dict[str, Any] | None = None
     last_status: int | None = None
     failures: int = 0
+    resolve: Callable[[float], str] = field(default=lambda now: "", repr=False)
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Request:
     status: int                      # 0: no connection
 
 
+Resolver = Callable[[float], str]
+
 Send = Callable[[str, str, dict[str, Any]], tuple[int, dict[str, str], str]]
 """(region, idempotency key, body) -> (status, headers, body text); status 0 = no connection."""
 
@@ -45,9 +48,9 @@ Send = Callable[[str, str, dict[str, Any]], tuple[int, dict[str, str], str]]
 @dataclass
 class Load:
     send: Send
-    resolve: Callable[[float], str]
+    resolver: Callable[[], Resolver]  # a new client's DNS resolver (each keeps its own cache)
     total: int
-    rate: int = 1                    # new payments per AWS second
+    every: int = 1                   # a new payment every `every` AWS seconds
     deadline: float = 600.0          # AWS seconds a payment is retried before giving up
     payments: list[Payment] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
@@ -61,9 +64,10 @@ class Load:
         return Payment(number, f"drill-{number:05d}", body, now, now)
 
     def tick(self, now: float) -> None:
-        for _ in range(self.rate):
-            if len(self.payments) < self.total:
-                self.payments.append(self.new_payment(len(self.payments) + 1, now))
+        if len(self.payments) < self.total and int(now) % self.every == 0:
+            payment = self.new_payment(len(self.payments) + 1, now)
+            payment.resolve = self.resolver()
+            self.payments.append(payment)
         for payment in self.payments:
             if payment.state == "pending" and payment.next_at <= now:
                 self._attempt(payment, now)
@@ -74,7 +78,7 @@ class Load:
             p.state != "pending" for p in self.payments)
 
     def _attempt(self, payment: Payment, now: float) -> None:
-        region = self.resolve(now)
+        region = payment.resolve(now)
         status, headers, text = self.send(region, payment.key, payment.body)
         payment.attempts += 1
         payment.last_status = status

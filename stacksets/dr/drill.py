@@ -1,0 +1,315 @@
+"""`python -m stacksets dr drill --local`: a game day on this machine, measured.
+
+Scenario (times in AWS seconds on a simulated clock; one tick is one second in which the
+client sends its due requests and the health checks probe when theirs are due):
+  1. steady state: a payment every `EVERY` seconds, each from a new client (its own DNS
+     cache), through DNS to home;
+  2. at `LOSS_AT` home is lost: its database crashes (`pg_ctl stop -m immediate`) and its
+     functions stop answering;
+  3. the health checks (the global template's interval and threshold) detect it; the
+     health-check alarm pages the on-call engineer at the end of its period;
+  4. the engineer runs `dr failover --to <recovery>` (the real runbook, through the local
+     adapter: `pg_ctl promote` where AWS runs FailoverGlobalCluster);
+  5. load continues, and DNS moves once the recovery region reports healthy;
+  6. at `HOME_BACK_AT` home returns: its database is rebuilt as a standby of the new writer
+     (`pg_basebackup`), its functions start cold, and the engineer runs `dr failback`.
+Then the ledger is audited against what the client was told.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from stacksets.dr import loop, names, runbook
+from stacksets.dr.load import Load, Payment
+from stacksets.dr.local_adapter import LocalAdapter, Topology, health
+from stacksets.dr.local_world import RegionDown, World, http_event
+from stacksets.dr.resolver import ClientResolver, FailoverRecords, HealthCheck, Settings
+from stacksets.dr.timeline import Timeline
+
+LOSS_AT = 20
+HOME_BACK_AT = 200
+EVERY = 2           # a new payment (a new client, with its own DNS cache) every 2 AWS seconds
+DEFAULT_PAYMENTS = 120
+POLL = 10           # the runbook observes every 10 AWS seconds
+END_BY = 1200       # hard stop of the simulation (AWS seconds)
+
+
+@dataclass
+class Sim:
+    world: World
+    checks: dict[str, HealthCheck]
+    records: FailoverRecords
+    load: Load
+    t: float = 0.0
+    events: list[tuple[float, str]] = field(default_factory=list)
+    lag_samples: list[tuple[float, float | None]] = field(default_factory=list)
+    writer: str = ""
+    _answer: str = ""
+
+    def advance(self, seconds: float) -> None:
+        for _ in range(max(1, int(round(seconds)))):
+            self.tick()
+
+    def tick(self) -> None:
+        self.t += 1
+        for check in self.checks.values():
+            check.tick(self.t)
+        answer = self.records.answer()
+        if answer != self._answer:
+            self.event(f"Route 53 answers {answer}")
+            self._answer = answer
+        self.load.tick(self.t)
+
+    def event(self, text: str) -> None:
+        self.events.append((self.t, text))
+
+
+def main(args, config, built, reporter) -> int:
+    from moto import mock_aws  # the rehearsal extra
+
+    started = time.perf_counter()
+    settings = Settings.from_template(built.global_.document,
+                                      config.domain.health_check_failure_threshold
+                                      if config.domain else None)
+    home, recovery = names.home(config), names.recovery(config)
+    saved_logging = _logging_state()
+    with mock_aws(), contextlib.redirect_stdout(sys.stderr):
+        world = World(home, recovery)
+        try:
+            world.deploy()
+            result = run_scenario(world, settings, home, recovery,
+                                  args.payments or DEFAULT_PAYMENTS,
+                                  names.global_cluster(config))
+        finally:
+            world.close()
+            _restore_logging(saved_logging)
+    result["wall_seconds"] = round(time.perf_counter() - started, 1)
+    result["health_check"] = {"interval_seconds": settings.interval,
+                              "failure_threshold": settings.failure_threshold,
+                              "alarm_seconds": settings.alarm_seconds,
+                              "dns_ttl_seconds": settings.dns_ttl}
+    for key, value in result.items():
+        reporter.record(key, value)
+    for line in human_report(result):
+        reporter.info(line)
+    if args.plot:
+        try:
+            from stacksets.dr import plot
+        except ModuleNotFoundError as error:
+            reporter.error(f"--plot needs the plot extra ({error.name} is missing): "
+                           "pip install -e '.[plot]'")
+            return 2
+        plot.draw(result, args.plot)
+        reporter.info(f"plot: {args.plot}")
+    ok = (result["duplicates"] == 0 and result["false_successes"] == 0
+          and result["failback_ok"] and not result["unresolved"])
+    reporter.record("result", "ok" if ok else "failed")
+    return 0 if ok else 1
+
+
+def run_scenario(world: World, settings: Settings, home: str, recovery: str, total: int,
+                 global_cluster: str) -> dict[str, Any]:
+    topology = Topology(home, recovery)
+    checks = {r: HealthCheck(settings, probe=lambda r=r: health(world, r)[0])
+              for r in (home, recovery)}
+    records = FailoverRecords(home, recovery, checks)
+    acks: list[dict[str, Any]] = []
+    load = Load(send=lambda region, key, body: send(world, region, key, body),
+                resolver=lambda: ClientResolver(records, settings.dns_ttl).resolve,
+                total=total, every=EVERY)
+    sim = Sim(world, checks, records, load)
+
+    def audit_ack(payment: Payment) -> None:
+        """At the moment of the 201: is the row in the writer's ledger, with what the client
+        was told? A 201 without it is a false success."""
+        rows = world.sql(topology.writer, "SELECT payment_id::text, amount::text FROM payments"
+                                          " WHERE idempotency_key = :k", k=payment.key)
+        told = payment.acked_body or {}
+        acks.append({"key": payment.key, "t": sim.t, "region": payment.acked_region,
+                     "payment_id": payment.payment_id,
+                     "committed": bool(rows) and rows[0][0] == told.get("payment_id")
+                     and _same_amount(rows[0][1], told.get("amount"))})
+    load.on_ack = audit_ack
+
+    def lag_sampler() -> float | None:
+        return next((lag for _, lag in reversed(sim.lag_samples) if lag is not None), None)
+
+    def adapter(failed: str | None) -> LocalAdapter:
+        return LocalAdapter(world, topology, records, global_cluster, sim.advance,
+                            lambda: sim.t, failed=failed, last_lag=lag_sampler)
+
+    # 1. steady state
+    observer = adapter(None)
+    while sim.t < LOSS_AT:
+        sim.tick()
+        if sim.t % settings.interval == 0:
+            sim.lag_samples.append((sim.t, observer.observe().replication_lag_ms))
+    # 2. home lost
+    unreplicated = _unreplicated_bytes(world, home)
+    world.lose(home)
+    sim.event(f"{home} lost: database crashed, functions down")
+    loss_t = sim.t
+    surviving_before_promotion = None
+    # 3. detection and the page
+    while checks[home].alarm_at() is None or sim.t < checks[home].alarm_at():
+        sim.tick()
+    sim.event(f"health check of {home} unhealthy since t={checks[home].unhealthy_since:.0f}; "
+              f"alarm: on-call runs dr failover --to {recovery}")
+    # 4. dr failover, never touching home
+    failover_adapter = adapter(home)
+    failover_line = Timeline("failover", None, sim_now(sim))
+    failover = loop.run(failover_adapter, lambda s: runbook.failover(s, recovery),
+                        failover_line, poll=POLL, timeout=600)
+    surviving_before_promotion = {k for (k,) in world.sql(
+        recovery, "SELECT idempotency_key FROM payments")}
+    sim.event(f"dr failover: {failover.outcome}")
+    # 5. load continues
+    while sim.t < HOME_BACK_AT:
+        sim.tick()
+    # 6. home back, rebuilt as a standby of the new writer, then dr failback
+    world.rebuild_as_standby(home, of=recovery)
+    topology.members[home] = "pending-resync"
+    world.restore_functions(home)
+    sim.event(f"{home} back: database rebuilt as a standby of {recovery}; functions cold")
+    failback_line = Timeline("failback", None, sim_now(sim))
+    failback = loop.run(adapter(None), runbook.failback, failback_line, poll=POLL,
+                        timeout=600)
+    failback_done = sim.t
+    sim.event(f"dr failback: {failback.outcome}")
+    while not load.done and sim.t < END_BY:
+        sim.tick()
+    return report(world, sim, topology, acks, loss_t, failback_done, unreplicated,
+                  surviving_before_promotion, failover, failover_line, failback,
+                  failback_line, failover_adapter, home, recovery)
+
+
+def sim_now(sim: Sim):
+    return lambda: sim.t
+
+
+def send(world: World, region: str, key: str, body: dict[str, Any]
+         ) -> tuple[int, dict[str, str], str]:
+    event = http_event("POST", "/process", json.dumps(body),
+                       {"content-type": "application/json", "idempotency-key": key})
+    try:
+        response = world.regions[region].call("process_handler", event)
+    except RegionDown:
+        return 0, {}, ""
+    return response["statusCode"], response.get("headers", {}), response.get("body", "")
+
+
+def report(world, sim, topology, acks, loss_t, failback_done, unreplicated, survived,
+           failover, failover_line, failback, failback_line, failover_adapter, home,
+           recovery) -> dict[str, Any]:
+    ledger = {k: (pid, amount) for k, pid, amount in world.sql(
+        home, "SELECT idempotency_key, payment_id::text, amount::text FROM payments "
+              "WHERE merchant_id = 'merchant-drill'")}
+    duplicates = world.sql(home, "SELECT count(*) FROM (SELECT merchant_id, idempotency_key "
+                                 "FROM payments GROUP BY 1, 2 HAVING count(*) > 1) d")[0][0]
+    lost = [{"key": a["key"], "acknowledged_t": a["t"], "region": a["region"],
+             "cause": "acknowledged by the old writer, not yet streamed to the standby when "
+                      f"{home} crashed (asynchronous replication); reconcile by idempotency key"}
+            for a in acks if a["key"] not in ledger]
+    false_successes = [a for a in acks if not a["committed"]
+                       or (a["key"] in ledger and ledger[a["key"]][0] != a["payment_id"])]
+    first_recovery_201 = next((a["t"] for a in acks if a["t"] >= loss_t
+                               and a["region"] == recovery), None)
+    rpo = (loss_t - min(l["acknowledged_t"] for l in lost)) if lost else 0.0
+    in_recovery = {r: world.sql(r, "SELECT pg_is_in_recovery()")[0][0] for r in (home,
+                                                                                 recovery)}
+    streaming = world.sql(home, "SELECT count(*) FROM pg_stat_replication "
+                                "WHERE state = 'streaming'")[0][0]
+    after = [a for a in acks if a["t"] > failback_done]
+    failback_ok = (failback.outcome == "done" and topology.writer == home
+                   and in_recovery == {home: False, recovery: True} and streaming == 1
+                   and any(a["region"] == home for a in after)
+                   and all(a["key"] in ledger for a in acks if a["key"] not in
+                           {l["key"] for l in lost}))
+    payments = sim.load.payments
+    statuses: dict[str, int] = {}
+    for request in sim.load.requests:
+        label = str(request.status or "no connection")
+        statuses[label] = statuses.get(label, 0) + 1
+    return {
+        "payments_sent": len(payments),
+        "payments_acknowledged": sum(p.state == "acked" for p in payments),
+        "lost_acknowledged": len(lost), "lost": lost,
+        "duplicates": int(duplicates),
+        "false_successes": len(false_successes),
+        "false_success_keys": [a["key"] for a in false_successes],
+        "unresolved": [{"key": p.key, "state": p.state, "last_status": p.last_status}
+                       for p in payments if p.state != "acked"],
+        "rto_seconds": None if first_recovery_201 is None else first_recovery_201 - loss_t,
+        "rpo_seconds": rpo,
+        "rpo_lag_ms_last_seen": failover.first.rpo_lag_ms if failover.first else None,
+        "unreplicated_wal_bytes_at_loss": unreplicated,
+        "acknowledged_before_loss_missing_after_promotion": sorted(
+            a["key"] for a in acks if a["t"] <= loss_t and survived is not None
+            and a["key"] not in survived),
+        "failback_ok": failback_ok,
+        "failover": {"outcome": failover.outcome, "message": failover.message,
+                     "regions_touched": sorted(failover_adapter.touched),
+                     "timeline": failover_line.to_json(failover.outcome)["entries"]},
+        "failback": {"outcome": failback.outcome, "message": failback.message,
+                     "timeline": failback_line.to_json(failback.outcome)["entries"]},
+        "events": [{"t": t, "event": e} for t, e in sim.events],
+        "requests_by_status": statuses,
+        "requests": [[r.t, r.region, r.status] for r in sim.load.requests],
+        "simulated_seconds": sim.t,
+    }
+
+
+def human_report(result: dict[str, Any]) -> list[str]:
+    lines = ["drill (times in AWS seconds, simulated clock):"]
+    lines += [f"  t={e['t']:>5.0f}  {e['event']}" for e in result["events"]]
+    for name in ("failover", "failback"):
+        lines.append(f"  dr {name}: {result[name]['outcome']}")
+        for entry in result[name]["timeline"]:
+            took = "" if entry["seconds"] is None else f"{entry['seconds']:.0f}s"
+            lines.append(f"      t+{entry['t_start']:>4.0f} {took:>5} {entry['step']:<11} "
+                         f"{entry['outcome']:<8} {entry['summary']}")
+    keys = ("payments_sent", "payments_acknowledged", "lost_acknowledged", "duplicates",
+            "false_successes", "rto_seconds", "rpo_seconds", "rpo_lag_ms_last_seen",
+            "unreplicated_wal_bytes_at_loss", "failback_ok", "wall_seconds")
+    lines += [f"  {k:<32} {result.get(k)}" for k in keys]
+    lines.append(f"  requests by status: {result['requests_by_status']}")
+    for lost in result["lost"]:
+        lines.append(f"  LOST {lost['key']} (201 at t={lost['acknowledged_t']:.0f}): "
+                     f"{lost['cause']}")
+    for item in result["unresolved"]:
+        lines.append(f"  UNRESOLVED {item['key']}: {item['state']} (last {item['last_status']})")
+    return lines
+
+
+def _same_amount(stored: str, told: Any) -> bool:
+    try:
+        from decimal import Decimal
+        return Decimal(stored) == Decimal(str(told))
+    except Exception:  # an unparsable amount in a 201 is a false success
+        return False
+
+
+def _unreplicated_bytes(world: World, home: str) -> int | None:
+    rows = world.sql(home, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) "
+                           "FROM pg_stat_replication")
+    return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def _logging_state():
+    logger = logging.getLogger("payments")
+    return logger, list(logger.handlers), logger.level, logger.propagate
+
+
+def _restore_logging(state) -> None:
+    """The drill's handler copies configure the shared `payments` logger: undo it."""
+    logger, handlers, level, propagate = state
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
