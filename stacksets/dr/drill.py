@@ -35,8 +35,8 @@ from stacksets.dr.timeline import Timeline
 
 LOSS_AT = 20
 HOME_BACK_AT = 200
-EVERY = 2           # a new payment (a new client, with its own DNS cache) every 2 AWS seconds
-DEFAULT_PAYMENTS = 120
+EVERY = 3           # a new payment (a new client, with its own DNS cache) every 3 AWS seconds
+DEFAULT_PAYMENTS = 80
 POLL = 10           # the runbook observes every 10 AWS seconds
 END_BY = 1200       # hard stop of the simulation (AWS seconds)
 
@@ -99,6 +99,9 @@ def main(args, config, built, reporter) -> int:
         reporter.record(key, value)
     for line in human_report(result):
         reporter.info(line)
+    ok = (result["duplicates"] == 0 and result["false_successes"] == 0
+          and result["failback_ok"] and not result["unresolved"])
+    reporter.record("result", "ok" if ok else "failed")
     if args.plot:
         try:
             from stacksets.dr import plot
@@ -108,9 +111,6 @@ def main(args, config, built, reporter) -> int:
             return 2
         plot.draw(result, args.plot)
         reporter.info(f"plot: {args.plot}")
-    ok = (result["duplicates"] == 0 and result["false_successes"] == 0
-          and result["failback_ok"] and not result["unresolved"])
-    reporter.record("result", "ok" if ok else "failed")
     return 0 if ok else 1
 
 
