@@ -12,10 +12,12 @@ Secrets Manager secret with `GenerateSecretString`, replicated to the secondary 
 (`ReplicaRegions`) and passed to RDS through a `{{resolve:secretsmanager:...}}` dynamic
 reference: the value never appears in the template, a parameter or the stack's state.
 
-Write forwarding is on in the secondary: its Lambda functions can write (forwarded to the
-writer in the primary region) while both regions are up, so API traffic may move before the
-database is promoted. Forwarded writes fail while the primary region is down, until a
-failover promotes the secondary (README, "Data tier", write forwarding).
+Where the functions write (README, "Write path in every DR state"): both regions' functions
+connect to the global database's writer endpoint (`GlobalEndpoint`), which Aurora repoints
+to the writer of the current primary cluster after a switchover or a failover ("Connecting to
+Amazon Aurora Global Database", Aurora User Guide). A secondary cluster's own cluster endpoint
+is inactive, so it is never what the functions use. Write forwarding stays on in the recovery
+region for operators' sessions on its reader endpoint; the payment path does not depend on it.
 """
 
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from awacs import logs as logs_actions
 from awacs.aws import Allow, Statement
 from troposphere import (
-    Condition, GetAtt, If, Or, Output, Ref, Sub, Template, iam, rds, secretsmanager,
+    Condition, Equals, If, Not, Or, Output, Ref, Sub, Template, iam, rds, secretsmanager,
 )
 
 from . import grants, names
@@ -48,6 +50,7 @@ MONITORING_INTERVAL_SECONDS = 60
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7  # the free tier; longer retention is billed
 
 HAS_DB_CLUSTER = "HasDbCluster"
+HAS_WRITER_ENDPOINT = "HasGlobalWriterEndpoint"
 
 INSTANCE_CLASSES = ["db.serverless", "db.r8g.large", "db.r8g.xlarge", "db.r8g.2xlarge",
                     "db.r7g.large", "db.r7g.xlarge", "db.r7g.2xlarge", "db.r6g.large",
@@ -61,10 +64,7 @@ class Database:
     cluster: rds.DBCluster
     secret_name: Sub
     secret: secretsmanager.Secret
-
-    @property
-    def endpoint(self) -> GetAtt:
-        return self.cluster.get_att("Endpoint.Address")
+    writer_endpoint: If  # the global writer endpoint, in both regions
 
 
 def secret_name() -> Sub:
@@ -89,6 +89,18 @@ def add_database_parameters(regional: Regional) -> None:
         description="Days of automated Aurora backups (point-in-time restore window).",
         Type="Number", Default="14", MinValue=7, MaxValue=35,
     )
+    regional.params.add(
+        names.GLOBAL_WRITER_ENDPOINT, group=GROUP_DATA, label="Global writer endpoint",
+        description="The global database's writer endpoint (DescribeGlobalClusters "
+                    "Endpoint), which Aurora repoints to the writer after a switchover or "
+                    "failover: the functions of both regions connect to it. Set by the rollout "
+                    "tool in the join phase; empty before (the home region then uses its own "
+                    "cluster endpoint).",
+        Default="", AllowedPattern=r"^$|^[a-z0-9][a-z0-9.-]{0,251}[a-z0-9]$",
+        ConstraintDescription="empty or a host name",
+    )
+    regional.template.add_condition(
+        HAS_WRITER_ENDPOINT, Not(Equals(Ref(names.GLOBAL_WRITER_ENDPOINT), "")))
     regional.template.add_condition(HAS_DB_CLUSTER, Or(
         Condition(names.IS_HOME), Condition(names.RECOVERY_WITH_PEER)))
 
@@ -130,8 +142,8 @@ def add_database(regional: Regional, key: Key, network: Network) -> Database:
     t.add_output(Output(names.OUT_DB_CLUSTER_ID, Condition=HAS_DB_CLUSTER,
                         Description="Aurora cluster id in this region", Value=Ref(cluster)))
     t.add_output(Output(names.OUT_DB_ENDPOINT, Condition=HAS_DB_CLUSTER,
-                        Description="Cluster endpoint (writer in the primary; with write "
-                                    "forwarding in the secondary)",
+                        Description="This cluster's own writer endpoint (inactive while the "
+                                    "cluster is a secondary)",
                         Value=cluster.get_att("Endpoint.Address")))
     t.add_output(Output(names.OUT_DB_READER_ENDPOINT, Condition=HAS_DB_CLUSTER,
                         Description="Reader endpoint",
@@ -141,7 +153,12 @@ def add_database(regional: Regional, key: Key, network: Network) -> Database:
                                     "secondary has the same name)", Value=Ref(secret)))
     t.add_output(Output(names.OUT_DB_SECRET_NAME, Description="Master credentials secret name",
                         Value=secret_name()))
-    return Database(cluster=cluster, secret_name=secret_name(), secret=secret)
+    # Until the join phase fills GlobalWriterEndpoint, the home cluster is the only cluster and
+    # the writer: its own cluster endpoint serves (the recovery region has no database yet).
+    return Database(cluster=cluster, secret_name=secret_name(), secret=secret,
+                    writer_endpoint=If(HAS_WRITER_ENDPOINT, Ref(names.GLOBAL_WRITER_ENDPOINT),
+                                       If(names.IS_HOME, cluster.get_att("Endpoint.Address"),
+                                          "")))
 
 
 def _secret(t: Template, key: Key) -> secretsmanager.Secret:
@@ -182,6 +199,11 @@ def _cluster(key, network, subnet_group, parameters, global_cluster, secret) -> 
         MasterUserPassword=primary_only(_resolve(secret, "password")),
         DatabaseName=primary_only(DATABASE_NAME),
         EnableGlobalWriteForwarding=If(names.IS_RECOVERY, True, Ref("AWS::NoValue")),
+        # Joining an encrypted global cluster from another region needs a pre-signed URL,
+        # which CloudFormation builds from SourceRegion; without it RDS answers "Source
+        # cluster ... is encrypted; pre-signed URL has to be specified"
+        # (cloudformation-coverage-roadmap #719). Create-only, set when the cluster is created.
+        SourceRegion=If(names.IS_RECOVERY, Ref(names.HOME_REGION), Ref("AWS::NoValue")),
         DBSubnetGroupName=Ref(subnet_group),
         VpcSecurityGroupIds=[Ref(network.database_security_group)],
         DBClusterParameterGroupName=Ref(parameters),

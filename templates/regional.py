@@ -25,7 +25,7 @@ def build_regional() -> Template:
     topic = add_alarm_topic(template, key)
     network = add_network(regional, key)
     database = add_database(regional, key, network)
-    add_payments_table(template)
+    add_payments_table(template, key)
     storage = add_storage(regional, key)
     functions = add_functions(regional, key, network, database, storage)
     api = add_api(regional, key, functions)

@@ -16,11 +16,11 @@ from awacs import s3 as s3_actions
 from awacs import secretsmanager as sm
 from awacs import xray
 from awacs.aws import Allow, Condition, Statement, StringEquals
-from troposphere import If, Ref, Sub, Template, awslambda, iam, logs
+from troposphere import Equals, If, Not, Ref, Sub, Template, awslambda, iam, logs
 
 from . import grants, names
 from .checks import skip_checkov
-from .database import DATABASE_NAME, HAS_DB_CLUSTER, Database
+from .database import DATABASE_NAME, Database
 from .keys import Key
 from .network import POSTGRES_PORT, Network
 from .regional_params import Regional
@@ -33,8 +33,11 @@ ARCHITECTURE = "arm64"
 LOG_RETENTION_DAYS = 365
 RECEIPTS_PREFIX = "receipts/"
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-# Route 53 probes each endpoint from about 15 checkers every 10 s: a few warm instances do.
-HEALTH_RESERVED_CONCURRENCY = 5
+# Lambda keeps 100 concurrent executions of each account and region unreserved ("Lambda
+# function scaling", Lambda Developer Guide): reservations above quota - 100 fail the create.
+# The rollout tool reads each region's quota before it deploys (stacksets: concurrency check).
+UNRESERVED_CONCURRENCY = 100
+MAX_RESERVED_CONCURRENCY = 900  # what the default account quota of 1,000 leaves
 CODE_KEY_PATTERN = r"^lambda/{function}-[0-9a-f]{{64}}\.zip$"
 
 GROUP_SERVICE = "Payment service"
@@ -92,11 +95,33 @@ def add_service_parameters(regional: Regional) -> None:
         ConstraintDescription="a positive decimal such as 10000.00",
     )
     params.add(
-        "ProcessorReservedConcurrency", group=GROUP_SERVICE,
+        names.PROCESSOR_RESERVED_CONCURRENCY, group=GROUP_SERVICE,
         label="Processor reserved concurrency",
-        description="Concurrent executions reserved for (and capping) the payment processor.",
-        Type="Number", Default="50", MinValue=1, MaxValue=1000,
+        description="Concurrent executions reserved for (and capping) the payment processor; "
+                    "0 for no reservation. Needs an account quota of at least the sum of "
+                    f"reservations + {UNRESERVED_CONCURRENCY} in each region.",
+        Type="Number", Default="50", MinValue=0, MaxValue=MAX_RESERVED_CONCURRENCY,
     )
+    params.add(
+        names.HEALTH_RESERVED_CONCURRENCY, group=GROUP_SERVICE,
+        label="Health reserved concurrency",
+        description="Concurrent executions reserved for GET /health (Route 53 probes it from "
+                    "about 15 checkers every 10 s; 2-5 keep it answering when the account is "
+                    "busy); 0 for no reservation.",
+        Type="Number", Default="0", MinValue=0, MaxValue=MAX_RESERVED_CONCURRENCY,
+    )
+    for parameter in (names.PROCESSOR_RESERVED_CONCURRENCY, names.HEALTH_RESERVED_CONCURRENCY):
+        params.template.add_condition(_reserves(parameter),
+                                      Not(Equals(Ref(parameter), "0")))
+
+
+def _reserves(parameter: str) -> str:
+    return f"{parameter.removesuffix('Concurrency')}s"
+
+
+def _reservation(parameter: str) -> If:
+    """0 means no reservation: a reservation of 0 would stop the function altogether."""
+    return If(_reserves(parameter), Ref(parameter), Ref("AWS::NoValue"))
 
 
 def _code_bucket() -> Sub:
@@ -110,12 +135,13 @@ def _environment(database: Database, storage: Storage) -> dict:
         "RECEIPTS_BUCKET_NAME": storage.name,
         # The secret's name: its replica in the secondary has the same name, not the same ARN.
         "DB_SECRET_ARN": database.secret_name,
-        # Empty in the secondary until it joins the global database: health then says 503.
-        "DB_HOST": If(HAS_DB_CLUSTER, database.endpoint, ""),
+        # The global writer endpoint in both regions: it leads to the writer wherever it is
+        # (never the recovery cluster's own endpoint, inactive while it is a secondary).
+        # Empty in the recovery region until the join phase: health then says 503.
+        "DB_HOST": database.writer_endpoint,
         "DB_PORT": str(POSTGRES_PORT),
         "DB_NAME": DATABASE_NAME,
         "DB_TLS_CA_FILE": "",
-        "REGION_ROLE": If(names.IS_HOME, "primary", "secondary"),
         "MAX_PAYMENT_AMOUNT": Ref("MaxPaymentAmount"),
         "IDEMPOTENCY_TTL_SECONDS": str(IDEMPOTENCY_TTL_SECONDS),
         "LOG_LEVEL": "INFO",
@@ -257,7 +283,8 @@ def add_functions(regional: Regional, key: Key, network: Network, database: Data
     t = regional.template
     processor = _function(t, PROCESSOR, processor_statements(database, storage, key), key,
                           network, _environment(database, storage),
-                          Ref("ProcessorReservedConcurrency"))
+                          _reservation(names.PROCESSOR_RESERVED_CONCURRENCY))
     health = _function(t, HEALTH, health_statements(database, storage, key), key, network,
-                       _environment(database, storage), HEALTH_RESERVED_CONCURRENCY)
+                       _environment(database, storage),
+                       _reservation(names.HEALTH_RESERVED_CONCURRENCY))
     return Functions(processor=processor, health=health)

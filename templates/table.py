@@ -3,13 +3,18 @@
 Declared in the primary's stack only (a global table is one resource that owns every replica;
 declaring it in both stacks would create two tables). A retry that lands in the other region
 after a failover finds the same idempotency record there. Each replica is encrypted with its
-own region's key, named by alias, and has point-in-time recovery.
+own region's key and has point-in-time recovery.
+
+DynamoDB validates a replica's KMS key at CreateTable. The home replica therefore names the
+key *resource* (a reference orders the table after the key); an alias string would not, and
+the alias may not exist yet when the table is created. The recovery replica names the
+recovery region's key by its alias, which exists since that region's foundation phase.
 """
 
 from troposphere import If, Output, Ref, Sub, Template, dynamodb
 
 from . import names
-from .keys import alias_name
+from .keys import Key, alias_name
 from .tagging import name, tags
 
 PARTITION_KEY = "pk"
@@ -20,20 +25,18 @@ def table_name() -> Sub:
     return name("payments")
 
 
-def _replica(region) -> dynamodb.ReplicaSpecification:
+def _replica(region, kms_key) -> dynamodb.ReplicaSpecification:
     return dynamodb.ReplicaSpecification(
         Region=region,
         PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
             PointInTimeRecoveryEnabled=True),
-        SSESpecification=dynamodb.ReplicaSSESpecification(KMSMasterKeyId=alias_name()),
+        SSESpecification=dynamodb.ReplicaSSESpecification(KMSMasterKeyId=kms_key),
         DeletionProtectionEnabled=True,
         Tags=tags("payments-table"),
     )
 
 
-def add_payments_table(t: Template) -> dynamodb.GlobalTable:
-    # The secondary replica names the secondary's key alias, which exists once the
-    # secondary's first pass is complete (PeerRegionReady).
+def add_payments_table(t: Template, key: Key) -> dynamodb.GlobalTable:
     table = t.add_resource(dynamodb.GlobalTable(
         "PaymentsTable", Condition=names.IS_HOME,
         TableName=table_name(),
@@ -47,8 +50,9 @@ def add_payments_table(t: Template) -> dynamodb.GlobalTable:
             AttributeName=TTL_ATTRIBUTE, Enabled=True),
         SSESpecification=dynamodb.GlobalTableSSESpecification(SSEEnabled=True, SSEType="KMS"),
         Replicas=[
-            _replica(Ref(names.HOME_REGION)),
-            If(names.HOME_WITH_PEER, _replica(Ref(names.RECOVERY_REGION)), Ref("AWS::NoValue")),
+            _replica(Ref(names.HOME_REGION), key.arn),
+            If(names.HOME_WITH_PEER, _replica(Ref(names.RECOVERY_REGION), alias_name()),
+               Ref("AWS::NoValue")),
         ],
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     ))

@@ -55,6 +55,10 @@ def test_secondary_cluster_joins_by_identifier_and_carries_no_credentials(primar
     created = primary.props("GlobalCluster")["GlobalClusterIdentifier"]
     assert joined == created  # the same deterministic name, no cross-stack output needed
     assert cluster["EnableGlobalWriteForwarding"] is True
+    # Joining an encrypted global cluster from another region needs the source region (RDS
+    # builds the pre-signed URL from it); the home cluster must not carry it.
+    assert cluster["SourceRegion"] == "us-east-1"  # the home region
+    assert "SourceRegion" not in primary.props("DbCluster")
 
 
 def test_secondary_waits_for_the_global_cluster_before_joining(secondary_first_pass):
@@ -137,10 +141,14 @@ def test_global_table_replicas_in_both_regions_with_pitr_and_their_own_keys(in_r
     assert [r["Region"] for r in first["Replicas"]] == ["us-east-1"]
     table = in_region("primary", **READY).props("PaymentsTable")
     assert [r["Region"] for r in table["Replicas"]] == ["us-east-1", "us-west-2"]
+    home, recovery = table["Replicas"]
+    # DynamoDB checks the key at CreateTable: the home replica references the key resource
+    # (which orders the table after it); the recovery region's key exists since its foundation.
+    assert home["SSESpecification"]["KMSMasterKeyId"] == {"Fn::GetAtt": ["Key", "Arn"]}
+    assert recovery["SSESpecification"]["KMSMasterKeyId"] == {
+        "Fn::Sub": "alias/${NamePrefix}-${EnvironmentName}"}
     for replica in table["Replicas"]:
         assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-        assert replica["SSESpecification"]["KMSMasterKeyId"] == {
-            "Fn::Sub": "alias/${NamePrefix}-${EnvironmentName}"}
         assert replica["DeletionProtectionEnabled"] is True
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}

@@ -41,16 +41,39 @@ def test_functions_run_in_private_subnets_on_arm64_with_tracing(in_region, role,
     assert props["Architectures"] == ["arm64"]
     assert props["Runtime"].startswith("python3.1")
     assert props["TracingConfig"] == {"Mode": "Active"}
-    assert props["ReservedConcurrentExecutions"]
     assert props["KmsKeyArn"] == {"Fn::GetAtt": ["Key", "Arn"]}
-    env = props["Environment"]["Variables"]
-    assert env["REGION_ROLE"] == role
-    assert env["DB_HOST"] == {"Fn::GetAtt": ["DbCluster", "Endpoint.Address"]}
+    env = in_region(role, **READY, GlobalWriterEndpoint=WRITER).props(lid)["Environment"]
+    # Both regions reach the writer through the global writer endpoint, wherever it is.
+    assert env["Variables"]["DB_HOST"] == WRITER
 
 
-def test_secondary_functions_have_no_database_until_it_joins(in_region):
-    env = in_region("secondary").props("ProcessorFunction")["Environment"]["Variables"]
-    assert env["DB_HOST"] == ""
+WRITER = "payments-prod-global.global-abc123.global.rds.amazonaws.com"
+
+
+def test_until_the_join_phase_the_home_region_uses_its_own_cluster_and_recovery_has_none(
+    in_region,
+):
+    home = in_region("primary").props("ProcessorFunction")["Environment"]["Variables"]
+    assert home["DB_HOST"] == {"Fn::GetAtt": ["DbCluster", "Endpoint.Address"]}
+    recovery = in_region("secondary").props("ProcessorFunction")["Environment"]["Variables"]
+    assert recovery["DB_HOST"] == ""
+
+
+@pytest.mark.parametrize("role", ["primary", "secondary"])
+def test_reserved_concurrency_is_a_parameter_and_zero_means_no_reservation(in_region, role):
+    default = in_region(role)
+    assert default.props("ProcessorFunction")["ReservedConcurrentExecutions"] == "50"
+    assert "ReservedConcurrentExecutions" not in default.props("HealthFunction")
+    chosen = in_region(role, ProcessorReservedConcurrency="0", HealthReservedConcurrency="3")
+    assert "ReservedConcurrentExecutions" not in chosen.props("ProcessorFunction")
+    assert chosen.props("HealthFunction")["ReservedConcurrentExecutions"] == "3"
+
+
+def test_reservation_bounds_leave_the_unreserved_hundred_of_the_default_quota(regional):
+    for name in ("ProcessorReservedConcurrency", "HealthReservedConcurrency"):
+        parameter = regional.doc["Parameters"][name]
+        assert (parameter["MinValue"], parameter["MaxValue"]) == (0, 900)
+    assert regional.doc["Parameters"]["HealthReservedConcurrency"]["Default"] == "0"
 
 
 @pytest.mark.parametrize("lid, key_param", [("ProcessorFunction", "ProcessorCodeKey"),

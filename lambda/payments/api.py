@@ -16,6 +16,7 @@ from typing import Any
 
 from . import http, logs, validation
 from .config import Config
+from .deadline import Deadline
 from .errors import DependencyUnavailable
 from .health import Probe, evaluate, run_probes
 from .http import ApiError
@@ -58,9 +59,9 @@ def health(
 
     def check(correlation_id: str) -> Result:
         settings = config()
-        report = evaluate(settings.region_role, settings.region, run_probes(probes()))
+        report = evaluate(settings.region, run_probes(probes()))
         body = canonical_json({**report.to_json(), "correlation_id": correlation_id})
-        return StoredResponse(report.status_code, body), {}, {"failing": list(report.failing)}
+        return StoredResponse(report.status_code, body), {}, report.to_log()
 
     return _handle(event, context, check)
 
@@ -80,7 +81,10 @@ def _process(
     request = validation.payment_request(
         validation.parse_json_object(raw), config.max_payment_amount
     )
-    outcome = service.process(key, request, correlation_id, _lease_seconds(context))
+    outcome = service.process(
+        key, request, correlation_id, _lease_seconds(context),
+        Deadline.of(context, DEFAULT_LEASE_SECONDS),
+    )
     return (
         outcome.response,
         _outcome_headers(outcome),

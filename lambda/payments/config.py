@@ -7,7 +7,6 @@ set by the Lambda runtime itself (:data:`RUNTIME_ENV_VARS`).
 
 from __future__ import annotations
 
-import enum
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ DB_HOST = "DB_HOST"
 DB_PORT = "DB_PORT"
 DB_NAME = "DB_NAME"
 DB_TLS_CA_FILE = "DB_TLS_CA_FILE"
-REGION_ROLE = "REGION_ROLE"
 MAX_PAYMENT_AMOUNT = "MAX_PAYMENT_AMOUNT"
 IDEMPOTENCY_TTL_SECONDS = "IDEMPOTENCY_TTL_SECONDS"
 LOG_LEVEL = "LOG_LEVEL"
@@ -34,7 +32,6 @@ ENV_VARS: frozenset[str] = frozenset(
         DB_PORT,
         DB_NAME,
         DB_TLS_CA_FILE,
-        REGION_ROLE,
         MAX_PAYMENT_AMOUNT,
         IDEMPOTENCY_TTL_SECONDS,
         LOG_LEVEL,
@@ -54,11 +51,6 @@ _MIN_TTL_SECONDS = 3600
 _MAX_TTL_SECONDS = 30 * 24 * 3600
 
 
-class RegionRole(enum.StrEnum):
-    PRIMARY = "primary"
-    SECONDARY = "secondary"
-
-
 class ConfigError(ValueError):
     """The environment is incomplete or malformed; lists every problem at once."""
 
@@ -72,7 +64,6 @@ class Config:
     db_port: int
     db_name: str
     db_tls_ca_file: str | None
-    region_role: RegionRole
     max_payment_amount: Decimal
     idempotency_ttl_seconds: int
     log_level: str
@@ -89,7 +80,6 @@ class Config:
             db_port=env.integer(DB_PORT, minimum=1, maximum=65535),
             db_name=env.required(DB_NAME),
             db_tls_ca_file=env.optional(DB_TLS_CA_FILE),
-            region_role=env.choice(REGION_ROLE, RegionRole),
             max_payment_amount=env.amount(MAX_PAYMENT_AMOUNT),
             idempotency_ttl_seconds=env.integer(
                 IDEMPOTENCY_TTL_SECONDS, minimum=_MIN_TTL_SECONDS, maximum=_MAX_TTL_SECONDS
@@ -127,16 +117,6 @@ class _Reader:
             self.problems.append(f"{name}={raw!r} must be an integer in [{minimum}, {maximum}]")
             return 0
         return int(raw)
-
-    def choice(self, name: str, enum_type: type[RegionRole]) -> RegionRole:
-        raw = self.required(name)
-        try:
-            return enum_type(raw)
-        except ValueError:
-            if raw:
-                allowed = ", ".join(member.value for member in enum_type)
-                self.problems.append(f"{name}={raw!r} must be one of: {allowed}")
-            return next(iter(enum_type))
 
     def amount(self, name: str) -> Decimal:
         raw = self.required(name)

@@ -18,6 +18,17 @@ always passed).
 Credentials come from a Secrets Manager secret whose SecretString is
 ``{"username": ..., "password": ...}``. They are fetched once per container
 and fetched again only when the server rejects them (the secret was rotated).
+
+Who writes is the database's decision, not the deployment's. Every new
+connection is checked (``pg_is_in_recovery()`` and ``transaction_read_only``)
+and a connection that must write but lands on a read-only server (a secondary
+cluster, or a stale DNS answer for the writer endpoint right after a failover)
+is closed at once. A statement refused with SQLSTATE 25006 (read-only
+transaction) closes the connection too, so the next request reconnects and
+finds the new writer; a warm container never stays stuck on a demoted server.
+
+Server-side limits are set per session (:data:`SESSION_LIMITS`): a statement,
+a lock wait or an idle transaction can never outlive the function's timeout.
 """
 
 from __future__ import annotations
@@ -44,8 +55,43 @@ DEPENDENCY = "database"
 # secondary cluster without write forwarding), 40001 serialization failure.
 _CONNECTION_LOST_CLASSES = ("08", "57")
 _UNAVAILABLE_CLASSES = ("53",)
-_UNAVAILABLE_CODES = frozenset({"25006", "40001"})
+_UNAVAILABLE_CODES = frozenset({"40001"})
+_READ_ONLY = "25006"
+# 57014 query_canceled is what statement_timeout and lock_timeout raise: "not now", and the
+# session is still usable.
+_TIMED_OUT_CODES = frozenset({"57014", "55P03"})
 _AUTH_FAILED_CODES = frozenset({"28000", "28P01"})
+
+ROLE_CHECK = "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')"
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """Server-side ceilings per session, in milliseconds (PostgreSQL "Client Connection
+    Defaults"): the server gives up first, so a stuck statement cannot hold the function."""
+
+    statement_ms: int
+    lock_ms: int
+    idle_in_transaction_ms: int
+
+    def statements(self) -> tuple[str, ...]:
+        return (
+            f"SET statement_timeout = {int(self.statement_ms)}",
+            f"SET lock_timeout = {int(self.lock_ms)}",
+            f"SET idle_in_transaction_session_timeout = {int(self.idle_in_transaction_ms)}",
+        )
+
+
+@dataclass(frozen=True)
+class ServerRole:
+    """What the server we are connected to says about itself."""
+
+    in_recovery: bool
+    read_only: bool
+
+    @property
+    def writable(self) -> bool:
+        return not (self.in_recovery or self.read_only)
 
 
 @dataclass(frozen=True)
@@ -121,6 +167,8 @@ class Database:
         tls: ssl.SSLContext,
         timeout_seconds: float,
         application_name: str,
+        limits: SessionLimits,
+        require_writer: bool,
         connect: Connect = pg8000.native.Connection,
     ) -> None:
         self._host, self._port, self._database = host, port, database
@@ -128,9 +176,13 @@ class Database:
         self._tls = tls
         self._timeout = timeout_seconds
         self._application_name = application_name
+        self._limits = limits
+        self._require_writer = require_writer
         self._connect = connect
         self._connection: pg8000.native.Connection | None = None
         self._lock = threading.Lock()
+        self.role: ServerRole | None = None
+        """The role the server reported when this connection was opened."""
 
     def run(self, sql: str, **params: Any) -> list[list[Any]]:
         if not self._lock.acquire(timeout=self._timeout):
@@ -164,6 +216,10 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._discard()
+
+    def discard(self) -> None:
+        """Forget the connection (a caller learnt the server cannot serve it, e.g. read only)."""
+        self.close()
 
     def _run_with_retry(self, sql: str, params: dict[str, Any]) -> list[list[Any]]:
         reused = self._connection is not None
@@ -204,6 +260,13 @@ class Database:
             raise _Retryable(f"connection failed: {type(error).__name__}") from None
         except DatabaseError as error:
             code = _sqlstate(error)
+            if code == _READ_ONLY:
+                # A demoted or secondary server: reconnect next time, through the writer
+                # endpoint, which leads to the new writer.
+                self._discard()
+                raise DependencyUnavailable(DEPENDENCY, "database is read only") from None
+            if code in _TIMED_OUT_CODES:
+                raise DependencyUnavailable(DEPENDENCY, f"timed out (SQLSTATE {code})") from None
             if code in _AUTH_FAILED_CODES:
                 self._discard()
                 raise _Retryable(f"authentication failed (SQLSTATE {code})", auth=True) from None
@@ -216,7 +279,7 @@ class Database:
 
     def _open(self, refresh_credentials: bool) -> pg8000.native.Connection:
         credentials = self._credentials.get(refresh=refresh_credentials)
-        return self._connect(
+        connection = self._connect(
             user=credentials.username,
             password=credentials.password,
             host=self._host,
@@ -227,6 +290,20 @@ class Database:
             application_name=self._application_name,
             tcp_keepalive=True,
         )
+        try:
+            for statement in self._limits.statements():
+                connection.run(statement)
+            ((in_recovery, read_only),) = connection.run(ROLE_CHECK)
+        except BaseException:
+            with contextlib.suppress(InterfaceError, OSError, DatabaseError):
+                connection.close()
+            raise
+        self.role = ServerRole(bool(in_recovery), read_only == "on")
+        if self._require_writer and not self.role.writable:
+            with contextlib.suppress(InterfaceError, OSError):
+                connection.close()
+            raise DependencyUnavailable(DEPENDENCY, "database is read only")
+        return connection
 
     def _discard(self) -> None:
         connection, self._connection = self._connection, None

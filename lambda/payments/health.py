@@ -1,23 +1,22 @@
-"""Can this region take payments? One cheap call per dependency, run in parallel.
+"""Can this region take payments now? One cheap call per dependency, in parallel.
 
 Route 53 HTTPS health checkers wait about 4 s to connect and then 2 s for
 the response ("How Amazon Route 53 determines whether a health check is
 healthy"), so every probe has a short timeout and the whole check a deadline
 below that; a probe that has not answered by then counts as failed.
 
-The verdict (:func:`evaluate`) depends on the region's role:
+Healthy means exactly "a payment sent here now would be recorded": every
+dependency answers and the database accepts a write. The region's deploy role
+plays no part: the database decides who writes. Both regions' functions reach
+the writer through the global writer endpoint, so in normal operation both
+regions are healthy (the recovery region writes across the peering), and
+after a failover the promoted region is healthy the moment its writes succeed.
+"Writable" is proven, not inferred: the server must not be in recovery, the
+session must not be read only, and a heartbeat row must commit.
 
-* every dependency must answer;
-* in the **primary** role the database must also accept writes
-  (``pg_is_in_recovery()`` is false). After a failover the old primary's
-  cluster becomes a read-only secondary: reporting it unhealthy keeps DNS on
-  the promoted region.
-* in the **secondary** role a read-only database is expected (a global
-  database secondary, optionally with write forwarding) and reported as
-  ``"writable": false`` without failing the check. Route 53 failover routing
-  answers with the primary record when both records are unhealthy, so a
-  standby that reported itself down until promotion would keep traffic on a
-  dead primary.
+The response says only healthy or not and which dependency failed (the check
+is public: Route 53 calls it without credentials). Latencies and reasons go to
+the request's log line.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .config import RegionRole
+from .database import Database
 from .errors import DependencyUnavailable
 from .ledger import Ledger
 
@@ -48,12 +47,10 @@ class CheckResult:
     details: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "ok": self.ok,
-            "latency_ms": round(self.latency_ms, 1),
-            **self.details,
-        }
+    def to_log(self) -> dict[str, Any]:
+        """Everything, for the log line (never for the public response)."""
+        body: dict[str, Any] = {"ok": self.ok, "latency_ms": round(self.latency_ms, 1),
+                                **self.details}
         if self.error:
             body["error"] = self.error
         return body
@@ -61,37 +58,39 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class HealthReport:
-    healthy: bool
-    role: RegionRole
     region: str
     checks: tuple[CheckResult, ...]
     failing: tuple[str, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.failing
 
     @property
     def status_code(self) -> int:
         return 200 if self.healthy else 503
 
     def to_json(self) -> dict[str, Any]:
+        """The public body: status and ok / failing per dependency, nothing else."""
         return {
             "status": "healthy" if self.healthy else "unhealthy",
-            "role": self.role.value,
             "region": self.region,
-            "failing": list(self.failing),
-            "checks": {check.name: check.to_json() for check in self.checks},
+            "checks": {c.name: "ok" if c.name not in self.failing else "failing"
+                       for c in self.checks},
         }
 
+    def to_log(self) -> dict[str, Any]:
+        return {"failing": list(self.failing),
+                "checks": {check.name: check.to_log() for check in self.checks}}
 
-def evaluate(role: RegionRole, region: str, checks: tuple[CheckResult, ...]) -> HealthReport:
-    failing = [check.name for check in checks if not check.ok]
-    database = next((c for c in checks if c.name == "database"), None)
-    if (
-        role is RegionRole.PRIMARY
-        and database is not None
-        and database.ok
-        and database.details.get("writable") is False
-    ):
-        failing.append("database")
-    return HealthReport(not failing, role, region, checks, tuple(failing))
+
+def evaluate(region: str, checks: tuple[CheckResult, ...]) -> HealthReport:
+    """Healthy only when every dependency answered and the database took a write."""
+    failing = [
+        check.name for check in checks
+        if not check.ok or (check.name == "database" and check.details.get("writable") is False)
+    ]
+    return HealthReport(region, checks, tuple(failing))
 
 
 def run_probes(
@@ -132,9 +131,25 @@ def _elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def database_probe(ledger: Ledger) -> Probe:
-    """``SELECT 1, pg_is_in_recovery()``: reachable, and writable or not."""
-    return lambda: {"writable": ledger.probe()}
+def database_probe(database: Database, region: str) -> Probe:
+    """Reachable, and writable or not: the server's own view, then a committed heartbeat.
+
+    A read-only answer closes the connection, so the next check reconnects through the
+    writer endpoint (which leads to the new writer after a failover) instead of asking the
+    demoted server again.
+    """
+    ledger = Ledger(database)
+
+    def probe() -> Mapping[str, Any]:
+        role = ledger.server_role()
+        if not role.writable:
+            database.discard()
+            return {"writable": False, "in_recovery": role.in_recovery,
+                    "read_only": role.read_only}
+        ledger.heartbeat(region)
+        return {"writable": True}
+
+    return probe
 
 
 def dynamodb_probe(client: Any, table_name: str) -> Probe:

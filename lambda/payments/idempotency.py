@@ -7,7 +7,7 @@ client's ``Idempotency-Key`` alone; and its flow has no place for the step
 that makes this design safe across regions, reconciling with the ledger's
 unique key (see :mod:`payments.ledger`). What it does is small enough to own:
 
-Record ``pk = "idem#<Idempotency-Key>"``:
+Record ``pk = "idem#<merchant id>#<Idempotency-Key>"`` (keys are scoped per merchant):
 
 1. **claim**: put ``IN_PROGRESS`` with the request fingerprint, a random
    ``claim_id`` and ``lease_expires_at``, on condition that no live record

@@ -4,13 +4,14 @@ A committed ledger row *is* the payment. Everything else (the DynamoDB status
 item, the S3 receipt, the stored idempotent response) is a projection of the
 row, written after it and rebuilt from it on a retry.
 
-:meth:`Ledger.record` is idempotent on the idempotency key: the insert does
-nothing when the key already has a row, and the existing row is returned
-instead, provided it was written for the same request. This makes it safe to
-retry after a timeout whose commit outcome is unknown, and it is the final
-arbiter when two regions accept the same key at once (the unique constraint is
-enforced by the single Aurora writer, also for writes forwarded from the
-secondary region).
+:meth:`Ledger.record` is idempotent on the merchant's idempotency key, in
+one statement: ``INSERT ... ON CONFLICT ... DO UPDATE ... RETURNING`` returns
+the new row, or the row already recorded for the key. A concurrent insert of
+the same key waits for the first to commit and then returns that row, so two
+regions racing on one key (both reach the single writer through the global
+writer endpoint) always get one row back and never an empty result. The
+returned row must belong to the same request, or the key was reused. This is
+also what makes a retry safe after a timeout whose commit outcome is unknown.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from .database import Database
+from .database import ROLE_CHECK, Database, ServerRole
 from .errors import IdempotencyKeyReused
 from .models import PAYMENT_STATUS_ACCEPTED, NewPayment, RecordedPayment
 
@@ -38,13 +39,22 @@ INSERT INTO payments (
     CAST(:amount AS numeric), :currency, :currency_exponent, :description, :source_type,
     :source_fingerprint, :status, :correlation_id, :region
 )
-ON CONFLICT ON CONSTRAINT payments_idempotency_key_unique DO NOTHING
+ON CONFLICT ON CONSTRAINT payments_merchant_idempotency_key_unique
+-- A no-op update: it locks the existing row and makes RETURNING return it.
+DO UPDATE SET idempotency_key = payments.idempotency_key
 RETURNING {_COLUMNS}
 """
 
-_SELECT_BY_KEY = f"SELECT {_COLUMNS} FROM payments WHERE idempotency_key = :idempotency_key"
+_SELECT_BY_KEY = (
+    f"SELECT {_COLUMNS} FROM payments "
+    "WHERE merchant_id = :merchant_id AND idempotency_key = :idempotency_key"
+)
 
-_PROBE = "SELECT 1, pg_is_in_recovery()"
+_HEARTBEAT = """
+INSERT INTO heartbeats (region, written_at) VALUES (:region, now())
+ON CONFLICT (region) DO UPDATE SET written_at = EXCLUDED.written_at
+RETURNING written_at
+"""
 
 
 def new_payment_id() -> str:
@@ -77,21 +87,27 @@ class Ledger:
             correlation_id=payment.correlation_id,
             region=payment.region,
         )
-        if not rows:
-            rows = self._database.run(_SELECT_BY_KEY, idempotency_key=payment.idempotency_key)
-        recorded = _from_row(rows[0])
+        (row,) = rows  # ON CONFLICT ... DO UPDATE ... RETURNING: exactly one row, always
+        recorded = _from_row(row)
         if recorded.request_hash != payment.request_hash:
             raise IdempotencyKeyReused(payment.idempotency_key)
         return recorded
 
-    def find(self, idempotency_key: str) -> RecordedPayment | None:
-        rows = self._database.run(_SELECT_BY_KEY, idempotency_key=idempotency_key)
+    def find(self, merchant_id: str, idempotency_key: str) -> RecordedPayment | None:
+        rows = self._database.run(
+            _SELECT_BY_KEY, merchant_id=merchant_id, idempotency_key=idempotency_key
+        )
         return _from_row(rows[0]) if rows else None
 
-    def probe(self) -> bool:
-        """One round trip proving the database answers; True when it accepts writes."""
-        ((_, in_recovery),) = self._database.run(_PROBE)
-        return not in_recovery
+    def server_role(self) -> ServerRole:
+        ((in_recovery, read_only),) = self._database.run(ROLE_CHECK)
+        return ServerRole(bool(in_recovery), read_only == "on")
+
+    def heartbeat(self, region: str) -> None:
+        """A committed write through the payment path's endpoint: the only proof of "writable"
+        (``pg_is_in_recovery()`` is false on a primary whose session is read only, and a
+        forwarded or proxied write can fail where a read succeeds)."""
+        self._database.run(_HEARTBEAT, region=region)
 
 
 def _from_row(row: list[Any]) -> RecordedPayment:

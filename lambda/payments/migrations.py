@@ -6,8 +6,8 @@ an error, not a silent divergence. The whole run is one transaction
 (PostgreSQL DDL is transactional) under an advisory lock, so two deploy steps
 racing each other apply nothing twice and a failed file leaves no trace.
 
-Run it against the writer (DDL is not forwarded from a secondary region):
-``python -m payments.migrations`` with the same environment as the functions.
+Runs on the writer only: the connection it is given refuses a read-only server
+(``payments.database``). ``lambda/migrate.py`` is the command-line entry point.
 """
 
 from __future__ import annotations
@@ -85,14 +85,3 @@ def apply(database: Database, migrations: list[Migration] | None = None) -> list
             )
             names.append(migration.name)
     return names
-
-
-def main() -> None:
-    from . import wiring
-
-    applied = apply(wiring.database())
-    print(f"applied: {', '.join(applied)}" if applied else "schema up to date")
-
-
-if __name__ == "__main__":
-    main()

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import logs
+from .deadline import Deadline
 from .errors import DependencyUnavailable, IdempotencyKeyReused
 from .http import ApiError
 from .idempotency import IN_PROGRESS, Claim, ExistingRecord, IdempotencyStore
@@ -36,6 +37,14 @@ from .status import StatusStore
 log = logs.get_logger("service")
 
 RETRY_AFTER_SECONDS = "1"
+
+
+@dataclass(frozen=True)
+class StepBudget:
+    """Worst-case seconds of one step, checked against the time left before it starts."""
+
+    aws_call_seconds: float
+    database_seconds: float
 
 
 @dataclass(frozen=True)
@@ -63,27 +72,44 @@ class PaymentService:
         receipts: ReceiptStore,
         statuses: StatusStore,
         region: str,
+        budget: StepBudget,
     ) -> None:
         self._idempotency = idempotency
         self._ledger = ledger
         self._receipts = receipts
         self._statuses = statuses
         self._region = region
+        self._budget = budget
 
     def process(
-        self, key: str, request: PaymentRequest, correlation_id: str, lease_seconds: int
+        self,
+        key: str,
+        request: PaymentRequest,
+        correlation_id: str,
+        lease_seconds: int,
+        deadline: Deadline,
     ) -> Outcome:
+        """Record the payment once per (merchant, key). Idempotency keys are scoped to the
+        merchant: the same key from two merchants is two payments, and neither can see the
+        other's (no cross-tenant 409)."""
         fingerprint = request.fingerprint()
-        held = self._idempotency.claim(key, fingerprint, lease_seconds)
+        aws_step, db_step = self._budget.aws_call_seconds, self._budget.database_seconds
+        deadline.require("dynamodb", aws_step)
+        held = self._idempotency.claim(
+            scoped_key(request.merchant_id, key), fingerprint, lease_seconds
+        )
         if isinstance(held, ExistingRecord):
             return _answer_from(held, fingerprint)
 
         payment_id = new_payment_id()
         try:
+            deadline.require("database", db_step)
             recorded = self._ledger.record(
                 NewPayment(payment_id, key, fingerprint, request, correlation_id, self._region)
             )
+            deadline.require("s3", aws_step)
             receipt = self._receipts.put(recorded)
+            deadline.require("dynamodb", aws_step)
             self._statuses.put(recorded, receipt)
         except IdempotencyKeyReused:
             self._release(held)
@@ -120,6 +146,11 @@ class PaymentService:
                 "could not release idempotency claim; it expires with its lease",
                 extra={"fields": {"idempotency_key": claim.key, "reason": error.reason}},
             )
+
+
+def scoped_key(merchant_id: str, key: str) -> str:
+    """The idempotency record's key: merchant and key ('#' occurs in neither)."""
+    return f"{merchant_id}#{key}"
 
 
 def _answer_from(record: ExistingRecord, fingerprint: str) -> Outcome:

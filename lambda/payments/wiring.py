@@ -2,25 +2,59 @@
 
 Everything is created lazily on first use, not at import, so tests (and the
 migration command) can set the environment first; :func:`reset` forgets it all.
+
+Timeouts are a budget (``payments.deadline``): each step's worst case must fit in what is
+left of the invocation, so a slow dependency ends in a 503 with ``Retry-After`` and never
+in a function timeout. :data:`PAYMENT_DB` and :data:`aws.PAYMENT_PATH` set the worst cases;
+a test holds the largest step below the processor's timeout.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from . import aws, logs, migrations
-from .config import Config, RegionRole
-from .database import Database, SecretCredentials, tls_context
+from .config import Config
+from .database import Database, SecretCredentials, SessionLimits, tls_context
 from .health import Probe, database_probe, dynamodb_probe, s3_probe
 from .idempotency import IdempotencyStore
 from .ledger import Ledger
 from .receipts import ReceiptStore
-from .service import PaymentService
+from .service import PaymentService, StepBudget
 from .status import StatusStore
 
-PAYMENT_DB_TIMEOUT_SECONDS = 5.0
-HEALTH_DB_TIMEOUT_SECONDS = 1.0
+log = logs.get_logger("wiring")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    timeout_seconds: float  # pg8000 socket timeout: connect, TLS, each read
+    limits: SessionLimits
+    require_writer: bool
+
+    def worst_case_seconds(self) -> float:
+        """One statement: connect, session setup and role check, then the statement itself;
+        twice, because a broken reused connection is retried once on a fresh one."""
+        one_try = 2 * self.timeout_seconds + self.limits.statement_ms / 1000
+        return 2 * one_try
+
+
+# The payment path needs the writer: a read-only server is refused at connect.
+PAYMENT_DB = DatabaseSettings(
+    timeout_seconds=1.5,
+    limits=SessionLimits(statement_ms=2000, lock_ms=1000, idle_in_transaction_ms=5000),
+    require_writer=True,
+)
+# The health path reports read-only instead of refusing it, and answers within Route 53's 2 s.
+HEALTH_DB = DatabaseSettings(
+    timeout_seconds=0.8,
+    limits=SessionLimits(statement_ms=500, lock_ms=300, idle_in_transaction_ms=2000),
+    require_writer=False,
+)
+_DATABASES = {"payments": PAYMENT_DB, "health": HEALTH_DB}
 
 
 @functools.cache
@@ -42,31 +76,56 @@ def database(purpose: str = "payments") -> Database:
 
 def _new_database(purpose: str) -> Database:
     cfg = config()
+    settings = _DATABASES[purpose]
     health = purpose == "health"
     secrets = aws.client(
         "secretsmanager", cfg.region, aws.HEALTH_PATH if health else aws.PAYMENT_PATH
     )
-    timeout = HEALTH_DB_TIMEOUT_SECONDS if health else PAYMENT_DB_TIMEOUT_SECONDS
     return Database(
         host=cfg.db_host,
         port=cfg.db_port,
         database=cfg.db_name,
         credentials=SecretCredentials(secrets, cfg.db_secret_arn),
         tls=tls_context(cfg.db_tls_ca_file),
-        timeout_seconds=timeout,
+        timeout_seconds=settings.timeout_seconds,
         application_name=f"payments-{purpose}",
+        limits=settings.limits,
+        require_writer=settings.require_writer,
     )
 
 
-@functools.cache
+_schema = threading.Lock()
+_schema_current = False
+
+
+def ensure_schema() -> None:
+    """Bring the ledger schema up to date once per container, on whichever server is the
+    writer now (one locked, idempotent transaction; a no-op once applied).
+
+    The payment connection only ever reaches the writer (a read-only server is refused at
+    connect), so this runs in whichever region takes the first payment after a deploy or a
+    failover; it never depends on the region's deploy role. A failure (writer unreachable)
+    raises DependencyUnavailable, the request gets a 503, and the next request tries again.
+    """
+    global _schema_current
+    if _schema_current:
+        return
+    with _schema:
+        if not _schema_current:
+            applied = migrations.apply(database("payments"))
+            if applied:
+                log.info("schema migrated", extra={"fields": {"applied": applied}})
+            _schema_current = True
+
+
 def payment_service() -> PaymentService:
-    """The payment flow. In the primary region, a new container first brings the ledger
-    schema up to date (one locked, idempotent transaction; a no-op once applied), so a deploy
-    needs no separate migration step. The secondary never runs DDL: Aurora does not forward
-    it, and the schema replicates from the writer."""
+    ensure_schema()
+    return _payment_service()
+
+
+@functools.cache
+def _payment_service() -> PaymentService:
     cfg = config()
-    if cfg.region_role is RegionRole.PRIMARY:
-        migrations.apply(database("payments"))
     dynamodb = aws.client("dynamodb", cfg.region, aws.PAYMENT_PATH)
     s3 = aws.client("s3", cfg.region, aws.PAYMENT_PATH)
     return PaymentService(
@@ -75,6 +134,10 @@ def payment_service() -> PaymentService:
         receipts=ReceiptStore(s3, cfg.receipts_bucket),
         statuses=StatusStore(dynamodb, cfg.table_name),
         region=cfg.region,
+        budget=StepBudget(
+            aws_call_seconds=aws.worst_case_seconds(aws.PAYMENT_PATH),
+            database_seconds=PAYMENT_DB.worst_case_seconds(),
+        ),
     )
 
 
@@ -82,7 +145,7 @@ def payment_service() -> PaymentService:
 def health_probes() -> Mapping[str, Probe]:
     cfg = config()
     return {
-        "database": database_probe(Ledger(database("health"))),
+        "database": database_probe(database("health"), cfg.region),
         "dynamodb": dynamodb_probe(
             aws.client("dynamodb", cfg.region, aws.HEALTH_PATH), cfg.table_name
         ),
@@ -92,7 +155,9 @@ def health_probes() -> Mapping[str, Probe]:
 
 def reset() -> None:
     """Close connections and forget everything built (tests, after changing the environment)."""
+    global _schema_current
     while _databases:
         _databases.popitem()[1].close()
-    for cached in (config, payment_service, health_probes):
+    _schema_current = False
+    for cached in (config, _payment_service, health_probes):
         cached.cache_clear()

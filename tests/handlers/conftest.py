@@ -109,7 +109,6 @@ def environment(postgres: PostgresServer) -> Iterator[dict[str, str]]:
         "DB_PORT": str(postgres.port),
         "DB_NAME": DATABASE,
         "DB_TLS_CA_FILE": str(postgres.ca_file),
-        "REGION_ROLE": "primary",
         "MAX_PAYMENT_AMOUNT": MAX_AMOUNT,
         "IDEMPOTENCY_TTL_SECONDS": "86400",
         "LOG_LEVEL": "INFO",
@@ -292,8 +291,10 @@ class Api:
             item for page in pages for item in page["Items"] if item["pk"]["S"].startswith(prefix)
         ]
 
-    def idempotency_item(self, key: str) -> dict[str, Any] | None:
-        return self.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": f"idem#{key}"}}).get("Item")
+    def idempotency_item(self, key: str, merchant: str = "merchant-42") -> dict[str, Any] | None:
+        return self.dynamodb.get_item(
+            TableName=TABLE, Key={"pk": {"S": f"idem#{merchant}#{key}"}}
+        ).get("Item")
 
     def status_item(self, payment_id: str) -> dict[str, Any] | None:
         return self.dynamodb.get_item(

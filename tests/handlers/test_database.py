@@ -11,7 +11,7 @@ import pg8000.exceptions
 import pg8000.native
 import pytest
 from payments import migrations, wiring
-from payments.database import Database, SecretCredentials, tls_context
+from payments.database import Database, SecretCredentials, SessionLimits, tls_context
 from payments.errors import DependencyUnavailable
 from payments.ledger import Ledger
 
@@ -26,6 +26,7 @@ def database(
     ca_file: str | None,
     secret_arn: str | None = None,
     db: str = DATABASE,
+    require_writer: bool = True,
 ) -> Database:
     secrets = boto3.client("secretsmanager", region_name=REGION)
     arn = secret_arn or wiring.config().db_secret_arn
@@ -37,6 +38,8 @@ def database(
         tls=tls_context(ca_file),
         timeout_seconds=5,
         application_name="payments-test",
+        limits=SessionLimits(statement_ms=2000, lock_ms=1000, idle_in_transaction_ms=5000),
+        require_writer=require_writer,
     )
 
 
@@ -123,10 +126,67 @@ def test_killed_connection_is_replaced_transparently(api: Api, postgres: Postgre
         db.close()
 
 
-def test_probe_reports_a_writable_primary(api: Api, postgres: PostgresServer) -> None:
+def test_server_role_reports_a_writable_primary(api: Api, postgres: PostgresServer) -> None:
     db = database(postgres, host="localhost", ca_file=str(postgres.ca_file))
     try:
-        assert Ledger(db).probe() is True
+        assert Ledger(db).server_role().writable is True
+    finally:
+        db.close()
+
+
+def test_session_limits_are_set_on_every_connection(api: Api, postgres: PostgresServer) -> None:
+    db = database(postgres, host="localhost", ca_file=str(postgres.ca_file))
+    try:
+        settings = db.run(
+            "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), "
+            "current_setting('idle_in_transaction_session_timeout')"
+        )
+        assert settings == [["2s", "1s", "5s"]]
+        with pytest.raises(DependencyUnavailable, match="timed out"):
+            db.run("SELECT pg_sleep(3)")  # the server cancels it: 57014, a 503 not a hang
+        assert db.run("SELECT 1") == [[1]]  # and the session is still usable
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def read_only_database(api: Api, postgres: PostgresServer) -> Iterator[str]:
+    name = f"ro_{uuid.uuid4().hex[:12]}"
+    api.sql(f"CREATE DATABASE {name}")
+    api.sql(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    try:
+        yield name
+    finally:
+        api.sql(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_a_writer_connection_refuses_a_read_only_server_at_connect(
+    api: Api, postgres: PostgresServer, read_only_database: str
+) -> None:
+    db = database(postgres, host="localhost", ca_file=str(postgres.ca_file), db=read_only_database)
+    with pytest.raises(DependencyUnavailable, match="read only"):
+        db.run("SELECT 1")
+    reader = database(postgres, host="localhost", ca_file=str(postgres.ca_file),
+                      db=read_only_database, require_writer=False)
+    try:
+        assert reader.run("SELECT 1") == [[1]]
+        assert reader.role is not None and reader.role.read_only and not reader.role.writable
+    finally:
+        reader.close()
+
+
+def test_a_read_only_error_discards_the_connection(api: Api, postgres: PostgresServer) -> None:
+    """SQLSTATE 25006 mid-session (the server was demoted) closes the connection, so the next
+    statement reconnects instead of failing for the life of the container."""
+    db = database(postgres, host="localhost", ca_file=str(postgres.ca_file))
+    try:
+        ((pid,),) = db.run("SELECT pg_backend_pid()")
+        db.run("SET default_transaction_read_only = on")  # what a demotion looks like here
+        with pytest.raises(DependencyUnavailable, match="read only"):
+            db.run("CREATE TEMP TABLE t (x int)")
+        ((new_pid,),) = db.run("SELECT pg_backend_pid()")
+        assert new_pid != pid
+        db.run("CREATE TEMP TABLE t (x int)")  # writable again on the fresh connection
     finally:
         db.close()
 
@@ -144,24 +204,26 @@ def empty_database(api: Api, postgres: PostgresServer) -> Iterator[Database]:
 
 
 def test_migrations_apply_once_and_are_idempotent(empty_database: Database) -> None:
-    assert migrations.apply(empty_database) == ["001_create_payments.sql"]
+    every = [m.name for m in migrations.load()]
+    assert every[0] == "001_create_payments.sql" and len(every) >= 2
+    assert migrations.apply(empty_database) == every
     assert migrations.apply(empty_database) == []
-    versions = empty_database.run("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert versions == [["001", "001_create_payments.sql"]]
+    versions = empty_database.run("SELECT name FROM schema_migrations ORDER BY version")
+    assert [name for (name,) in versions] == every
 
 
 def test_edited_migration_is_refused(empty_database: Database) -> None:
     migrations.apply(empty_database)
-    (original,) = migrations.load()
+    original = migrations.load()[0]
     edited = migrations.Migration(original.version, original.name, original.sql + "\n-- edited\n")
     with pytest.raises(migrations.MigrationError, match="changed after it was applied"):
         migrations.apply(empty_database, [edited])
 
 
 def test_failing_migration_leaves_no_trace(empty_database: Database) -> None:
-    (first,) = migrations.load()
+    first = migrations.load()[0]
     broken = migrations.Migration(
-        "002", "002_broken.sql", "ALTER TABLE payments ADD COLUMN x nonexistent_type"
+        "099", "099_broken.sql", "ALTER TABLE payments ADD COLUMN x nonexistent_type"
     )
     with pytest.raises(pg8000.exceptions.DatabaseError):
         migrations.apply(empty_database, [first, broken])
@@ -174,7 +236,7 @@ def test_failing_migration_leaves_no_trace(empty_database: Database) -> None:
 @pytest.mark.parametrize(
     ("column_values", "constraint"),
     [
-        ({"idempotency_key": "'dup-key-constraint'"}, "payments_idempotency_key_unique"),
+        ({"idempotency_key": "'dup-key-constraint'"}, "payments_merchant_idempotency_key_unique"),
         (
             {"amount": "1.5", "currency": "'JPY'", "currency_exponent": "0"},
             "payments_amount_precision",

@@ -10,6 +10,7 @@ import pytest
 from payments import validation, wiring
 from payments.errors import DependencyUnavailable
 from payments.idempotency import IdempotencyStore
+from payments.service import scoped_key
 
 from .conftest import MAX_AMOUNT, TABLE, Api, new_key, payment_body
 
@@ -81,7 +82,6 @@ def test_same_key_with_a_different_body_is_a_conflict(api: Api) -> None:
 
     for change in (
         {"amount": "12.35"},
-        {"merchant_id": "merchant-43"},
         {"description": None},
         {"source": {**body["source"], "token": body["source"]["token"] + "x"}},
     ):
@@ -93,11 +93,28 @@ def test_same_key_with_a_different_body_is_a_conflict(api: Api) -> None:
     assert api.post(body, key)["body"] == original["body"]
 
 
+def test_idempotency_keys_are_scoped_per_merchant(api: Api) -> None:
+    """Two merchants using the same key get two payments, and neither learns anything about
+    the other's (no 409 across tenants: that would be an oracle)."""
+    key = new_key()
+    body_b = payment_body(merchant_id="merchant-b", amount="99.00")
+    first = api.post(payment_body(merchant_id="merchant-a"), key)
+    second = api.post(body_b, key)
+    assert (first["statusCode"], second["statusCode"]) == (201, 201), second["body"]
+    assert body_of(first)["payment_id"] != body_of(second)["payment_id"]
+    rows = api.sql("SELECT merchant_id, amount FROM payments WHERE idempotency_key = :k "
+                   "ORDER BY merchant_id", k=key)
+    assert [(m, str(a)) for m, a in rows] == [("merchant-a", "12.340"), ("merchant-b", "99.000")]
+    assert api.idempotency_item(key, "merchant-a") and api.idempotency_item(key, "merchant-b")
+    # Each replays its own response.
+    assert api.post(body_b, key)["body"] == second["body"]
+
+
 def claim_directly(body: dict[str, Any], key: str, lease_seconds: int) -> None:
     """Hold the key as another, still running (or dead) invocation would."""
     request = validation.payment_request(body, Decimal(MAX_AMOUNT))
     store = IdempotencyStore(api_client(), TABLE, ttl_seconds=3600)
-    store.claim(key, request.fingerprint(), lease_seconds)
+    store.claim(scoped_key(request.merchant_id, key), request.fingerprint(), lease_seconds)
 
 
 def api_client() -> Any:
@@ -136,7 +153,7 @@ def test_ledger_recognises_a_retry_whose_idempotency_record_is_gone(api: Api) ->
     or after its TTL: the ledger's unique key still yields the same payment."""
     key, body = new_key(), payment_body()
     first = api.post(body, key)
-    api.dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": f"idem#{key}"}})
+    api.dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": f"idem#merchant-42#{key}"}})
     before = api.counts()
 
     retry = api.post(body, key)

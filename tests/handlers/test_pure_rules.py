@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from payments import cardnumbers, validation
-from payments.config import ENV_VARS, RUNTIME_ENV_VARS, Config, ConfigError, RegionRole
+from payments.config import ENV_VARS, RUNTIME_ENV_VARS, Config, ConfigError
 from payments.currencies import MINOR_UNITS, minor_units
 from payments.models import format_amount
 
@@ -18,7 +18,6 @@ GOOD_ENV = {
     "DB_PORT": "5432",
     "DB_NAME": "payments",
     "DB_TLS_CA_FILE": "",
-    "REGION_ROLE": "secondary",
     "MAX_PAYMENT_AMOUNT": "5000.00",
     "IDEMPOTENCY_TTL_SECONDS": "86400",
     "LOG_LEVEL": "",
@@ -35,7 +34,6 @@ def test_env_vars_are_exactly_the_template_contract() -> None:
         "DB_PORT",
         "DB_NAME",
         "DB_TLS_CA_FILE",
-        "REGION_ROLE",
         "MAX_PAYMENT_AMOUNT",
         "IDEMPOTENCY_TTL_SECONDS",
         "LOG_LEVEL",
@@ -46,7 +44,7 @@ def test_env_vars_are_exactly_the_template_contract() -> None:
 
 def test_config_reads_and_types_every_variable() -> None:
     config = Config.from_environ(GOOD_ENV)
-    assert config.region_role is RegionRole.SECONDARY
+    assert config.region == "us-west-2"
     assert config.max_payment_amount == Decimal("5000.00")
     assert (config.db_port, config.idempotency_ttl_seconds) == (5432, 86400)
     assert config.db_tls_ca_file is None and config.log_level == "INFO"
@@ -56,7 +54,6 @@ def test_config_reports_every_problem_at_once() -> None:
     broken = {
         **GOOD_ENV,
         "DB_PORT": "http",
-        "REGION_ROLE": "tertiary",
         "MAX_PAYMENT_AMOUNT": "NaN",
         "IDEMPOTENCY_TTL_SECONDS": "5",
         "LOG_LEVEL": "chatty",
@@ -67,7 +64,6 @@ def test_config_reports_every_problem_at_once() -> None:
     for name in (
         "DB_HOST",
         "DB_PORT",
-        "REGION_ROLE",
         "MAX_PAYMENT_AMOUNT",
         "IDEMPOTENCY_TTL_SECONDS",
         "LOG_LEVEL",

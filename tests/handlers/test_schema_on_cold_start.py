@@ -1,5 +1,5 @@
-"""A new container in the primary brings the ledger schema up to date before its first payment;
-the secondary never runs DDL (Aurora does not forward it)."""
+"""A new container brings the ledger schema up to date before its first payment, on whichever
+server is the writer; against a read-only server it runs no DDL and takes no payment."""
 
 from __future__ import annotations
 
@@ -32,20 +32,23 @@ def has_migrations_table(postgres: PostgresServer, database: str) -> bool:
         connection.close()
 
 
-def test_primary_cold_start_applies_the_schema_then_takes_the_payment(
+def test_cold_start_on_the_writer_applies_the_schema_then_takes_the_payment(
     api: Api, postgres: PostgresServer, reconfigure, empty_database: str
 ) -> None:
-    reconfigure(DB_NAME=empty_database, REGION_ROLE="primary")
+    reconfigure(DB_NAME=empty_database)
     response = api.post(payment_body(), new_key())
     assert response["statusCode"] == 201, response["body"]
     assert has_migrations_table(postgres, empty_database)
 
 
-def test_secondary_cold_start_runs_no_ddl(
+def test_cold_start_on_a_read_only_server_runs_no_ddl_and_answers_503(
     api: Api, postgres: PostgresServer, reconfigure, empty_database: str
 ) -> None:
-    reconfigure(DB_NAME=empty_database, REGION_ROLE="secondary")
+    admin = admin_connection(postgres, "postgres")
+    admin.run(f"ALTER DATABASE {empty_database} SET default_transaction_read_only = on")
+    admin.close()
+    reconfigure(DB_NAME=empty_database)
     response = api.post(payment_body(), new_key())
-    assert response["statusCode"] >= 500  # no ledger table: refused, never half-recorded
-    assert "Traceback" not in response["body"]
+    assert response["statusCode"] == 503, response["body"]
+    assert response["headers"]["retry-after"] == "1"
     assert not has_migrations_table(postgres, empty_database)
