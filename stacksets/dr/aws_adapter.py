@@ -50,11 +50,16 @@ def http_health(url: str) -> tuple[int, dict[str, Any]]:
 
 
 def writable_from(body: dict[str, Any]) -> bool | None:
-    """The health body's writability: top-level `writable`, else `checks.database.writable`."""
+    """Whether the region's /health proved a write. The public body says per dependency only
+    "ok" or "failing", and the database check is "ok" only after a committed heartbeat write
+    (lambda/payments/health.py); a body with an explicit `writable` flag is read as such."""
     if isinstance(body.get("writable"), bool):
         return body["writable"]
-    value = body.get("checks", {}).get("database", {}).get("writable")
-    return value if isinstance(value, bool) else None
+    database = (body.get("checks") or {}).get("database")
+    if isinstance(database, dict):
+        database = database.get("writable")
+        return database if isinstance(database, bool) else None
+    return {"ok": True, "failing": False}.get(database) if isinstance(database, str) else None
 
 
 class AwsAdapter:

@@ -178,7 +178,6 @@ class World:
             # Both regions' functions write through the global writer endpoint.
             "DB_PORT": str(self.endpoint.port), "DB_NAME": DATABASE,
             "DB_TLS_CA_FILE": str(region.server.ca_file),
-            "REGION_ROLE": "primary" if region.role == "home" else "secondary",
             "MAX_PAYMENT_AMOUNT": "10000.00", "IDEMPOTENCY_TTL_SECONDS": "86400",
             "LOG_LEVEL": "ERROR",
         }

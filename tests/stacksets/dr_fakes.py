@@ -50,6 +50,7 @@ class Cloud:
         self.secret = "InSync"
         self.tables = {home: "ACTIVE", recovery: "ACTIVE"}
         self.down: set[str] = set()
+        self.settling: dict[str, int] = {}        # /health answers 503 this many more times
         self.calls: list[tuple[str, str, str, dict]] = []
 
     # --- what a test inspects --------------------------------------------------------------
@@ -64,7 +65,14 @@ class Cloud:
         region = url.split(".")[2]
         if region in self.down or not self.api_up[region]:
             return (0, {}) if region in self.down else (503, {"status": "unhealthy"})
-        return 200, {"checks": {"database": {"ok": True, "writable": region == self.writer}}}
+        if self.settling.get(region):
+            self.settling[region] -= 1
+            return 503, {"status": "unhealthy", "region": region,
+                         "checks": {"database": "failing", "dynamodb": "ok", "s3": "ok"}}
+        # Both regions write through the global writer endpoint: healthy means writable
+        # (lambda/payments/health.py), and the public body says only ok / failing.
+        return 200, {"status": "healthy", "region": region,
+                     "checks": {"database": "ok", "dynamodb": "ok", "s3": "ok"}}
 
     # --- rds -------------------------------------------------------------------------------
     def rds_describe_global_clusters(self, region, GlobalClusterIdentifier):
@@ -74,6 +82,7 @@ class Cloud:
                 old, self.writer = self.writer, self.move["to"]
                 if self.move["kind"] == "failover":
                     self.members.pop(old, None)  # rejoins later, when its region is back
+                self.settling[self.writer] = 1  # the endpoint just moved: writes settle
                 self.move, self.status = None, "available"
         members = [{"DBClusterArn": cluster_arn(r), "IsWriter": r == self.writer,
                     "Readers": [], **({"SynchronizationStatus": s} if r != self.writer else {})}

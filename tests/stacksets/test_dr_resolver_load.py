@@ -78,7 +78,7 @@ def test_load_retries_after_retry_after_with_the_same_key_and_body():
         sent.append((region, key, json.dumps(body)))
         return next(answers)
 
-    load = Load(send, resolve=lambda now: "r1", total=1)
+    load = Load(send, resolver=lambda: (lambda now: "r1"), total=1)
     for now in range(10):
         load.tick(now)
     payment = load.payments[0]
@@ -88,12 +88,12 @@ def test_load_retries_after_retry_after_with_the_same_key_and_body():
 
 
 def test_load_is_bounded_and_stops():
-    load = Load(lambda r, k, b: (503, {"retry-after": "1"}, ""), resolve=lambda now: "r",
+    load = Load(lambda r, k, b: (503, {"retry-after": "1"}, ""), resolver=lambda: (lambda now: "r"),
                 total=3, deadline=5)
     for now in range(20):
         load.tick(now)
     assert load.done and {p.state for p in load.payments} == {"gave_up"}
     assert len({p.key for p in load.payments}) == 3
-    refused = Load(lambda r, k, b: (400, {}, ""), resolve=lambda now: "r", total=1)
+    refused = Load(lambda r, k, b: (400, {}, ""), resolver=lambda: (lambda now: "r"), total=1)
     refused.tick(0)
     assert refused.payments[0].state == "refused"

@@ -47,7 +47,8 @@ def test_switchover_runs_every_step_in_order(cloud, example_config, tmp_path):
                        "TargetDbClusterIdentifier": cluster_arn(RECOVERY)}
     assert cloud.writer == RECOVERY and cloud.preferred == RECOVERY
     steps = [e.step for e in timeline.entries]
-    assert steps == ["switchover", "wait", "prefer-dns", "done"]
+    assert steps == ["switchover", "wait", "wait", "prefer-dns", "done"]
+    assert "to report writable" in timeline.entries[2].summary
     saved = json.loads((tmp_path / "timeline.json").read_text())
     assert saved["result"] == "done" and all(e["outcome"] != "running" for e in saved["entries"])
 
