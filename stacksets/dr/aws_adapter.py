@@ -120,6 +120,7 @@ class AwsAdapter:
             members=members, replication_lag_ms=lag, rpo_lag_ms=rpo, healthy=healthy,
             writable=writable, health_checks=checks, dns_preferred=preferred,
             secret_replica=self._secret(notes), table_replicas=self._tables(notes),
+            s3_replication=self._s3_replication(notes),
             observed_regions=tuple(sorted(self.called)), notes=tuple(notes))
 
     def _global_cluster(self, region: str, notes: list[str]) -> dict[str, Any]:
@@ -136,19 +137,47 @@ class AwsAdapter:
         """Latest 1-minute Maximum of an Aurora global metric of the secondary cluster (AWS/RDS,
         dimension DBClusterIdentifier; Aurora User Guide, "Amazon CloudWatch metrics for
         Amazon Aurora")."""
+        return self._statistic(region, "AWS/RDS", metric, {
+            "DBClusterIdentifier": names.cluster(self.config, region)}, "Maximum", 5, notes)
+
+    def _statistic(self, region: str, namespace: str, metric: str,
+                   dimensions: dict[str, str], statistic: str, minutes: int,
+                   notes: list[str]) -> float | None:
+        """The newest 1-minute datapoint (Maximum) or the sum over the window (Sum)."""
         end = datetime.datetime.now(datetime.timezone.utc)
         try:
             points = self.aws.call(
-                self.client("cloudwatch", region).get_metric_statistics, Namespace="AWS/RDS",
-                MetricName=metric, Dimensions=[{"Name": "DBClusterIdentifier",
-                                                "Value": names.cluster(self.config, region)}],
-                StartTime=end - datetime.timedelta(minutes=5), EndTime=end, Period=60,
-                Statistics=["Maximum"])["Datapoints"]
+                self.client("cloudwatch", region).get_metric_statistics, Namespace=namespace,
+                MetricName=metric,
+                Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+                StartTime=end - datetime.timedelta(minutes=minutes), EndTime=end, Period=60,
+                Statistics=[statistic])["Datapoints"]
         except (ClientError, BotoCoreError) as error:
             notes.append(f"{metric} in {region}: {_why(error)}")
             return None
+        if statistic == "Sum":
+            return float(sum(p["Sum"] for p in points)) if points else 0.0
         latest = max(points, key=lambda p: p["Timestamp"], default=None)
-        return None if latest is None else float(latest["Maximum"])
+        return None if latest is None else float(latest[statistic])
+
+    def _s3_replication(self, notes: list[str]) -> dict[str, dict[str, float | None]]:
+        """S3 Replication Time Control metrics of each reachable region's outgoing rule
+        (AWS/S3, dimensions SourceBucket, DestinationBucket, RuleId; S3 User Guide,
+        "Monitoring replication with Amazon S3 Replication metrics")."""
+        found = {}
+        for source in (self.home, self.recovery):
+            if not self.allowed(source):
+                continue
+            other = self.recovery if source == self.home else self.home
+            dimensions = {"SourceBucket": names.bucket(self.config, source),
+                          "DestinationBucket": names.bucket(self.config, other),
+                          "RuleId": names.S3_REPLICATION_RULE}
+            found[source] = {
+                "failed": self._statistic(source, "AWS/S3", "OperationsFailedReplication",
+                                          dimensions, "Sum", 15, notes),
+                "latency_s": self._statistic(source, "AWS/S3", "ReplicationLatency",
+                                             dimensions, "Maximum", 15, notes)}
+        return found
 
     def _health(self, region: str, notes: list[str]) -> tuple[bool | None, bool | None]:
         try:

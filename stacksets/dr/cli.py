@@ -156,7 +156,8 @@ def state_lines(state) -> list[str]:
                     f"  /health={state.healthy.get(region)!s:<5}"
                     f" writable={state.writable.get(region)!s:<5}"
                     f" route53={state.health_checks.get(region)!s:<5}"
-                    f" table={state.table_replicas.get(region, '?')}")
+                    f" table={state.table_replicas.get(region, '?')}"
+                    f" s3-failed={state.s3_replication.get(region, {}).get('failed', '?')}")
     rows += [f"  note: {note}" for note in state.notes]
     return rows
 

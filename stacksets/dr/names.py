@@ -39,6 +39,14 @@ def table(config: Config) -> str:
     return f"{_base(config)}-payments"
 
 
+def bucket(config: Config, region: str) -> str:
+    """The receipts bucket: `<prefix>-<env>-<account>-<region>` (templates/storage.py)."""
+    return f"{_base(config)}-{config.target.account}-{region}"
+
+
+S3_REPLICATION_RULE = "to-peer-region"  # templates/storage.py
+
+
 def http_api(config: Config) -> str:
     return f"{_base(config)}-payments"
 

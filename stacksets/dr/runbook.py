@@ -173,6 +173,10 @@ def problems(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> list[str
     for region in state.regions:
         if state.table_replicas.get(region) != TABLE_ACTIVE:
             found.append(f"table replica in {region}: {state.table_replicas.get(region)!r}")
+    for region, metrics in state.s3_replication.items():
+        if metrics.get("failed"):
+            found.append(f"S3 replication from {region}: {metrics['failed']:.0f} failed "
+                         "operations in the last 15 minutes")
     if writer and state.dns_serving not in (None, writer):
         found.append(f"DNS serves {state.dns_serving} but the writer is in {writer}")
     return found

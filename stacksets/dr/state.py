@@ -44,6 +44,9 @@ class DrState:
     dns_preferred: str | None = None            # region of the PRIMARY failover record
     secret_replica: str | None = None           # replica's ReplicationStatus
     table_replicas: Mapping[str, str] = field(default_factory=dict)
+    # S3 replication out of each region's receipts bucket, last 15 minutes:
+    # {"failed": OperationsFailedReplication sum, "latency_s": ReplicationLatency maximum}
+    s3_replication: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     observed_regions: tuple[str, ...] = ()      # regions whose APIs were called
     notes: tuple[str, ...] = ()                 # what could not be observed, and why
 
@@ -92,6 +95,7 @@ class DrState:
             "health_checks": dict(self.health_checks),
             "dns_preferred": self.dns_preferred, "dns_serving": self.dns_serving,
             "secret_replica": self.secret_replica, "table_replicas": dict(self.table_replicas),
+            "s3_replication": {r: dict(v) for r, v in self.s3_replication.items()},
             "observed_regions": list(self.observed_regions), "notes": list(self.notes),
         }
 

@@ -50,6 +50,7 @@ class Cloud:
         self.secret = "InSync"
         self.tables = {home: "ACTIVE", recovery: "ACTIVE"}
         self.down: set[str] = set()
+        self.s3_failed: dict[str, float] = {}
         self.settling: dict[str, int] = {}        # /health answers 503 this many more times
         self.calls: list[tuple[str, str, str, dict]] = []
 
@@ -116,8 +117,11 @@ class Cloud:
         return self._start_move("failover", region, TargetDbClusterIdentifier)
 
     # --- the rest --------------------------------------------------------------------------
-    def cloudwatch_get_metric_statistics(self, region, MetricName, **_):
+    def cloudwatch_get_metric_statistics(self, region, MetricName, Namespace, Statistics, **_):
         now = datetime.datetime.now(datetime.timezone.utc)
+        if Namespace == "AWS/S3":
+            value = self.s3_failed.get(region, 0.0) if Statistics == ["Sum"] else 12.0
+            return {"Datapoints": [{"Timestamp": now, Statistics[0]: value}]}
         return {"Datapoints": [{"Timestamp": now, "Maximum": self.lag[MetricName]}]}
 
     def apigatewayv2_get_apis(self, region):

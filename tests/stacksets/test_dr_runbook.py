@@ -202,6 +202,13 @@ def test_status_is_healthy_only_when_everything_is(cloud, example_config):
     assert any("DNS serves us-west-2 but the writer is in us-east-1" in p for p in found)
 
 
+def test_status_reports_failed_s3_replication(cloud, example_config):
+    cloud.s3_failed[HOME] = 7.0
+    state = adapter(cloud, example_config).observe()
+    assert state.s3_replication[HOME] == {"failed": 7.0, "latency_s": 12.0}
+    assert any("S3 replication from us-east-1: 7 failed" in p for p in runbook.problems(state))
+
+
 # --- CLI ---------------------------------------------------------------------------------------
 @pytest.fixture
 def patched_cli(monkeypatch, cloud):
