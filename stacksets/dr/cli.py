@@ -63,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--force", action="store_true",
                                  help="fail over although Route 53 still sees the other "
                                       "region healthy (data written there may be lost)")
+        if name == "status":
+            command.add_argument("--lost", metavar="REGION", default=None,
+                                 help="a region known to be down: call nothing there (its "
+                                      "endpoints would only time out)")
         if name in ("status", "switchover", "failback"):
             command.add_argument("--max-lag-ms", type=float, default=runbook.DEFAULT_MAX_LAG_MS,
                                  help="replication lag allowed (default 1000 ms)")
@@ -89,11 +93,12 @@ def main(argv: list[str]) -> int:
     reporter.record("command", f"dr {args.dr_command}")
     try:
         built, config = _load(args, reporter)
-        to = getattr(args, "to", None)
-        if to is not None and to not in config.regions:
-            raise config_module.ConfigError(str(args.config), [
-                f"--to {to!r}: allowed are this environment's regions "
-                f"{names.home(config)} (home) and {names.recovery(config)} (recovery)"])
+        for option in ("to", "lost"):
+            value = getattr(args, option, None)
+            if value is not None and value not in config.regions:
+                raise config_module.ConfigError(str(args.config), [
+                    f"--{option} {value!r}: allowed are this environment's regions "
+                    f"{names.home(config)} (home) and {names.recovery(config)} (recovery)"])
     except (config_module.ConfigError, bundle_module.BuildError, OSError) as error:
         reporter.error(str(error))
         reporter.record("result", "error")
@@ -106,7 +111,8 @@ def main(argv: list[str]) -> int:
         reporter.finish()
         return code
     aws = Aws()
-    failed = _other_region(config, args.to) if args.dr_command == "failover" else None
+    failed = _other_region(config, args.to) if args.dr_command == "failover" else \
+        getattr(args, "lost", None)
     adapter = AwsAdapter(aws, config, failed=failed)
     if args.dr_command == "status":
         code = status(adapter, args.max_lag_ms, reporter)

@@ -256,3 +256,12 @@ def test_cli_rejects_an_unknown_region(patched_cli, build_dir, capsys):
     code, document = cli(["switchover", "--to", "eu-central-1"], build_dir, capsys)
     assert code == 2
     assert "eu-central-1" in document["error"] and "us-east-1 (home)" in document["error"]
+
+
+def test_cli_status_with_a_lost_region_calls_nothing_there(patched_cli, build_dir, capsys):
+    patched_cli.down.add(RECOVERY)
+    code, document = cli(["status", "--lost", RECOVERY], build_dir, capsys)
+    assert code == 1 and RECOVERY not in patched_cli.regions_called()
+    assert any(f"GET /health in {RECOVERY}" in p for p in document["problems"])
+    code, document = cli(["status", "--lost", "mars-north-1"], build_dir, capsys)
+    assert code == 2 and "--lost 'mars-north-1'" in document["error"]
