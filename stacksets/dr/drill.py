@@ -249,6 +249,9 @@ def report(world, sim, topology, acks, loss_t, failback_done, unreplicated, surv
         "rto_seconds": None if first_recovery_201 is None else first_recovery_201 - loss_t,
         "rpo_seconds": rpo,
         "rpo_lag_ms_last_seen": failover.first.rpo_lag_ms if failover.first else None,
+        "last_replicated_transaction": failover.first.last_replicated_at
+        if failover.first else None,
+        "loss_wall_time": world.lost_at_wall.isoformat(timespec="milliseconds"),
         "unreplicated_wal_bytes_at_loss": unreplicated,
         "acknowledged_before_loss_missing_after_promotion": sorted(
             a["key"] for a in acks if a["t"] <= loss_t and survived is not None
@@ -277,6 +280,7 @@ def human_report(result: dict[str, Any]) -> list[str]:
                          f"{entry['outcome']:<8} {entry['summary']}")
     keys = ("payments_sent", "payments_acknowledged", "lost_acknowledged", "duplicates",
             "false_successes", "rto_seconds", "rpo_seconds", "rpo_lag_ms_last_seen",
+            "last_replicated_transaction", "loss_wall_time",
             "unreplicated_wal_bytes_at_loss", "failback_ok", "wall_seconds")
     lines += [f"  {k:<32} {result.get(k)}" for k in keys]
     lines.append(f"  requests by status: {result['requests_by_status']}")

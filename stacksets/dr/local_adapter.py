@@ -68,13 +68,22 @@ class LocalAdapter:
         if writer != self.failed:
             lag = replication_lag_ms(self.world, writer, self.topology)
         rpo = lag if lag is not None else self._last_lag()
+        replayed = None
+        standby = next((r for r in (home, recovery) if r != writer and r != self.failed
+                        and r in self.topology.members), None)
+        if standby is not None:
+            # pg_last_xact_replay_timestamp(): commit time of the last transaction the standby
+            # replayed (the heartbeats make it recent while the writer lives).
+            stamp = self.world.sql(self.region(standby),
+                                   "SELECT pg_last_xact_replay_timestamp()")[0][0]
+            replayed = stamp.isoformat(timespec="milliseconds") if stamp else None
         members = tuple(Member(r, f"{self.global_cluster}:{r}", r == writer,
                                "" if r == writer else sync)
                         for r, sync in self.topology.members.items())
         return DrState(
             home=home, recovery=recovery, global_cluster=self.global_cluster,
             global_status="available", members=members, replication_lag_ms=lag,
-            rpo_lag_ms=rpo, healthy=healthy, writable=writable,
+            rpo_lag_ms=rpo, last_replicated_at=replayed, healthy=healthy, writable=writable,
             health_checks={r: c.healthy for r, c in self.records.checks.items()},
             dns_preferred=self.records.preferred, secret_replica="InSync",
             table_replicas={home: "ACTIVE", recovery: "ACTIVE"},

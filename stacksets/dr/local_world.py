@@ -18,6 +18,7 @@ not yet streamed is lost) and its functions answer nothing (a client sees no con
 from __future__ import annotations
 
 import contextlib
+import datetime
 import importlib
 import importlib.util
 import json
@@ -185,6 +186,7 @@ class World:
     # --- what happens to a region ----------------------------------------------------------
     def lose(self, region: str) -> None:
         """The region is gone: its database crashes, its functions stop answering."""
+        self.lost_at_wall = datetime.datetime.now(datetime.timezone.utc)
         self.regions[region].up = False
         self._forget(self.regions[region].server)
         self.regions[region].server.stop("immediate")

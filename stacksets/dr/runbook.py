@@ -130,7 +130,9 @@ def failover(state: DrState, to: str, force: bool = False) -> Decision:
                 {"GlobalClusterIdentifier": state.global_cluster,
                  "TargetDbClusterIdentifier": target.cluster, "AllowDataLoss": True},
                 f"FailoverGlobalCluster with AllowDataLoss in {to}: {failed} is lost "
-                f"(last RPO lag seen: {_ms(state.rpo_lag_ms)})")
+                f"(last RPO lag seen: {_ms(state.rpo_lag_ms)}"
+                + (f"; last replicated transaction {state.last_replicated_at}"
+                   if state.last_replicated_at else "") + ")")
 
 
 def failback(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> Decision:

@@ -38,6 +38,7 @@ class DrState:
     members: tuple[Member, ...] = ()
     replication_lag_ms: float | None = None     # AuroraGlobalDBReplicationLag, secondary
     rpo_lag_ms: float | None = None             # AuroraGlobalDBRPOLag, secondary
+    last_replicated_at: str | None = None       # newest transaction the secondary replayed
     healthy: Mapping[str, bool | None] = field(default_factory=dict)    # GET /health 200
     writable: Mapping[str, bool | None] = field(default_factory=dict)   # /health "writable"
     health_checks: Mapping[str, bool | None] = field(default_factory=dict)  # Route 53 view
@@ -91,6 +92,7 @@ class DrState:
             if self.failover_status else None,
             "members": [m.__dict__ for m in self.members],
             "replication_lag_ms": self.replication_lag_ms, "rpo_lag_ms": self.rpo_lag_ms,
+            "last_replicated_at": self.last_replicated_at,
             "healthy": dict(self.healthy), "writable": dict(self.writable),
             "health_checks": dict(self.health_checks),
             "dns_preferred": self.dns_preferred, "dns_serving": self.dns_serving,
