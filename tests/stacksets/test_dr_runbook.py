@@ -265,3 +265,30 @@ def test_cli_status_with_a_lost_region_calls_nothing_there(patched_cli, build_di
     assert any(f"GET /health in {RECOVERY}" in p for p in document["problems"])
     code, document = cli(["status", "--lost", "mars-north-1"], build_dir, capsys)
     assert code == 2 and "--lost 'mars-north-1'" in document["error"]
+
+
+def test_failover_refused_when_the_target_has_no_cluster(example_config):
+    cloud = Cloud(HOME, RECOVERY)
+    cloud.down.add(HOME)
+    cloud.members.pop(RECOVERY)
+    result, _, _ = run(cloud, example_config, functools.partial(runbook.failover, to=RECOVERY),
+                       failed=HOME)
+    assert result.outcome == "refused" and "nothing to promote" in result.reasons[0]
+    assert cloud.writes() == []
+
+
+def test_an_interrupted_failover_resumes_without_a_second_failover(example_config, tmp_path):
+    cloud = Cloud(HOME, RECOVERY)
+    cloud.down.add(HOME)
+    cloud.route53[HOME] = False
+    path = tmp_path / "failover.json"
+    decide = functools.partial(runbook.failover, to=RECOVERY)
+    first = InterruptAfterAct(FakeAws(cloud), example_config, failed=HOME, get=cloud.health)
+    with pytest.raises(KeyboardInterrupt):
+        loop.run(first, decide, Timeline.open("failover us-west-2", path, first.now), poll=10)
+    second = adapter(cloud, example_config, failed=HOME)
+    result = loop.run(second, decide, Timeline.open("failover us-west-2", path, second.now),
+                      poll=10)
+    assert result.outcome == "done" and cloud.writer == RECOVERY
+    assert [w[2] for w in cloud.writes()] == ["failover_global_cluster"]
+    assert HOME not in cloud.regions_called()
