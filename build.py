@@ -94,7 +94,7 @@ def dependency_files(name: str, version: str) -> dict[str, bytes]:
 def source_files(handler_module: str) -> dict[str, bytes]:
     """The handler module, the shared `payments` package and the SQL schema."""
     files = {f"{handler_module}.py": (LAMBDA_SOURCE / f"{handler_module}.py").read_bytes()}
-    for folder, pattern in (("payments", "*.py"), ("schema", "*.sql")):
+    for folder, pattern in (("payments", "*.py"), ("schema", "*.sql"), ("certs", "*.pem")):
         for path in (LAMBDA_SOURCE / folder).rglob(pattern):
             if "__pycache__" not in path.parts:
                 files[path.relative_to(LAMBDA_SOURCE).as_posix()] = path.read_bytes()

@@ -83,6 +83,16 @@ def test_zip_imports_its_handler_in_a_clean_interpreter(built, tmp_path, functio
         assert origin.startswith(str(code)), f"{module_name} came from {origin}, not the zip"
 
 
+@pytest.mark.parametrize("function", ["processor", "health"])
+def test_zip_carries_the_rds_ca_bundle(built, function):
+    """Lambda unpacks the zip to /var/task: DB_TLS_CA_FILE=/var/task/certs/rds-ca-bundle.pem."""
+    bundle = build.LAMBDA_SOURCE / "certs" / "rds-ca-bundle.pem"
+    with zipfile.ZipFile(zips(built)[function]) as archive:
+        assert archive.read("certs/rds-ca-bundle.pem") == bundle.read_bytes()
+        certs = [n for n in archive.namelist() if n.startswith("certs/")]
+    assert certs == ["certs/rds-ca-bundle.pem"], "only the bundle, not refresh.py or SOURCE.json"
+
+
 def test_requirements_must_be_exact_pins(tmp_path):
     loose = tmp_path / "requirements.txt"
     loose.write_text("pg8000>=1.30\n")

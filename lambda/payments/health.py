@@ -131,16 +131,18 @@ def _elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def database_probe(database: Database, region: str) -> Probe:
+def database_probe(database: Database, region: str, prepare: Callable[[], None]) -> Probe:
     """Reachable, and writable or not: the server's own view, then a committed heartbeat.
 
     A read-only answer closes the connection, so the next check reconnects through the
     writer endpoint (which leads to the new writer after a failover) instead of asking the
-    demoted server again.
+    demoted server again. ``prepare`` brings the schema up to date first (once per
+    container), so a fresh deployment turns healthy before its first payment.
     """
     ledger = Ledger(database)
 
     def probe() -> Mapping[str, Any]:
+        prepare()
         role = ledger.server_role()
         if not role.writable:
             database.discard()

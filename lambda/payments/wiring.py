@@ -11,7 +11,6 @@ a test holds the largest step below the processor's timeout.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,21 +56,39 @@ HEALTH_DB = DatabaseSettings(
 _DATABASES = {"payments": PAYMENT_DB, "health": HEALTH_DB}
 
 
-@functools.cache
+class Container:
+    """Everything one Lambda container builds once and reuses: configuration, connections,
+    clients, services. Module state is exactly one of these (:data:`current`)."""
+
+    def __init__(self) -> None:
+        self.config: Config | None = None
+        self.databases: dict[str, Database] = {}
+        self.schema_current = False
+        self.schema_lock = threading.Lock()
+        self.payment_service: PaymentService | None = None
+        self.health_probes: Mapping[str, Probe] | None = None
+
+    def close(self) -> None:
+        while self.databases:
+            self.databases.popitem()[1].close()
+
+
+current = Container()
+
+
 def config() -> Config:
-    loaded = Config.from_environ()
-    logs.configure(loaded.log_level)
-    return loaded
-
-
-_databases: dict[str, Database] = {}
+    if current.config is None:
+        loaded = Config.from_environ()
+        logs.configure(loaded.log_level)
+        current.config = loaded
+    return current.config
 
 
 def database(purpose: str = "payments") -> Database:
     """One connection per purpose; the health path's has the short timeouts."""
-    if purpose not in _databases:
-        _databases[purpose] = _new_database(purpose)
-    return _databases[purpose]
+    if purpose not in current.databases:
+        current.databases[purpose] = _new_database(purpose)
+    return current.databases[purpose]
 
 
 def _new_database(purpose: str) -> Database:
@@ -94,10 +111,6 @@ def _new_database(purpose: str) -> Database:
     )
 
 
-_schema = threading.Lock()
-_schema_current = False
-
-
 def ensure_schema() -> None:
     """Bring the ledger schema up to date once per container, on whichever server is the
     writer now (one locked, idempotent transaction; a no-op once applied).
@@ -107,23 +120,24 @@ def ensure_schema() -> None:
     failover; it never depends on the region's deploy role. A failure (writer unreachable)
     raises DependencyUnavailable, the request gets a 503, and the next request tries again.
     """
-    global _schema_current
-    if _schema_current:
+    container = current
+    if container.schema_current:
         return
-    with _schema:
-        if not _schema_current:
+    with container.schema_lock:
+        if not container.schema_current:
             applied = migrations.apply(database("payments"))
             if applied:
                 log.info("schema migrated", extra={"fields": {"applied": applied}})
-            _schema_current = True
+            container.schema_current = True
 
 
 def payment_service() -> PaymentService:
     ensure_schema()
-    return _payment_service()
+    if current.payment_service is None:
+        current.payment_service = _payment_service()
+    return current.payment_service
 
 
-@functools.cache
 def _payment_service() -> PaymentService:
     cfg = config()
     dynamodb = aws.client("dynamodb", cfg.region, aws.PAYMENT_PATH)
@@ -141,23 +155,22 @@ def _payment_service() -> PaymentService:
     )
 
 
-@functools.cache
 def health_probes() -> Mapping[str, Probe]:
-    cfg = config()
-    return {
-        "database": database_probe(database("health"), cfg.region),
-        "dynamodb": dynamodb_probe(
-            aws.client("dynamodb", cfg.region, aws.HEALTH_PATH), cfg.table_name
-        ),
-        "s3": s3_probe(aws.client("s3", cfg.region, aws.HEALTH_PATH), cfg.receipts_bucket),
-    }
+    if current.health_probes is None:
+        cfg = config()
+        current.health_probes = {
+            "database": database_probe(database("health"), cfg.region, ensure_schema),
+            "dynamodb": dynamodb_probe(
+                aws.client("dynamodb", cfg.region, aws.HEALTH_PATH), cfg.table_name
+            ),
+            "s3": s3_probe(aws.client("s3", cfg.region, aws.HEALTH_PATH), cfg.receipts_bucket),
+        }
+    return current.health_probes
 
 
 def reset() -> None:
-    """Close connections and forget everything built (tests, after changing the environment)."""
-    global _schema_current
-    while _databases:
-        _databases.popitem()[1].close()
-    _schema_current = False
-    for cached in (config, _payment_service, health_probes):
-        cached.cache_clear()
+    """Close connections and forget everything built: a new container (tests, after changing
+    the environment)."""
+    global current
+    current.close()
+    current = Container()
