@@ -120,6 +120,7 @@ class World:
         self.prefix = prefix
         self.endpoint: WriterEndpoint | None = None
         self.regions: dict[str, Region] = {}
+        self._unshare: Callable[[], None] = lambda: None
         self._admin: dict[int, pg8000.native.Connection] = {}
         with _memory_backed_temp():
             primary = create_server()
@@ -154,7 +155,7 @@ class World:
         table = f"{self.prefix}-payments"
         secret_value = json.dumps({"username": ADMIN_USER,
                                    "password": self.regions[self.home].server.password})
-        _share_dynamodb_backend(self.home, self.recovery)
+        self._unshare = _share_dynamodb_backend(self.home, self.recovery)
         boto3.client("dynamodb", region_name=self.home).create_table(
             TableName=table, BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -241,6 +242,7 @@ class World:
                 pass
 
     def close(self) -> None:
+        self._unshare()
         for region in self.regions.values():
             if region.package is not None:
                 region.package.wiring.reset()
@@ -274,9 +276,15 @@ def _memory_backed_temp():
         tempfile.tempdir = saved
 
 
-def _share_dynamodb_backend(home: str, recovery: str) -> None:
-    """One moto DynamoDB backend for both regions: the global table with zero lag."""
+def _share_dynamodb_backend(home: str, recovery: str) -> Callable[[], None]:
+    """One moto DynamoDB backend for both regions: the global table with zero lag. Returns
+    what undoes it."""
     from moto.dynamodb.models import dynamodb_backends
 
     backends = dynamodb_backends[ACCOUNT]
+    own = backends[recovery]
     backends[recovery] = backends[home]
+
+    def unshare() -> None:
+        backends[recovery] = own
+    return unshare
