@@ -292,3 +292,18 @@ def test_an_interrupted_failover_resumes_without_a_second_failover(example_confi
     assert result.outcome == "done" and cloud.writer == RECOVERY
     assert [w[2] for w in cloud.writes()] == ["failover_global_cluster"]
     assert HOME not in cloud.regions_called()
+
+
+def test_a_failed_call_stops_the_runbook_with_the_error(cloud, example_config, tmp_path):
+    from botocore.exceptions import ClientError
+
+    def refuse(region, **_):
+        raise ClientError({"Error": {"Code": "InvalidGlobalClusterStateFault",
+                                     "Message": "the global cluster is being modified"}},
+                          "SwitchoverGlobalCluster")
+    cloud.rds_switchover_global_cluster = refuse
+    result, timeline, _ = run(cloud, example_config,
+                              functools.partial(runbook.switchover, to=RECOVERY), tmp_path)
+    assert result.outcome == "failed" and "being modified" in result.message
+    assert timeline.entries[-1].outcome == "error: ClientError"
+    assert json.loads((tmp_path / "timeline.json").read_text())["result"] == "failed"
