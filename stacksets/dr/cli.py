@@ -77,7 +77,11 @@ def parser() -> argparse.ArgumentParser:
                                  help="requests per second by outcome, with events "
                                       "(needs the plot extra: matplotlib)")
             command.add_argument("--payments", type=int, default=None,
-                                 help="client payments to send (default 120)")
+                                 help="client payments to send, one every 3 AWS seconds "
+                                      "(default: until home is back); 13 more follow the failback")
+            command.add_argument("--operator-delay", type=int, default=0, metavar="SECONDS",
+                                 help="AWS seconds between the page and the engineer typing "
+                                      "dr failover (default 0: the automation's lower bound)")
     return top
 
 
@@ -93,6 +97,12 @@ def main(argv: list[str]) -> int:
     reporter.record("command", f"dr {args.dr_command}")
     try:
         built, config = _load(args, reporter)
+        bounds = {"payments": (1, 1000), "operator_delay": (0, 3600)}
+        for option, (low, high) in bounds.items():
+            value = getattr(args, option, None)
+            if value is not None and not low <= value <= high:
+                raise config_module.ConfigError("command line", [
+                    f"--{option.replace('_', '-')} {value}: allowed {low} to {high}"])
         for option in ("to", "lost"):
             value = getattr(args, option, None)
             if value is not None and value not in config.regions:

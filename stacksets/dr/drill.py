@@ -36,7 +36,13 @@ from stacksets.dr.timeline import Timeline
 LOSS_AT = 20
 HOME_BACK_AT = 200
 EVERY = 3           # a new payment (a new client, with its own DNS cache) every 3 AWS seconds
-DEFAULT_PAYMENTS = 80
+TAIL = 40           # AWS seconds of load after the failback
+
+
+def default_payments(operator_delay: int) -> int:
+    """Enough payments to keep the load running until home is back (after the failback,
+    `TAIL // EVERY` more are always sent: home must be seen taking payments again)."""
+    return (HOME_BACK_AT + operator_delay) // EVERY
 POLL = 10           # the runbook observes every 10 AWS seconds
 END_BY = 1200       # hard stop of the simulation (AWS seconds)
 
@@ -85,8 +91,8 @@ def main(args, config, built, reporter) -> int:
         try:
             world.deploy()
             result = run_scenario(world, settings, home, recovery,
-                                  args.payments or DEFAULT_PAYMENTS,
-                                  names.global_cluster(config))
+                                  args.payments or default_payments(args.operator_delay),
+                                  names.global_cluster(config), args.operator_delay)
         finally:
             world.close()
             _restore_logging(saved_logging)
@@ -115,7 +121,7 @@ def main(args, config, built, reporter) -> int:
 
 
 def run_scenario(world: World, settings: Settings, home: str, recovery: str, total: int,
-                 global_cluster: str) -> dict[str, Any]:
+                 global_cluster: str, operator_delay: int = 0) -> dict[str, Any]:
     topology = Topology(home, recovery)
     checks = {r: HealthCheck(settings, probe=lambda r=r: health(world, r)[0])
               for r in (home, recovery)}
@@ -161,7 +167,11 @@ def run_scenario(world: World, settings: Settings, home: str, recovery: str, tot
     while checks[home].alarm_at() is None or sim.t < checks[home].alarm_at():
         sim.tick()
     sim.event(f"health check of {home} unhealthy since t={checks[home].unhealthy_since:.0f}; "
-              f"alarm: on-call runs dr failover --to {recovery}")
+              "alarm pages on-call")
+    paged = sim.t
+    while sim.t < paged + operator_delay:
+        sim.tick()
+    sim.event(f"on-call runs dr failover --to {recovery}")
     # 4. dr failover, never touching home
     failover_adapter = adapter(home)
     failover_line = Timeline("failover", None, sim_now(sim))
@@ -171,18 +181,29 @@ def run_scenario(world: World, settings: Settings, home: str, recovery: str, tot
         recovery, "SELECT idempotency_key FROM payments")}
     sim.event(f"dr failover: {failover.outcome}")
     # 5. load continues
-    while sim.t < HOME_BACK_AT:
+    while sim.t < HOME_BACK_AT + operator_delay:
         sim.tick()
     # 6. home back, rebuilt as a standby of the new writer, then dr failback
     world.rebuild_as_standby(home, of=recovery)
     topology.members[home] = "pending-resync"
     world.restore_functions(home)
     sim.event(f"{home} back: database rebuilt as a standby of {recovery}; functions cold")
+    back = sim.t
+    # the engineer runs dr failback once dr status shows home healthy again (Route 53's check)
+    while not checks[home].healthy and sim.t < back + 300:
+        sim.tick()
+    sim.event(f"health check of {home} healthy: on-call runs dr failback")
     failback_line = Timeline("failback", None, sim_now(sim))
-    failback = loop.run(adapter(None), runbook.failback, failback_line, poll=POLL,
-                        timeout=600)
+    for attempt in (1, 2):  # a refused preflight (a transient blip) is re-run once, as a person
+        failback = loop.run(adapter(None), runbook.failback, failback_line, poll=POLL,
+                            timeout=600)
+        if failback.outcome != "refused" or attempt == 2:
+            break
+        sim.event(f"dr failback refused ({failback.message}); on-call re-runs it")
+        sim.advance(POLL)
     failback_done = sim.t
     sim.event(f"dr failback: {failback.outcome}")
+    load.total = max(load.total, len(load.payments)) + TAIL // EVERY  # home must serve again
     while not load.done and sim.t < END_BY:
         sim.tick()
     return report(world, sim, topology, acks, loss_t, failback_done, unreplicated,
@@ -227,11 +248,17 @@ def report(world, sim, topology, acks, loss_t, failback_done, unreplicated, surv
     streaming = world.sql(home, "SELECT count(*) FROM pg_stat_replication "
                                 "WHERE state = 'streaming'")[0][0]
     after = [a for a in acks if a["t"] > failback_done]
-    failback_ok = (failback.outcome == "done" and topology.writer == home
-                   and in_recovery == {home: False, recovery: True} and streaming == 1
-                   and any(a["region"] == home for a in after)
-                   and all(a["key"] in ledger for a in acks if a["key"] not in
-                           {l["key"] for l in lost}))
+    lost_keys = {item["key"] for item in lost}
+    failback_checks = {
+        "runbook_done": failback.outcome == "done",
+        "writer_home": topology.writer == home,
+        "home_writable_recovery_standby": in_recovery == {home: False, recovery: True},
+        "recovery_streams_from_home": streaming == 1,
+        "home_acknowledges_again": any(a["region"] == home for a in after),
+        "every_surviving_ack_in_home_ledger": all(a["key"] in ledger for a in acks
+                                                  if a["key"] not in lost_keys),
+    }
+    failback_ok = all(failback_checks.values())
     payments = sim.load.payments
     statuses: dict[str, int] = {}
     for request in sim.load.requests:
@@ -256,7 +283,7 @@ def report(world, sim, topology, acks, loss_t, failback_done, unreplicated, surv
         "acknowledged_before_loss_missing_after_promotion": sorted(
             a["key"] for a in acks if a["t"] <= loss_t and survived is not None
             and a["key"] not in survived),
-        "failback_ok": failback_ok,
+        "failback_ok": failback_ok, "failback_checks": failback_checks,
         "failover": {"outcome": failover.outcome, "message": failover.message,
                      "regions_touched": sorted(failover_adapter.touched),
                      "timeline": failover_line.to_json(failover.outcome)["entries"]},
@@ -287,6 +314,9 @@ def human_report(result: dict[str, Any]) -> list[str]:
     for lost in result["lost"]:
         lines.append(f"  LOST {lost['key']} (201 at t={lost['acknowledged_t']:.0f}): "
                      f"{lost['cause']}")
+    for check, passed in result["failback_checks"].items():
+        if not passed:
+            lines.append(f"  FAILBACK CHECK FAILED: {check}")
     for item in result["unresolved"]:
         lines.append(f"  UNRESOLVED {item['key']}: {item['state']} (last {item['last_status']})")
     return lines

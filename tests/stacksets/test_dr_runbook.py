@@ -307,3 +307,10 @@ def test_a_failed_call_stops_the_runbook_with_the_error(cloud, example_config, t
     assert result.outcome == "failed" and "being modified" in result.message
     assert timeline.entries[-1].outcome == "error: ClientError"
     assert json.loads((tmp_path / "timeline.json").read_text())["result"] == "failed"
+
+
+def test_cli_rejects_an_unbounded_drill(build_dir, capsys):
+    code = dr_cli.main(["drill", "--local", "--payments", "0", "--output", "json",
+                        "--build-dir", str(build_dir)])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 2 and "--payments 0: allowed 1 to 1000" in document["error"]
