@@ -167,15 +167,21 @@ def state_lines(state) -> list[str]:
             f"DNS prefers {state.dns_preferred or '?'}, serves {state.dns_serving or '?'}; "
             f"secret replica {state.secret_replica or '?'}"]
     for region in state.regions:
-        member = state.member(region)
-        rows.append(f"  {region:<12} cluster={'writer' if member and member.is_writer else (member.synchronization or 'reader') if member else 'absent'}"  # noqa: E501
-                    f"  /health={state.healthy.get(region)!s:<5}"
+        rows.append(f"  {region:<12} cluster={_cluster_role(state, region):<14}"
+                    f" /health={state.healthy.get(region)!s:<5}"
                     f" writable={state.writable.get(region)!s:<5}"
                     f" route53={state.health_checks.get(region)!s:<5}"
                     f" table={state.table_replicas.get(region, '?')}"
                     f" s3-failed={state.s3_replication.get(region, {}).get('failed', '?')}")
     rows += [f"  note: {note}" for note in state.notes]
     return rows
+
+
+def _cluster_role(state, region: str) -> str:
+    member = state.member(region)
+    if member is None:
+        return "absent"
+    return "writer" if member.is_writer else (member.synchronization or "secondary")
 
 
 def execute(adapter, decide, args, config, reporter: Reporter) -> int:
@@ -202,9 +208,13 @@ def report_result(result: loop.Result, timeline: Timeline, reporter: Reporter,
             reporter.info(line)
         total = timeline.elapsed()
         reporter.info(f"total {total:.0f}s (RTO budget 1800s)")
-    (reporter.info if result.ok else reporter.error)(result.message)
-    for reason in result.reasons:
-        reporter.error(f"  refused: {reason}")
+    if result.reasons:
+        reporter.error(f"refused ({len(result.reasons)} reason(s)); nothing was changed by "
+                       "this step:")
+        for reason in result.reasons:
+            reporter.error(f"  - {reason}")
+    else:
+        (reporter.info if result.ok else reporter.error)(result.message)
     reporter.record("result", result.outcome)
     reporter.record("runbook", result.to_json())
     reporter.record("timeline", timeline.to_json(result.outcome)["entries"])

@@ -161,7 +161,8 @@ class Cloud:
         status = "Success: HTTP Status Code 200" if ok else "Failure: Connection timed out"
         return {"HealthCheckObservations": [
             {"Region": r, "IPAddress": "192.0.2.1",
-             "StatusReport": {"Status": status}} for r in ("us-east-1", "eu-west-1", "ap-southeast-1")]}
+             "StatusReport": {"Status": status}}
+            for r in ("us-east-1", "eu-west-1", "ap-southeast-1")]}
 
     def secretsmanager_describe_secret(self, region, SecretId):
         return {"Name": SecretId, "ReplicationStatus": [
