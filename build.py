@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from templates import build_global, build_regional
+from templates import budget as dr_budget
 from templates.service import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parent
@@ -130,14 +131,24 @@ def lambda_artifacts() -> list[Artifact]:
 
 def render() -> tuple[list[Artifact], dict[str, int]]:
     """Every artifact of a build, in memory, plus resource counts per template."""
-    templates = {"regional.json": build_regional(), "global.json": build_global()}
+    regional = build_regional()
+    templates = {"regional.json": regional, "global.json": build_global(regional)}
     artifacts = [Artifact(name, template_json(t)) for name, t in templates.items()]
     counts = {name: len(t.resources) for name, t in templates.items()}
     return artifacts + lambda_artifacts(), counts
 
 
-def manifest(artifacts: list[Artifact]) -> Artifact:
+def budget_of(artifacts: list[Artifact], rto_target_minutes: float | None) -> dict:
+    """The DR budget of the built templates (templates/budget.py)."""
+    docs = {a.path: json.loads(a.data) for a in artifacts if a.path.endswith(".json")}
+    return dr_budget.dr_budget(docs["global.json"], docs["regional.json"],
+                               rto_target_minutes=rto_target_minutes)
+
+
+def manifest(artifacts: list[Artifact], budget: dict | None = None) -> Artifact:
     body = {"artifacts": {a.path: a.describe() for a in sorted(artifacts, key=lambda a: a.path)}}
+    if budget is not None:
+        body["dr_budget"] = budget
     return Artifact(MANIFEST, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode())
 
 
@@ -161,7 +172,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"output directory (default: {DEFAULT_OUT}/)")
-    return parser.parse_args(argv)
+    parser.add_argument("--rto-minutes", type=float, default=None,
+                        help="RTO target the DR budget is checked against (default: the global "
+                             "template's RecoveryTimeObjectiveMinutes, "
+                             f"{dr_budget.DEFAULT_RTO_TARGET_MINUTES} min)")
+    args = parser.parse_args(argv)
+    if args.rto_minutes is not None and args.rto_minutes <= 0:
+        parser.error(f"--rto-minutes must be positive, not {args.rto_minutes:g}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as error:
         print(f"build.py: {error}", file=sys.stderr)
         return 2
-    artifacts.append(manifest(artifacts))
+    budget = budget_of(artifacts, args.rto_minutes)
+    artifacts.append(manifest(artifacts, budget))
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         stale = write(args.out, artifacts)
@@ -190,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {args.out / artifact.path}  ({detail})")
     for path in stale:
         print(f"  removed {path} (an earlier build's zip)")
+    for line in dr_budget.describe(budget):
+        print(line)
     print(f"built {len(artifacts)} files in {time.perf_counter() - started:.2f}s")
     return 0
 

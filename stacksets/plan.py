@@ -55,6 +55,11 @@ GLOBAL_FROM_OUTPUTS = {
     names.SECONDARY_HEALTH_HOST: ("secondary", names.OUT_API_ENDPOINT_HOST),
 }
 
+# Stack-set parameters the global stack repeats when the config sets them: the dashboard draws
+# the reservations; EnableDrills also switches the ARC Region switch plan.
+GLOBAL_FROM_PARAMETERS = ("ProcessorReservedConcurrency", "HealthReservedConcurrency",
+                          "EnableDrills")
+
 
 # --- state ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -359,6 +364,10 @@ def global_parameters(config: Config, desired: Desired,
     values.update({
         names.NAME_PREFIX: config.name_prefix, names.ENVIRONMENT_NAME: config.environment,
         names.ALARM_EMAIL: config.alarm_email,
+        # The dashboard and the Region switch plan name both regions.
+        names.HOME_REGION: config.primary_region, names.RECOVERY_REGION: config.secondary_region,
+        **{p: str(config.parameters[p]) for p in GLOBAL_FROM_PARAMETERS
+           if p in config.parameters},
     })
     if domain:
         values.update({names.DOMAIN_NAME: domain.name, names.HOSTED_ZONE_ID: domain.hosted_zone_id,

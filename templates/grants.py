@@ -5,7 +5,9 @@ read a policy as a list of intentions. `Resource: "*"` appears only where the AP
 with the reason beside it (and in tests/policy_allowlist.py).
 """
 
-from awacs import kms, logs, sns, sts
+from awacs import (
+    arc_region_switch, awslambda, cloudwatch, ec2, iam, kms, logs, rds, s3, sns, sts, tag,
+)
 from awacs.aws import (
     Allow, ArnLike, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals,
 )
@@ -113,3 +115,117 @@ def assume_role_by(service: str, sid: str = "ServiceAssumesRole") -> Statement:
         Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
     )
 
+
+
+# --- drills: AWS FIS experiment role (templates/drills.py) ---------------------------------
+# Scoped from the AWS managed policy AWSFaultInjectionSimulatorNetworkAccess (v3) and the FIS
+# actions reference for aws:lambda:invocation-error: the same actions, on this stack's VPC,
+# private subnets and the network ACLs FIS creates (tagged managedByFIS=true) only.
+FIS_MANAGED_TAG = "aws:RequestTag/managedByFIS"
+FIS_MANAGED_RESOURCE_TAG = "aws:ResourceTag/managedByFIS"
+
+
+def fis_create_network_acl(vpc_arn, network_acls) -> list[Statement]:
+    """FIS isolates subnets by swapping in a deny-all network ACL it creates and tags."""
+    return [
+        Statement(Sid="CreateNetworkAclInThisVpc", Effect=Allow, Action=[ec2.CreateNetworkAcl],
+                  Resource=[vpc_arn]),
+        Statement(Sid="CreateTaggedNetworkAcl", Effect=Allow, Action=[ec2.CreateNetworkAcl],
+                  Resource=[network_acls],
+                  Condition=Condition(StringEquals(FIS_MANAGED_TAG, "true"))),
+        Statement(Sid="TagNetworkAclOnCreate", Effect=Allow, Action=[ec2.CreateTags],
+                  Resource=[network_acls],
+                  Condition=Condition(StringEquals({"ec2:CreateAction": "CreateNetworkAcl",
+                                                    FIS_MANAGED_TAG: "true"}))),
+        Statement(Sid="ManageOwnNetworkAcls", Effect=Allow,
+                  Action=[ec2.CreateNetworkAclEntry, ec2.DeleteNetworkAcl],
+                  Resource=[network_acls, vpc_arn],
+                  Condition=Condition(StringEquals(FIS_MANAGED_RESOURCE_TAG, "true"))),
+    ]
+
+
+def fis_swap_subnet_network_acls(subnet_arns: list, network_acls) -> Statement:
+    """Associate the subnets with FIS's ACL during the drill, and back afterwards."""
+    return Statement(Sid="SwapSubnetNetworkAcl", Effect=Allow,
+                     Action=[ec2.ReplaceNetworkAclAssociation],
+                     Resource=[*subnet_arns, network_acls])
+
+
+def fis_describe_network() -> Statement:
+    """The read-only calls of the managed policy's VpcActions that apply to a VPC without
+    transit gateways; EC2 Describe* calls have no resource-level permissions."""
+    return Statement(Sid="DescribeNetwork", Effect=Allow,
+                     Action=[ec2.DescribeVpcs, ec2.DescribeSubnets, ec2.DescribeNetworkAcls,
+                             ec2.DescribeManagedPrefixLists, ec2.DescribeVpcEndpoints,
+                             ec2.DescribeNetworkInterfaces, ec2.DescribeVpcPeeringConnections,
+                             ec2.DescribeRouteTables],
+                     Resource=["*"])
+
+
+def fis_write_lambda_fault_config(config_objects, key_arn) -> list[Statement]:
+    """aws:lambda:* actions write the fault configuration the FIS Lambda extension reads
+    (FIS User Guide, "Use the AWS FIS aws:lambda:function actions")."""
+    return [
+        Statement(Sid="WriteFaultConfiguration", Effect=Allow,
+                  Action=[s3.PutObject, s3.DeleteObject], Resource=[config_objects]),
+        Statement(Sid="EncryptFaultConfiguration", Effect=Allow,
+                  Action=[kms.GenerateDataKey, kms.Decrypt], Resource=[key_arn],
+                  Condition=Condition(StringEquals("kms:ViaService", Sub(
+                      "s3.${AWS::Region}.${AWS::URLSuffix}")))),
+    ]
+
+
+def fis_read_lambda_targets(function_arns: list) -> list[Statement]:
+    return [
+        Statement(Sid="ReadTargetFunctions", Effect=Allow, Action=[awslambda.GetFunction],
+                  Resource=function_arns),
+        # Target resolution goes through the Resource Groups Tagging API, which has no
+        # resource-level permissions.
+        Statement(Sid="ResolveTargets", Effect=Allow, Action=[tag.GetResources],
+                  Resource=["*"]),
+    ]
+
+
+def lambda_read_fault_config(bucket_arn, config_objects) -> Statement:
+    """What the FIS Lambda extension in a function needs: list and read its configuration."""
+    return Statement(Sid="ReadFaultConfiguration", Effect=Allow,
+                     Action=[s3.GetObject, s3.ListBucket], Resource=[bucket_arn, config_objects])
+
+
+# --- ARC Region switch plan execution role (templates/region_switch.py) ---------------------
+# From the AWS managed policy AmazonApplicationRecoveryControllerRegionSwitchPlanExecutionPolicy
+# (v1) and the ARC Developer Guide's "Aurora Global Database execution block sample policy",
+# scoped to this plan, its role, its alarms and this environment's clusters.
+def arc_read_plan(plan_arn_pattern) -> Statement:
+    return Statement(Sid="GetPlanAndExecutions", Effect=Allow,
+                     Action=[arc_region_switch.GetPlan, arc_region_switch.GetPlanExecution,
+                             arc_region_switch.ListPlanExecutions],
+                     Resource=[plan_arn_pattern])
+
+
+def arc_evaluate_own_role(role_arn) -> Statement:
+    """Plan evaluation simulates the execution role's own policy."""
+    return Statement(Sid="PlanEvaluation", Effect=Allow, Action=[iam.SimulatePrincipalPolicy],
+                     Resource=[role_arn])
+
+
+def arc_read_alarms(alarm_arns: list) -> list[Statement]:
+    return [
+        Statement(Sid="ReadAssociatedAlarms", Effect=Allow,
+                  Action=[cloudwatch.DescribeAlarms, cloudwatch.DescribeAlarmHistory],
+                  Resource=alarm_arns),
+        # GetMetricStatistics has no resource-level permissions.
+        Statement(Sid="ReadAlarmMetrics", Effect=Allow,
+                  Action=[cloudwatch.GetMetricStatistics], Resource=["*"]),
+    ]
+
+
+def arc_aurora_global_switch(global_cluster_arn, cluster_arns: list) -> list[Statement]:
+    return [
+        # RDS Describe calls on global clusters are not scoped in the sample policy.
+        Statement(Sid="DescribeAuroraClusters", Effect=Allow,
+                  Action=[rds.DescribeGlobalClusters, rds.DescribeDBClusters], Resource=["*"]),
+        Statement(Sid="SwitchOrFailOverGlobalDatabase", Effect=Allow,
+                  Action=[rds.SwitchoverGlobalCluster, rds.FailoverGlobalCluster],
+                  Resource=[global_cluster_arn, *cluster_arns]),
+    ]

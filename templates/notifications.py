@@ -11,6 +11,7 @@ from troposphere import Output, Ref, Template, cloudwatch, sns
 
 from . import grants, names
 from .keys import Key
+from .physical_names import alarm_name, physical
 from .tagging import name, tags
 
 
@@ -54,12 +55,14 @@ def add_alarm_topic(template: Template, key: Key, *, role: str = "alarms") -> To
 
 def add_alarm(template: Template, logical_id: str, topic: Topic, *, description: str,
               condition: str | None = None, **props) -> cloudwatch.Alarm:
-    """A CloudWatch alarm that notifies `topic` when it fires and when it recovers."""
+    """A CloudWatch alarm that notifies `topic` when it fires and when it recovers. Its name is
+    `<prefix>-<env>-<logical id>`, so the dashboard and the drills can name it in any region."""
     if not description:
         raise ValueError(f"alarm {logical_id} needs a description a person on call can act on")
     extra = {"Condition": condition} if condition else {}
     return template.add_resource(cloudwatch.Alarm(
         logical_id,
+        AlarmName=physical(alarm_name(logical_id)),
         AlarmDescription=description,
         AlarmActions=[topic.arn],
         OKActions=[topic.arn],

@@ -4,11 +4,12 @@ from troposphere import Template
 
 from .api import add_api
 from .database import add_database
+from .drills import add_drills, lambda_fault_injection
 from .keys import add_key
 from .network import add_network
 from .notifications import add_alarm_topic
 from .regional_params import add_regional_parameters
-from .service import add_functions
+from .service import add_functions, inject_faults
 from .service_alarms import add_service_alarms
 from .storage import add_storage
 from .table import add_payments_table
@@ -30,5 +31,7 @@ def build_regional() -> Template:
     functions = add_functions(regional, key, network, database, storage)
     api = add_api(regional, key, functions)
     add_service_alarms(regional, topic, functions, api, database, storage)
+    drills = add_drills(regional, key, network, functions.processor)
+    inject_faults(functions, functions.processor_role, lambda_fault_injection(drills))
     regional.params.finish()
     return template

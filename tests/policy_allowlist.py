@@ -7,7 +7,21 @@ VPC_ENI = ("EC2 network-interface calls a VPC Lambda function makes have no reso
            "permissions (Lambda Developer Guide, VPC access)")
 XRAY = "X-Ray trace ingestion has no resource-level permissions"
 
+EC2_DESCRIBE = ("EC2 Describe* calls have no resource-level permissions (Service Authorization "
+                "Reference, Amazon EC2); FIS reads the VPC, subnets and ACLs it changes")
+TAGGING = ("tag:GetResources (FIS target resolution) has no resource-level permissions "
+           "(Service Authorization Reference, Resource Groups Tagging API)")
+
+CW_METRICS = ("cloudwatch:GetMetricStatistics has no resource-level permissions; ARC Region "
+              "switch reads the associated alarms' metrics")
+RDS_DESCRIBE = ("ARC's Aurora Global Database execution block describes global and member "
+                "clusters; the ARC Developer Guide's sample policy grants these on \"*\"")
+
 RESOURCE_STAR = {
+    ("global", "RegionSwitchRole", "ReadAlarmMetrics"): CW_METRICS,
+    ("global", "RegionSwitchRole", "DescribeAuroraClusters"): RDS_DESCRIBE,
+    ("regional", "DrillRole", "DescribeNetwork"): EC2_DESCRIBE,
+    ("regional", "DrillRole", "ResolveTargets"): TAGGING,
     ("regional", "ProcessorRole", "ManageVpcNetworkInterfaces"): VPC_ENI,
     ("regional", "HealthRole", "ManageVpcNetworkInterfaces"): VPC_ENI,
     ("regional", "ProcessorRole", "PublishTraces"): XRAY,

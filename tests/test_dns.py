@@ -12,6 +12,7 @@ PARAMS = {
     "SecondaryApiDomainTarget": "d-secondary.execute-api.us-west-2.amazonaws.com",
     "SecondaryApiDomainHostedZoneId": "Z2OJLYMUO9EFXC",
     "SecondaryHealthCheckHost": "def456.execute-api.us-west-2.amazonaws.com",
+    "HomeRegion": "us-east-1", "RecoveryRegion": "us-west-2",
 }
 
 

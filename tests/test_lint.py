@@ -28,10 +28,24 @@ def cfn_lint_executable() -> str:
     return found
 
 
-def test_cfn_lint_reports_nothing(built):
+def with_drills_on(built, out: Path) -> list[str]:
+    """Copies of both templates whose EnableDrills defaults to true, so the linters also see
+    the drills' conditional resources switched on."""
+    paths = []
+    for name in ("regional.json", "global.json"):
+        doc = json.loads((built / name).read_text())
+        doc["Parameters"]["EnableDrills"]["Default"] = "true"
+        path = out / f"drills-on-{name}"
+        path.write_text(json.dumps(doc, indent=2, sort_keys=True))
+        paths.append(str(path))
+    return paths
+
+
+def test_cfn_lint_reports_nothing(built, tmp_path):
     result = subprocess.run(
         [cfn_lint_executable(), "--format", "parseable", "--regions", *LINT_REGIONS,
-         "--", str(built / "regional.json"), str(built / "global.json")],
+         "--", str(built / "regional.json"), str(built / "global.json"),
+         *with_drills_on(built, tmp_path)],
         capture_output=True, text=True, timeout=300,
     )
     assert result.stdout == "" and result.returncode == 0, result.stdout + result.stderr
@@ -52,6 +66,7 @@ def test_checkov_reports_no_failed_check(built, tmp_path):
     scan.mkdir()
     for name in ("regional.json", "global.json"):
         shutil.copy(built / name, scan / name)
+    with_drills_on(built, scan)  # checkov drops resources whose Condition is false by default
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no guideline download
     result = subprocess.run(
         [checkov_executable(), "--directory", str(scan), "--framework", "cloudformation",
@@ -66,6 +81,9 @@ def test_checkov_reports_no_failed_check(built, tmp_path):
     assert failed == [], failed
     assert report["summary"]["parsing_errors"] == 0
     assert report["summary"]["resource_count"] > 0
+    scanned = {c["resource"] for c in report["results"]["passed_checks"]}
+    assert {"AWS::IAM::Role.DrillRole", "AWS::S3::Bucket.DrillConfigBucket",
+            "AWS::IAM::Role.RegionSwitchRole"} <= scanned
     skipped = report["results"].get("skipped_checks", [])
     for check in skipped:
         reason = (check["check_result"].get("suppress_comment") or "").strip()

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import http, logs, validation
+from . import cardnumbers, http, logs, validation
 from .config import Config
 from .deadline import Deadline
 from .errors import DependencyUnavailable
@@ -75,11 +75,17 @@ def _process(
 ) -> Result:
     if http.method(event) != "POST":
         raise ApiError(405, "method_not_allowed", "use POST", headers={"allow": "POST"})
+    validation.refuse_card_numbers_in_headers(
+        {
+            **{name: http.header(event, name) for name in validation.SCANNED_HEADERS},
+            validation.PATH_PSEUDO_HEADER: http.target(event),
+        }
+    )
     raw = http.body_bytes(event)
     http.require_json_content_type(event)
     key = validation.idempotency_key(http.header(event, validation.IDEMPOTENCY_KEY_HEADER))
     request = validation.payment_request(
-        validation.parse_json_object(raw), config.max_payment_amount
+        validation.parse_json_object(raw), config.payment_limit_multiplier
     )
     outcome = service.process(
         key, request, correlation_id, _lease_seconds(context),
@@ -105,7 +111,7 @@ def _handle(
     correlation_id = _correlation_id(event, context)
     token = logs.set_correlation_id(correlation_id)
     started = time.perf_counter()
-    fields: dict[str, Any] = {"method": http.method(event), "path": event.get("rawPath")}
+    fields: dict[str, Any] = {"method": http.method(event), "path": _loggable_path(event)}
     try:
         stored, headers, details = work(correlation_id)
         fields.update(details)
@@ -133,6 +139,14 @@ def _handle(
         return http.response(stored, correlation_id, headers)
     finally:
         logs.reset_correlation_id(token)
+
+
+def _loggable_path(event: Mapping[str, Any]) -> Any:
+    """The request path for the log line, unless it holds what looks like a card number."""
+    path = event.get("rawPath")
+    if isinstance(path, str) and cardnumbers.contains_card_number(path):
+        return cardnumbers.REDACTED_KEY
+    return path
 
 
 def _outcome_headers(outcome: Outcome) -> dict[str, str]:

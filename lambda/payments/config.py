@@ -19,7 +19,7 @@ DB_HOST = "DB_HOST"
 DB_PORT = "DB_PORT"
 DB_NAME = "DB_NAME"
 DB_TLS_CA_FILE = "DB_TLS_CA_FILE"
-MAX_PAYMENT_AMOUNT = "MAX_PAYMENT_AMOUNT"
+PAYMENT_LIMIT_MULTIPLIER = "PAYMENT_LIMIT_MULTIPLIER"
 IDEMPOTENCY_TTL_SECONDS = "IDEMPOTENCY_TTL_SECONDS"
 LOG_LEVEL = "LOG_LEVEL"
 
@@ -32,7 +32,7 @@ ENV_VARS: frozenset[str] = frozenset(
         DB_PORT,
         DB_NAME,
         DB_TLS_CA_FILE,
-        MAX_PAYMENT_AMOUNT,
+        PAYMENT_LIMIT_MULTIPLIER,
         IDEMPOTENCY_TTL_SECONDS,
         LOG_LEVEL,
     }
@@ -42,8 +42,9 @@ ENV_VARS: frozenset[str] = frozenset(
 RUNTIME_ENV_VARS: frozenset[str] = frozenset({"AWS_REGION"})
 """Variables the Lambda runtime sets; the template must not."""
 
-# The ledger column is numeric(18, 3): 15 integer digits.
-_LEDGER_AMOUNT_CEILING = Decimal("1e15")
+# Scales the per-currency caps of payments.currencies. The largest cap times
+# this stays far below the ledger column's 15 integer digits (numeric(18, 3)).
+_MAX_LIMIT_MULTIPLIER = Decimal(100)
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 # Idempotency keys must outlive client retries (minutes to a day) but not the
 # table: one hour to 30 days.
@@ -64,7 +65,7 @@ class Config:
     db_port: int
     db_name: str
     db_tls_ca_file: str | None
-    max_payment_amount: Decimal
+    payment_limit_multiplier: Decimal
     idempotency_ttl_seconds: int
     log_level: str
     region: str
@@ -80,7 +81,7 @@ class Config:
             db_port=env.integer(DB_PORT, minimum=1, maximum=65535),
             db_name=env.required(DB_NAME),
             db_tls_ca_file=env.optional(DB_TLS_CA_FILE),
-            max_payment_amount=env.amount(MAX_PAYMENT_AMOUNT),
+            payment_limit_multiplier=env.multiplier(PAYMENT_LIMIT_MULTIPLIER),
             idempotency_ttl_seconds=env.integer(
                 IDEMPOTENCY_TTL_SECONDS, minimum=_MIN_TTL_SECONDS, maximum=_MAX_TTL_SECONDS
             ),
@@ -118,15 +119,16 @@ class _Reader:
             return 0
         return int(raw)
 
-    def amount(self, name: str) -> Decimal:
+    def multiplier(self, name: str) -> Decimal:
         raw = self.required(name)
         try:
             value = Decimal(raw)
         except InvalidOperation:
             value = Decimal(0)
-        if raw and not (value.is_finite() and 0 < value < _LEDGER_AMOUNT_CEILING):
+        if raw and not (value.is_finite() and 0 < value <= _MAX_LIMIT_MULTIPLIER):
             self.problems.append(
-                f"{name}={raw!r} must be a positive decimal below {_LEDGER_AMOUNT_CEILING:f}"
+                f"{name}={raw!r} must be a decimal greater than 0 and at most "
+                f"{_MAX_LIMIT_MULTIPLIER}"
             )
         return value
 

@@ -259,7 +259,7 @@ class Database:
             self._discard()
             raise _Retryable(f"connection failed: {type(error).__name__}") from None
         except DatabaseError as error:
-            code = _sqlstate(error)
+            code = sqlstate(error)
             if code == _READ_ONLY:
                 # A demoted or secondary server: reconnect next time, through the writer
                 # endpoint, which leads to the new writer.
@@ -319,6 +319,6 @@ class _Retryable(Exception):
         self.auth = auth
 
 
-def _sqlstate(error: DatabaseError) -> str:
+def sqlstate(error: DatabaseError) -> str:
     details = error.args[0] if error.args else None
     return str(details.get("C", "")) if isinstance(details, dict) else ""

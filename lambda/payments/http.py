@@ -61,6 +61,13 @@ def request_id(event: Mapping[str, Any]) -> str | None:
     return str(value) if value else None
 
 
+def target(event: Mapping[str, Any]) -> str:
+    """The path and query string as sent (HTTP/2's ``:path``)."""
+    path, query = event.get("rawPath"), event.get("rawQueryString")
+    text = path if isinstance(path, str) else ""
+    return f"{text}?{query}" if isinstance(query, str) and query else text
+
+
 def header(event: Mapping[str, Any], name: str) -> str | None:
     headers = event.get("headers") or {}
     if not isinstance(headers, Mapping):

@@ -6,8 +6,11 @@ an error, not a silent divergence. The whole run is one transaction
 (PostgreSQL DDL is transactional) under an advisory lock, so two deploy steps
 racing each other apply nothing twice and a failed file leaves no trace.
 
-Runs on the writer only: the connection it is given refuses a read-only server
-(``payments.database``). ``lambda/migrate.py`` is the command-line entry point.
+Runs on the writer only, as the migrator role: the migrate function
+(``lambda/migrate_handler.py``) first creates the roles as the master user
+(``payments.roles``), then applies the files as ``payments_migrator``. The
+payment functions only check (:func:`missing`) and refuse to take payments on a
+schema that is behind.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .database import Database
+from pg8000.exceptions import DatabaseError
+
+from .database import Database, sqlstate as _sqlstate
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 _FILE_NAME = re.compile(r"(\d{3})_[a-z0-9_]+\.sql")
@@ -85,3 +90,16 @@ def apply(database: Database, migrations: list[Migration] | None = None) -> list
             )
             names.append(migration.name)
     return names
+
+
+def missing(database: Database, migrations: list[Migration] | None = None) -> list[str]:
+    """The shipped migrations the connected database has not applied (a read: what the
+    functions' role may do). Empty when the schema is current."""
+    migrations = load() if migrations is None else migrations
+    try:
+        applied = {version for (version,) in database.run("SELECT version FROM schema_migrations")}
+    except DatabaseError as error:
+        if _sqlstate(error) == "42P01":  # undefined_table: nothing was ever applied
+            return [m.name for m in migrations]
+        raise
+    return [m.name for m in migrations if m.version not in applied]

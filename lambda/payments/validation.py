@@ -1,10 +1,12 @@
 """Turns an untrusted request into a :class:`~payments.models.PaymentRequest`, or says why not.
 
 Pure functions: no I/O, no clock. Status codes follow RFC 9110: 400 when the
-request cannot be read at all (missing or invalid ``Idempotency-Key``, body
-that is not a JSON object), 422 when it reads but breaks a field rule. Every
-invalid field is reported at once, one error per field; messages say what is
-allowed and never echo what was sent (it might be card data).
+request cannot be read at all (missing or invalid ``Idempotency-Key``, a card
+number in a header, a body that is not a JSON object), 422 when it reads but
+breaks a field rule. Invalid fields are reported at once, one error per field,
+at most :data:`MAX_FIELD_ERRORS` of them (a hostile body must not turn 16 KiB
+into a large answer); messages say what is allowed and never echo what was
+sent (it might be card data).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from . import cardnumbers
-from .currencies import minor_units
+from .currencies import max_amount_minor_units, minor_units
 from .http import ApiError
-from .models import FieldError, PaymentRequest, PaymentSource
+from .models import FieldError, PaymentRequest, PaymentSource, format_amount
 
 IDEMPOTENCY_KEY_HEADER = "idempotency-key"
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
@@ -32,8 +34,52 @@ SOURCE_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,255}")
 MAX_DESCRIPTION_CHARS = 255
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
+_UNPAIRED_SURROGATE = re.compile(r"[\ud800-\udfff]")
+"""json.loads turns a "\\ud800" escape without its pair into a lone surrogate, which
+no store can encode (it would fail the same way at every retry)."""
+_BIDI_CONTROLS = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional formatting characters (Unicode TR9): they make stored text, receipts
+and log lines display differently from what they hold ("Trojan Source")."""
+
+MAX_FIELD_ERRORS = 20
+MAX_FIELD_PATH_CHARS = 100
+
+SCANNED_HEADERS = (IDEMPOTENCY_KEY_HEADER, "content-type")
+"""The headers the handler reads, and so could store or log. The others are never
+read, stored or logged by the handler; scanning them would refuse payments for a
+random digit stretch in a trace id (``traceparent``, ``x-amzn-trace-id``) or a
+signature (``authorization``), and a list of proxies' IPs (``x-forwarded-for``)
+joins into one long digit run."""
+
+PATH_PSEUDO_HEADER = ":path"
+"""The request target (path and query string), scanned like a header: the path is
+logged, and HTTP/2 sends it as this pseudo-header."""
+
 FIELDS = frozenset({"amount", "currency", "merchant_id", "source", "description"})
 SOURCE_FIELDS = frozenset({"type", "token"})
+
+
+def refuse_card_numbers_in_headers(values: Mapping[str, str | None]) -> None:
+    """400 when a scanned header (name -> value, None when absent) or the
+    :data:`PATH_PSEUDO_HEADER` holds a card number.
+
+    Runs before anything reads or logs a header. An idempotency key that is a
+    UUID always passes (see :mod:`payments.cardnumbers`)."""
+    found = sorted(
+        name for name, value in values.items() if value and cardnumbers.contains_card_number(value)
+    )
+    if found:
+        raise ApiError(
+            400,
+            "card_number_in_header",
+            "a header or the path holds what looks like a card number (13-19 digits "
+            "passing the Luhn check); send no card data, only a vault token in "
+            "source.token; use a UUID as Idempotency-Key",
+            fields=[
+                FieldError(f"header:{name}", "card_number", "must not contain a card number")
+                for name in found
+            ],
+        )
 
 
 def idempotency_key(value: str | None) -> str:
@@ -72,15 +118,16 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return document
 
 
-def payment_request(document: Mapping[str, Any], max_amount: Decimal) -> PaymentRequest:
-    """Validate every field; raise one 422 listing all invalid fields."""
+def payment_request(
+    document: Mapping[str, Any], limit_multiplier: Decimal = Decimal(1)
+) -> PaymentRequest:
+    """Validate every field; raise one 422 listing the invalid fields.
+
+    ``limit_multiplier`` scales the per-currency amount caps
+    (:data:`payments.currencies.MAX_AMOUNT_MINOR_UNITS`).
+    """
     errors = _Errors()
-    for path in cardnumbers.paths_with_card_numbers(dict(document)):
-        errors.add(
-            path,
-            "card_number",
-            "must not contain a card number; send a vault token in source.token",
-        )
+    _scan_text(errors, dict(document))
     for name in sorted(set(document) - FIELDS):
         errors.add(
             _reportable(name),
@@ -90,7 +137,7 @@ def payment_request(document: Mapping[str, Any], max_amount: Decimal) -> Payment
 
     currency = _text(errors, document, "currency", _currency_rule)
     exponent = minor_units(currency) if currency else None
-    amount = _amount(errors, document.get("amount"), exponent, max_amount)
+    amount = _amount(errors, document.get("amount"), currency, exponent, limit_multiplier)
     merchant_id = _text(
         errors,
         document,
@@ -104,9 +151,7 @@ def payment_request(document: Mapping[str, Any], max_amount: Decimal) -> Payment
     description = _description(errors, document.get("description"))
 
     if errors:
-        raise ApiError(
-            422, "validation_failed", "one or more fields are invalid", fields=errors.values()
-        )
+        raise errors.to_api_error()
     assert amount is not None and currency and exponent is not None and merchant_id and source
     return PaymentRequest(amount, currency, exponent, merchant_id, source, description)
 
@@ -118,7 +163,53 @@ class _Errors(dict[str, FieldError]):
     """First error per field wins, so a card-number finding is never hidden by a later rule."""
 
     def add(self, field: str, rule: str, message: str) -> None:
+        field = _reportable_path(field)
         self.setdefault(field, FieldError(field, rule, message))
+
+    def to_api_error(self) -> ApiError:
+        """At most MAX_FIELD_ERRORS, in the order found except that unknown fields
+        come last: a thousand stray keys must not push out the amount's error."""
+        ordered = sorted(self.values(), key=lambda error: error.rule == "unknown_field")
+        shown = ordered[:MAX_FIELD_ERRORS]
+        message = "one or more fields are invalid"
+        if len(ordered) > len(shown):
+            message = f"{len(ordered)} fields are invalid; the first {len(shown)} are listed"
+        return ApiError(422, "validation_failed", message, fields=shown)
+
+
+def _reportable_path(path: str) -> str:
+    """A JSON path short enough for a response and a log line, and never holding a
+    digit run that looks like a card number (array indices are digits too)."""
+    if len(path) > MAX_FIELD_PATH_CHARS:
+        path = path[: MAX_FIELD_PATH_CHARS - 3] + "..."
+    return cardnumbers.REDACTED_KEY if cardnumbers.contains_card_number(path) else path
+
+
+def _scan_text(errors: _Errors, document: Mapping[str, Any]) -> None:
+    """Every key and scalar, anywhere in the body: card numbers, then characters
+    no field may hold."""
+    for path, key, value in cardnumbers.walk(document):
+        text: str = key if key is not None else value
+        if cardnumbers.contains_card_number(text):
+            errors.add(
+                path,
+                "card_number",
+                "must not contain a card number; send a vault token in source.token",
+            )
+        elif _UNPAIRED_SURROGATE.search(text):
+            errors.add(
+                path,
+                "unpaired_surrogate",
+                "must not contain an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape "
+                "without its pair)",
+            )
+        elif _BIDI_CONTROLS.search(text):
+            errors.add(
+                path,
+                "bidi_control",
+                "must not contain bidirectional control characters "
+                "(U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069)",
+            )
 
 
 def _text(
@@ -139,13 +230,7 @@ def _text(
     return value
 
 
-_REPORTABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
-
-
-def _reportable(name: str) -> str:
-    """An unexpected key as it may appear in an error and a log line: plain
-    identifiers as sent, anything else (a card number, markup, 10 KB of junk) redacted."""
-    return name if _REPORTABLE_NAME.fullmatch(name) else cardnumbers.REDACTED_KEY
+_reportable = cardnumbers.reportable_name
 
 
 def _pattern_rule(pattern: re.Pattern[str], message: str) -> Rule:
@@ -159,7 +244,11 @@ def _currency_rule(value: str) -> tuple[str, str] | None:
 
 
 def _amount(
-    errors: _Errors, value: Any, exponent: int | None, max_amount: Decimal
+    errors: _Errors,
+    value: Any,
+    currency: str | None,
+    exponent: int | None,
+    limit_multiplier: Decimal,
 ) -> Decimal | None:
     field = "amount"
     if value is None:
@@ -182,9 +271,12 @@ def _amount(
     if amount <= 0:
         errors.add(field, "positive", "must be greater than zero")
         return None
-    if amount > max_amount:
-        errors.add(field, "maximum", f"must be at most {max_amount:f}")
-        return None
+    if currency is not None and exponent is not None:
+        cap = max_amount_minor_units(currency, limit_multiplier)
+        if amount.scaleb(exponent) > cap:
+            largest = format_amount(Decimal(cap).scaleb(-exponent), exponent)
+            errors.add(field, "maximum", f"must be at most {largest} for {currency}")
+            return None
     return amount
 
 

@@ -1,7 +1,7 @@
 """Builds configuration, clients and services once per Lambda container.
 
-Everything is created lazily on first use, not at import, so tests (and the
-migration command) can set the environment first; :func:`reset` forgets it all.
+Everything is created lazily on first use, not at import, so tests can set the environment
+first; :func:`reset` forgets it all.
 
 Timeouts are a budget (``payments.deadline``): each step's worst case must fit in what is
 left of the invocation, so a slow dependency ends in a 503 with ``Retry-After`` and never
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from . import aws, logs, migrations
 from .config import Config
 from .database import Database, SecretCredentials, SessionLimits, tls_context
+from .errors import DependencyUnavailable
 from .health import Probe, database_probe, dynamodb_probe, s3_probe
 from .idempotency import IdempotencyStore
 from .ledger import Ledger
@@ -112,22 +113,24 @@ def _new_database(purpose: str) -> Database:
 
 
 def ensure_schema() -> None:
-    """Bring the ledger schema up to date once per container, on whichever server is the
-    writer now (one locked, idempotent transaction; a no-op once applied).
+    """Refuse to take payments on a schema that is behind this code: checked once per
+    container, against the writer (the payment connection refuses a read-only server).
 
-    The payment connection only ever reaches the writer (a read-only server is refused at
-    connect), so this runs in whichever region takes the first payment after a deploy or a
-    failover; it never depends on the region's deploy role. A failure (writer unreachable)
-    raises DependencyUnavailable, the request gets a 503, and the next request tries again.
+    The functions' database role cannot change the schema (least privilege): the migrate
+    function applies migrations, and the rollout tool invokes it after every deploy. Until
+    then, or while the writer is unreachable, requests get a 503 and the next one checks
+    again.
     """
     container = current
     if container.schema_current:
         return
     with container.schema_lock:
         if not container.schema_current:
-            applied = migrations.apply(database("payments"))
-            if applied:
-                log.info("schema migrated", extra={"fields": {"applied": applied}})
+            pending = migrations.missing(database("payments"))
+            if pending:
+                log.error("schema behind the code: invoke the migrate function",
+                          extra={"fields": {"pending": pending}})
+                raise DependencyUnavailable("database", "schema not migrated")
             container.schema_current = True
 
 

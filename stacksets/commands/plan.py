@@ -3,10 +3,11 @@ override; NoEcho values masked) and, where stacks exist, what would change. No w
 
 from __future__ import annotations
 
-from stacksets import roles, state
+from stacksets import cost, roles, state
 from stacksets.context import Context, desired, uploads
-from stacksets.plan import (FOUNDATION, JOIN, PEER_ROUTES, Blocked, effective_parameters,
-                            next_step, region_overrides, resource_changes)
+from stacksets.plan import (FOUNDATION, GLOBAL_REGION, JOIN, PEER_ROUTES, Blocked,
+                            effective_parameters, next_step, region_overrides,
+                            resource_changes)
 
 
 def run(ctx: Context, args) -> int:
@@ -40,6 +41,15 @@ def run(ctx: Context, args) -> int:
         for row in rows:
             reporter.info(f"    {row['name']:<28} {row['value']:<40} {row['source']}")
     reporter.record("regions", regions)
+    try:
+        standby = cost.for_config(config, ctx.bundle.regional.document,
+                                  ctx.bundle.global_.document, GLOBAL_REGION)
+        for line in cost.describe(standby):
+            reporter.info(line)
+    except cost.CostError as error:
+        reporter.warn(f"standby cost not priced: {error}")
+        standby = {"error": str(error)}
+    reporter.record("standby_cost", standby)
     step = next_step(config, wanted, observed)
     if step is None:
         reporter.info("next: nothing; deploy would change nothing")

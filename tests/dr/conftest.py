@@ -25,10 +25,12 @@ import boto3
 import pytest
 
 from stacksets.localpg import (
-    ADMIN_USER, DATABASE, PostgresServer, PostgresUnavailable, WriterEndpoint, create_server,
+    DATABASE, PostgresServer, PostgresUnavailable, WriterEndpoint, create_server,
     create_standby,
 )
-from tests.handlers.conftest import FakeContext, admin_connection, http_event
+from tests.handlers.conftest import (
+    FakeContext, admin_connection, create_database_secrets, deploy_schema, http_event,
+)
 
 HOME, RECOVERY = "us-east-1", "us-west-2"
 TABLE = "payments-dr-test"
@@ -168,10 +170,22 @@ def _environment(region: str, port: int, ca_file: str, secret_arn: str) -> dict[
         "DB_PORT": str(port),
         "DB_NAME": DATABASE,
         "DB_TLS_CA_FILE": ca_file,
-        "MAX_PAYMENT_AMOUNT": "10000.00",
+        "PAYMENT_LIMIT_MULTIPLIER": "1",
         "IDEMPOTENCY_TTL_SECONDS": "86400",
         "LOG_LEVEL": "WARNING",
     }
+
+
+def _replicate(arns: dict[str, str], region: str) -> dict[str, str]:
+    """Secrets Manager replicas: the same name and value in the other region."""
+    source = boto3.client("secretsmanager", region_name=HOME)
+    target = boto3.client("secretsmanager", region_name=region)
+    replicas = {}
+    for kind, arn in arns.items():
+        secret = source.get_secret_value(SecretId=arn)
+        replicas[kind] = target.create_secret(Name=secret["Name"],
+                                              SecretString=secret["SecretString"])["ARN"]
+    return replicas
 
 
 @pytest.fixture
@@ -199,7 +213,7 @@ def two_regions() -> Iterator[TwoRegions]:
             for name, value in credentials.items():
                 patch.setenv(name, value)
             patch.delenv("AWS_PROFILE", raising=False)
-            regions = {}
+            regions, arns = {}, {}
             for region in (HOME, RECOVERY):
                 boto3.client("dynamodb", region_name=region).create_table(
                     TableName=TABLE, BillingMode="PAY_PER_REQUEST",
@@ -211,13 +225,13 @@ def two_regions() -> Iterator[TwoRegions]:
                     **({} if region == "us-east-1" else
                        {"CreateBucketConfiguration": {"LocationConstraint": region}}),
                 )
-                arn = boto3.client("secretsmanager", region_name=region).create_secret(
-                    Name=SECRET_NAME,
-                    SecretString=json.dumps({"username": ADMIN_USER,
-                                             "password": home_db.password}),
-                )["ARN"]
+                # The home secrets and their replicas: the same values in both regions.
+                arns[region] = (create_database_secrets(region, SECRET_NAME, home_db.password)
+                                if region == HOME else _replicate(arns[HOME], region))
                 regions[region] = Region(region, _environment(
-                    region, endpoint.port, str(home_db.ca_file), arn))
+                    region, endpoint.port, str(home_db.ca_file), arns[region]["app"]))
+            with regions[HOME].active():  # the migrate function, through the writer endpoint
+                deploy_schema(HOME, DATABASE, arns[HOME])
             yield TwoRegions(home_db, recovery_db, endpoint, regions[HOME], regions[RECOVERY])
             for region in regions.values():
                 region.cold_start()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import secrets
 import sys
 import uuid
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ import pytest
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 sys.path.insert(0, str(LAMBDA_DIR))
 
-from payments import migrations, wiring  # noqa: E402
+from payments import roles, schema_deploy, wiring  # noqa: E402
 from payments.database import tls_context  # noqa: E402
 
 from stacksets.localpg import (  # noqa: E402
@@ -41,7 +43,7 @@ REGION = "eu-west-1"
 TABLE = "payments-test"
 BUCKET = "payments-test-receipts-eu-west-1"
 SECRET_NAME = "payments-test/db"
-MAX_AMOUNT = "10000.00"
+LIMIT_MULTIPLIER = "1"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -109,7 +111,7 @@ def environment(postgres: PostgresServer) -> Iterator[dict[str, str]]:
         "DB_PORT": str(postgres.port),
         "DB_NAME": DATABASE,
         "DB_TLS_CA_FILE": str(postgres.ca_file),
-        "MAX_PAYMENT_AMOUNT": MAX_AMOUNT,
+        "PAYMENT_LIMIT_MULTIPLIER": LIMIT_MULTIPLIER,
         "IDEMPOTENCY_TTL_SECONDS": "86400",
         "LOG_LEVEL": "INFO",
     }
@@ -134,20 +136,49 @@ def aws(environment: dict[str, str], postgres: PostgresServer) -> Iterator[None]
         boto3.client("s3", region_name=REGION).create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
         )
-        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name=SECRET_NAME,
-            SecretString=json.dumps({"username": ADMIN_USER, "password": postgres.password}),
-        )
-        patch.setenv("DB_SECRET_ARN", secret["ARN"])
+        arns = create_database_secrets(REGION, SECRET_NAME, postgres.password)
+        SECRET_ARNS.update(arns)
+        patch.setenv("DB_SECRET_ARN", arns["app"])
         wiring.reset()
         yield
         wiring.reset()
 
 
+SECRET_ARNS: dict[str, str] = {}
+"""master / migrator / app secret ARNs of the package's moto account."""
+
+
+def create_database_secrets(region: str, prefix: str, master_password: str) -> dict[str, str]:
+    """The three secrets the template creates: master (the server's admin here), migrator and
+    app (their passwords random, as Secrets Manager would generate them)."""
+    client = boto3.client("secretsmanager", region_name=region)
+    users = {"master": (ADMIN_USER, master_password),
+             "migrator": (roles.MIGRATOR_ROLE, secrets.token_urlsafe(30)),
+             "app": (roles.APP_ROLE, secrets.token_urlsafe(30))}
+    return {
+        kind: client.create_secret(
+            Name=f"{prefix}/{kind}",
+            SecretString=json.dumps({"username": user, "password": password}),
+        )["ARN"]
+        for kind, (user, password) in users.items()
+    }
+
+
+def deploy_schema(region: str, database: str, arns: dict[str, str],
+                  port: int | None = None) -> dict[str, Any]:
+    """What the migrate function does after a deploy: roles, then migrations."""
+    environ = {**os.environ, "DB_NAME": database, "AWS_REGION": region,
+               "DB_MASTER_SECRET_ARN": arns["master"],
+               "DB_MIGRATOR_SECRET_ARN": arns["migrator"], "DB_SECRET_ARN": arns["app"]}
+    if port is not None:
+        environ["DB_PORT"] = str(port)
+    return schema_deploy.run(schema_deploy.MigrateConfig.from_environ(environ))
+
+
 @pytest.fixture(scope="package")
 def deployed(aws: None) -> None:
-    """The schema applied once, as the deploy step does."""
-    migrations.apply(wiring.database())
+    """Roles and schema, as the migrate function does after a deploy."""
+    deploy_schema(REGION, DATABASE, SECRET_ARNS)
 
 
 @dataclass

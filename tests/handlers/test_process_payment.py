@@ -12,7 +12,7 @@ from payments.errors import DependencyUnavailable
 from payments.idempotency import IdempotencyStore
 from payments.service import scoped_key
 
-from .conftest import MAX_AMOUNT, TABLE, Api, new_key, payment_body
+from .conftest import TABLE, Api, new_key, payment_body
 
 
 def body_of(response: dict[str, Any]) -> dict[str, Any]:
@@ -25,7 +25,8 @@ def body_of(response: dict[str, Any]) -> dict[str, Any]:
         ("12.3", "EUR", Decimal("12.300"), "12.30"),
         ("500", "JPY", Decimal("500.000"), "500"),
         ("1.234", "BHD", Decimal("1.234"), "1.234"),
-        (MAX_AMOUNT, "USD", Decimal(MAX_AMOUNT), MAX_AMOUNT),
+        ("10000.00", "USD", Decimal("10000.000"), "10000.00"),  # the USD cap
+        ("2000000", "JPY", Decimal("2000000.000"), "2000000"),  # the JPY cap
         ("0.01", "GBP", Decimal("0.010"), "0.01"),
     ],
 )
@@ -112,7 +113,7 @@ def test_idempotency_keys_are_scoped_per_merchant(api: Api) -> None:
 
 def claim_directly(body: dict[str, Any], key: str, lease_seconds: int) -> None:
     """Hold the key as another, still running (or dead) invocation would."""
-    request = validation.payment_request(body, Decimal(MAX_AMOUNT))
+    request = validation.payment_request(body)
     store = IdempotencyStore(api_client(), TABLE, ttl_seconds=3600)
     store.claim(scoped_key(request.merchant_id, key), request.fingerprint(), lease_seconds)
 

@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from payments import validation
-from payments.currencies import MINOR_UNITS
+from payments.currencies import MAX_AMOUNT_MINOR_UNITS, MINOR_UNITS
 from payments.http import ApiError
 
-from .conftest import MAX_AMOUNT, Api, http_event
+from .conftest import Api, http_event
 
 PROPERTY_SETTINGS = settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -36,7 +36,7 @@ json_values = st.recursive(
 def valid_payments(draw: st.DrawFn) -> dict[str, Any]:
     currency = draw(st.sampled_from(sorted(MINOR_UNITS)))
     exponent = MINOR_UNITS[currency]
-    limit = int(Decimal(MAX_AMOUNT).scaleb(exponent))
+    limit = MAX_AMOUNT_MINOR_UNITS[currency]
     minor = draw(st.one_of(st.integers(1, 100), st.integers(1, limit), st.just(limit)))
     body: dict[str, Any] = {
         "amount": f"{Decimal(minor).scaleb(-exponent):f}",
@@ -146,11 +146,12 @@ def test_any_request_gets_a_clean_answer_and_accepted_ones_are_stored_once(
 )
 def test_validation_accepts_or_explains_never_crashes(document: dict[str, Any]) -> None:
     try:
-        request = validation.payment_request(document, Decimal(MAX_AMOUNT))
+        request = validation.payment_request(document)
     except ApiError as error:
         assert error.status_code == 422 and error.fields
         assert len({f.field for f in error.fields}) == len(error.fields)
         return
-    assert Decimal(0) < request.amount <= Decimal(MAX_AMOUNT)
+    minor_units = request.amount.scaleb(request.exponent)
+    assert 0 < minor_units <= MAX_AMOUNT_MINOR_UNITS[request.currency]
     assert request.amount == Decimal(document["amount"])
     assert -request.amount.as_tuple().exponent <= MINOR_UNITS[request.currency]  # type: ignore[operator]

@@ -5,9 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from payments import cardnumbers, validation
 from payments.config import ENV_VARS, RUNTIME_ENV_VARS, Config, ConfigError
-from payments.currencies import MINOR_UNITS, minor_units
+from payments.currencies import (
+    MAX_AMOUNT_MINOR_UNITS,
+    MINOR_UNITS,
+    max_amount_minor_units,
+    minor_units,
+)
 from payments.models import format_amount
 
 GOOD_ENV = {
@@ -18,7 +25,7 @@ GOOD_ENV = {
     "DB_PORT": "5432",
     "DB_NAME": "payments",
     "DB_TLS_CA_FILE": "",
-    "MAX_PAYMENT_AMOUNT": "5000.00",
+    "PAYMENT_LIMIT_MULTIPLIER": "0.5",
     "IDEMPOTENCY_TTL_SECONDS": "86400",
     "LOG_LEVEL": "",
     "AWS_REGION": "us-west-2",
@@ -34,7 +41,7 @@ def test_env_vars_are_exactly_the_template_contract() -> None:
         "DB_PORT",
         "DB_NAME",
         "DB_TLS_CA_FILE",
-        "MAX_PAYMENT_AMOUNT",
+        "PAYMENT_LIMIT_MULTIPLIER",
         "IDEMPOTENCY_TTL_SECONDS",
         "LOG_LEVEL",
     } == ENV_VARS
@@ -45,7 +52,7 @@ def test_env_vars_are_exactly_the_template_contract() -> None:
 def test_config_reads_and_types_every_variable() -> None:
     config = Config.from_environ(GOOD_ENV)
     assert config.region == "us-west-2"
-    assert config.max_payment_amount == Decimal("5000.00")
+    assert config.payment_limit_multiplier == Decimal("0.5")
     assert (config.db_port, config.idempotency_ttl_seconds) == (5432, 86400)
     assert config.db_tls_ca_file is None and config.log_level == "INFO"
 
@@ -54,7 +61,7 @@ def test_config_reports_every_problem_at_once() -> None:
     broken = {
         **GOOD_ENV,
         "DB_PORT": "http",
-        "MAX_PAYMENT_AMOUNT": "NaN",
+        "PAYMENT_LIMIT_MULTIPLIER": "NaN",
         "IDEMPOTENCY_TTL_SECONDS": "5",
         "LOG_LEVEL": "chatty",
     }
@@ -64,7 +71,7 @@ def test_config_reports_every_problem_at_once() -> None:
     for name in (
         "DB_HOST",
         "DB_PORT",
-        "MAX_PAYMENT_AMOUNT",
+        "PAYMENT_LIMIT_MULTIPLIER",
         "IDEMPOTENCY_TTL_SECONDS",
         "LOG_LEVEL",
     ):
@@ -118,16 +125,59 @@ def test_currency_table_holds_only_payable_codes() -> None:
         ("4111 1111 1111 1111", True),
         ("5555-5555-5555-4444", True),  # Mastercard
         ("378282246310005", True),  # Amex, 15 digits
+        ("3782 822463 10005", True),  # Amex grouping 4-6-5
         ("6011111111111117", True),  # Discover
-        ("4111111111111112", False),  # Luhn fails
+        ("4111111111111113", False),  # no 13-19 digit window passes Luhn
         ("411111111111", False),  # 12 digits: too short
-        ("41111111111111111111", False),  # 20 digits: too long
         ("order 12345", False),
+        ("+44 20 7946 0958", False),  # 12 digits
         ("tok_4111111111111111", True),
+        ("4111111111111111 12/27 123", True),  # expiry and CVV joined on
+        ("order 987654 4111111111111111", True),  # after other digits
+        ("98765434111111111111111", True),  # glued to other digits
+        ("41111111111111111111", True),  # a PAN followed by a digit
+        ("4111.1111.1111.1111", True),
+        ("4111  1111  1111  1111", True),  # double spaces
+        ("4111\u00a01111\u00a01111\u00a01111", True),  # no-break spaces
+        ("4111\u200b1111\u200b1111\u200b1111", True),  # zero-width spaces
+        ("4111\u30001111\u30001111\u30001111", True),  # ideographic spaces
+        ("4111_1111_1111_1111", True),
+        ("4111/1111/1111/1111", True),
+        ("4111 - 1111 - 1111 - 1111", True),
+        ("\uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11"
+         "\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11", True),  # fullwidth
+        ("\u0664\u0661\u0661\u0661111111111111", True),  # Arabic-Indic digits mixed in
+        ("4111 1111 O111 1111", False),  # a letter ends the run
+        ("550e8400-e29b-41d4-a716-446655440000", False),  # an RFC 9562 UUID is never joined
+        ("11111111-1111-4111-8111-111111111111", False),  # ... even when all digits
+        ("00000000-4111-1111-1111-111111111111", True),  # not a UUID (variant): joined
+        ("2026-11-30 16:52:40.123456", True),  # the price: a timestamp with fraction
+        ("DE89 3704 0044 0532 0130 00", True),  # ... and an IBAN
     ],
 )
 def test_card_number_detection(text: str, found: bool) -> None:
     assert cardnumbers.contains_card_number(text) is found
+
+
+def test_every_window_of_a_digit_run_is_luhn_checked() -> None:
+    """The prefix-sum scan agrees with checking each window one by one."""
+    import random
+
+    generator = random.Random(9)
+    for _ in range(3000):
+        digits = "".join(generator.choice("0123456789") for _ in range(generator.randint(12, 30)))
+        naive = any(
+            cardnumbers.luhn_valid(digits[start : start + length])
+            for length in range(13, 20)
+            for start in range(len(digits) - length + 1)
+        )
+        assert cardnumbers.contains_card_number(digits) is naive, digits
+
+
+def test_uuid_idempotency_keys_never_look_like_card_numbers() -> None:
+    import uuid
+
+    assert not any(cardnumbers.contains_card_number(str(uuid.uuid4())) for _ in range(20000))
 
 
 def test_card_number_paths_cover_nested_values_keys_and_numbers() -> None:
@@ -144,7 +194,7 @@ def request(**fields: object) -> validation.PaymentRequest:
         "description": None,
         **fields,
     }
-    return validation.payment_request(body, Decimal("100"))
+    return validation.payment_request(body)
 
 
 def test_fingerprint_is_about_meaning_not_bytes() -> None:
@@ -165,3 +215,152 @@ def test_amount_is_formatted_with_the_currency_exponent(
     amount: str, exponent: int, text: str
 ) -> None:
     assert format_amount(Decimal(amount), exponent) == text
+
+
+# Indicative units per US dollar, late 2025, for a few currencies of every size.
+INDICATIVE_RATES = {
+    "USD": Decimal("1"),
+    "EUR": Decimal("0.87"),
+    "GBP": Decimal("0.76"),
+    "CHF": Decimal("0.80"),
+    "BHD": Decimal("0.376"),
+    "KWD": Decimal("0.307"),
+    "JPY": Decimal("155"),
+    "KRW": Decimal("1470"),
+    "INR": Decimal("88.5"),
+    "BRL": Decimal("5.35"),
+    "MXN": Decimal("18.4"),
+    "CNY": Decimal("7.1"),
+    "IDR": Decimal("16700"),
+    "VND": Decimal("26300"),
+    "CLP": Decimal("940"),
+}
+
+
+def test_every_payable_currency_has_a_cap_of_one_two_or_five_times_a_power_of_ten() -> None:
+    assert set(MAX_AMOUNT_MINOR_UNITS) == set(MINOR_UNITS)
+    for code, cap in MAX_AMOUNT_MINOR_UNITS.items():
+        major = Decimal(cap).scaleb(-MINOR_UNITS[code])
+        mantissa = major.normalize().as_tuple().digits
+        assert mantissa in {(1,), (2,), (5,)}, (code, major)
+
+
+@pytest.mark.parametrize("code", sorted(INDICATIVE_RATES))
+def test_caps_are_worth_about_ten_thousand_dollars(code: str) -> None:
+    major = Decimal(MAX_AMOUNT_MINOR_UNITS[code]).scaleb(-MINOR_UNITS[code])
+    assert 10_000 <= major / INDICATIVE_RATES[code] <= 25_000
+
+
+def test_jpy_cap_is_no_longer_the_euro_number() -> None:
+    """Issue 9: one cap of 10000 for every currency made 10000 JPY (about 65 USD) the limit."""
+    assert MAX_AMOUNT_MINOR_UNITS["JPY"] == 2_000_000
+    assert MAX_AMOUNT_MINOR_UNITS["EUR"] == 1_000_000  # 10000.00 EUR in cents
+    assert MAX_AMOUNT_MINOR_UNITS["BHD"] == 5_000_000  # 5000.000 BHD in fils
+
+
+def test_largest_cap_at_the_largest_multiplier_fits_the_ledger_column() -> None:
+    """numeric(18, 3): 15 integer digits."""
+    for code, exponent in MINOR_UNITS.items():
+        largest = Decimal(max_amount_minor_units(code, Decimal(100))).scaleb(-exponent)
+        assert largest < Decimal("1e15"), code
+
+
+@pytest.mark.parametrize(
+    ("multiplier", "currency", "cap"),
+    [("1", "EUR", 1_000_000), ("0.5", "JPY", 1_000_000), ("2.5", "BHD", 12_500_000),
+     ("0.001", "JPY", 2_000), ("0.0000001", "JPY", 1)],
+)
+def test_multiplier_scales_caps_rounding_down_to_at_least_one_minor_unit(
+    multiplier: str, currency: str, cap: int
+) -> None:
+    assert max_amount_minor_units(currency, Decimal(multiplier)) == cap
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "multiplier", "accepted"),
+    [
+        ("10000.00", "EUR", "1", True),
+        ("10000.01", "EUR", "1", False),
+        ("10000", "JPY", "1", True),  # refused before issue 9
+        ("2000000", "JPY", "1", True),
+        ("2000001", "JPY", "1", False),
+        ("5000.000", "BHD", "1", True),
+        ("5000.001", "BHD", "1", False),
+        ("5000.01", "EUR", "0.5", False),
+        ("5000.00", "EUR", "0.5", True),
+    ],
+)
+def test_amount_cap_is_per_currency_in_minor_units(
+    amount: str, currency: str, multiplier: str, accepted: bool
+) -> None:
+    body = {
+        "amount": amount,
+        "currency": currency,
+        "merchant_id": "m-1",
+        "source": {"type": "card_token", "token": "tok_abcdefgh"},
+    }
+    try:
+        validation.payment_request(body, Decimal(multiplier))
+    except validation.ApiError as error:
+        assert not accepted
+        assert [(f.field, f.rule) for f in error.fields] == [("amount", "maximum")]
+        assert currency in error.fields[0].message
+    else:
+        assert accepted
+
+
+@pytest.mark.parametrize("value", ["0", "0.000", "-1", "100.001", "1e3", "NaN", "Infinity", "x"])
+def test_config_refuses_a_multiplier_outside_0_to_100(value: str) -> None:
+    with pytest.raises(ConfigError, match="PAYMENT_LIMIT_MULTIPLIER"):
+        Config.from_environ({**GOOD_ENV, "PAYMENT_LIMIT_MULTIPLIER": value})
+
+
+def test_error_list_is_capped_with_unknown_fields_last() -> None:
+    document = {f"extra_{n:04d}": "x" for n in range(1500)}
+    document.update(amount="1.001", currency="EUR", source="tok")
+    with pytest.raises(validation.ApiError) as raised:
+        validation.payment_request(document)
+    fields = raised.value.fields
+    assert len(fields) == validation.MAX_FIELD_ERRORS
+    assert [(f.field, f.rule) for f in fields[:3]] == [
+        ("amount", "precision"),
+        ("merchant_id", "required"),
+        ("source", "type"),
+    ]
+    assert all(f.rule == "unknown_field" for f in fields[3:])
+    assert "1503 fields are invalid" in raised.value.message
+
+
+def test_long_and_card_like_paths_are_cut_or_redacted() -> None:
+    deep: object = "x\ud800"
+    for _ in range(60):
+        deep = {"level": deep}
+    indexed: object = "y\u202e"
+    for index in (1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4):  # path: indexed[4][1]...[1]
+        indexed = [0] * index + [indexed]
+    with pytest.raises(validation.ApiError) as raised:
+        validation.payment_request({"deep": deep, "indexed": indexed})
+    found = {f.rule: f.field for f in raised.value.fields}
+    assert len(found["unpaired_surrogate"]) == validation.MAX_FIELD_PATH_CHARS
+    assert found["unpaired_surrogate"].startswith("deep.level.level")
+    assert found["bidi_control"] == cardnumbers.REDACTED_KEY
+
+
+_HOSTILE_VALUES = st.recursive(
+    st.one_of(st.none(), st.integers(), st.text(max_size=60)),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=120), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=300), _HOSTILE_VALUES, max_size=200))
+def test_any_refusal_is_small_whatever_the_body(document: dict[str, object]) -> None:
+    try:
+        validation.payment_request(document)
+    except validation.ApiError as error:
+        assert 0 < len(error.fields) <= validation.MAX_FIELD_ERRORS
+        assert all(len(f.field) <= validation.MAX_FIELD_PATH_CHARS for f in error.fields)
+        assert len(error.to_response("c" * 36).body.encode()) <= 6 * 1024

@@ -1,5 +1,6 @@
-"""A new container brings the ledger schema up to date before its first payment, on whichever
-server is the writer; against a read-only server it runs no DDL and takes no payment."""
+"""The functions never change the schema: on a database the migrate function has not prepared
+they answer 503 and create nothing; once it ran (roles, then migrations as the migrator), the
+same container takes the payment. Against a read-only server nothing runs at all."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import Api, admin_connection, new_key, payment_body
+from .conftest import (
+    REGION, SECRET_ARNS, Api, admin_connection, deploy_schema, new_key, payment_body,
+)
 from stacksets.localpg import PostgresServer
 
 
@@ -32,13 +35,27 @@ def has_migrations_table(postgres: PostgresServer, database: str) -> bool:
         connection.close()
 
 
-def test_cold_start_on_the_writer_applies_the_schema_then_takes_the_payment(
+def test_functions_wait_for_the_migrate_function_then_take_the_payment(
     api: Api, postgres: PostgresServer, reconfigure, empty_database: str
 ) -> None:
+    admin = admin_connection(postgres, "postgres")
+    admin.run(f"GRANT CONNECT ON DATABASE {empty_database} TO payments_app")
+    admin.close()
     reconfigure(DB_NAME=empty_database)
-    response = api.post(payment_body(), new_key())
+    body, key = payment_body(), new_key()
+    refused = api.post(body, key)
+    assert refused["statusCode"] == 503, refused["body"]
+    assert refused["headers"]["retry-after"] == "1"
+    assert not has_migrations_table(postgres, empty_database)  # the app role ran no DDL
+    assert api.health()["statusCode"] == 503
+
+    outcome = deploy_schema(REGION, empty_database, SECRET_ARNS)
+    assert outcome["applied"][0] == "001_create_payments.sql"
+    response = api.post(body, key)  # the same warm container
     assert response["statusCode"] == 201, response["body"]
-    assert has_migrations_table(postgres, empty_database)
+    assert api.health()["statusCode"] == 200
+    assert deploy_schema(REGION, empty_database, SECRET_ARNS) == {"roles_created": [],
+                                                                  "applied": []}
 
 
 def test_cold_start_on_a_read_only_server_runs_no_ddl_and_answers_503(

@@ -1,0 +1,82 @@
+"""The migrate function's work: roles first (as the master user), then migrations (as the
+migrator). Idempotent; the rollout tool invokes it after every deploy, and an operator can
+run it by hand (``lambda/migrate_handler.py``). It connects through the global writer
+endpoint like the payment functions, so it works in whichever region the writer is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import aws, migrations, roles
+from .config import ConfigError, _Reader
+from .database import Database, SecretCredentials, SessionLimits, tls_context
+
+MASTER_SECRET = "DB_MASTER_SECRET_ARN"
+MIGRATOR_SECRET = "DB_MIGRATOR_SECRET_ARN"
+APP_SECRET = "DB_SECRET_ARN"  # the same variable the payment functions read
+# DDL may wait for locks held by payments in flight; a migration gets more time than a payment.
+LIMITS = SessionLimits(statement_ms=60_000, lock_ms=10_000, idle_in_transaction_ms=120_000)
+
+
+@dataclass(frozen=True)
+class MigrateConfig:
+    host: str
+    port: int
+    name: str
+    ca_file: str | None
+    region: str
+    master_secret: str
+    migrator_secret: str
+    app_secret: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> MigrateConfig:
+        env = _Reader(os.environ if environ is None else environ)
+        config = cls(
+            host=env.required("DB_HOST"),
+            port=env.integer("DB_PORT", minimum=1, maximum=65535),
+            name=env.required("DB_NAME"),
+            ca_file=env.optional("DB_TLS_CA_FILE"),
+            region=env.required("AWS_REGION"),
+            master_secret=env.required(MASTER_SECRET),
+            migrator_secret=env.required(MIGRATOR_SECRET),
+            app_secret=env.required(APP_SECRET),
+        )
+        if env.problems:
+            raise ConfigError("invalid environment: " + "; ".join(env.problems))
+        return config
+
+
+def run(config: MigrateConfig, secrets_client: Any | None = None) -> dict[str, Any]:
+    client = secrets_client or aws.client("secretsmanager", config.region, aws.PAYMENT_PATH)
+    master, migrator, app = (SecretCredentials(client, arn) for arn in (
+        config.master_secret, config.migrator_secret, config.app_secret))
+    for expected, credentials in ((roles.MIGRATOR_ROLE, migrator), (roles.APP_ROLE, app)):
+        username = credentials.get().username
+        if username != expected:
+            raise ConfigError(f"the secret for {expected} names user {username!r}; the "
+                              f"migrate function manages {roles.MIGRATOR_ROLE} and "
+                              f"{roles.APP_ROLE} only")
+    created = roles.ensure_roles(
+        _connect(config, master, "payments-roles"), config.name,
+        roles.Role(roles.MIGRATOR_ROLE, migrator.get().password),
+        roles.Role(roles.APP_ROLE, app.get().password),
+    )
+    migrator_db = _connect(config, migrator, "payments-migrate")
+    try:
+        applied = migrations.apply(migrator_db)
+    finally:
+        migrator_db.close()
+    return {"roles_created": created, "applied": applied}
+
+
+def _connect(config: MigrateConfig, credentials: SecretCredentials, name: str) -> Database:
+    return Database(
+        host=config.host, port=config.port, database=config.name, credentials=credentials,
+        tls=tls_context(config.ca_file), timeout_seconds=10, application_name=name,
+        limits=LIMITS, require_writer=True,
+    )
