@@ -23,6 +23,7 @@ import importlib
 import importlib.util
 import json
 import os
+import secrets as secrets_module
 import ssl
 import sys
 import tempfile
@@ -55,12 +56,15 @@ class Region:
     up: bool = True
     handlers: dict[str, Callable] = field(default_factory=dict)
     package: Any = None
+    migrate_env: dict[str, str] = field(default_factory=dict)
 
-    def call(self, handler: str, event: dict[str, Any]) -> dict[str, Any]:
+    def call(self, handler: str, event: dict[str, Any],
+             extra_env: dict[str, str] | None = None) -> dict[str, Any]:
         if not self.up:
             raise RegionDown(self.name)
-        os.environ.update(self.env)
-        return self.handlers[handler](event, _Context(event["requestContext"]["requestId"]))
+        os.environ.update({**self.env, **(extra_env or {})})
+        request_id = event.get("requestContext", {}).get("requestId", f"drill-{uuid.uuid4()}")
+        return self.handlers[handler](event, _Context(request_id))
 
 
 @dataclass
@@ -81,13 +85,13 @@ def load_handlers(tag: str) -> tuple[Any, dict[str, Callable]]:
     package = importlib.util.module_from_spec(spec)
     sys.modules[name] = package
     spec.loader.exec_module(package)
-    for module in ("api", "wiring"):
+    for module in ("api", "wiring", "logs", "schema_deploy", "roles", "config"):
         importlib.import_module(f"{name}.{module}")
     saved = sys.modules.get("payments")
     sys.modules["payments"] = package  # the handler files say `from payments import ...`
     try:
         handlers = {}
-        for handler in ("process_handler", "health_handler"):
+        for handler in ("process_handler", "health_handler", "migrate_handler"):
             file_spec = importlib.util.spec_from_file_location(f"{handler}_drill_{tag}",
                                                                LAMBDA_DIR / f"{handler}.py")
             module = importlib.util.module_from_spec(file_spec)
@@ -153,22 +157,42 @@ class World:
         import boto3
 
         table = f"{self.prefix}-payments"
-        secret_value = json.dumps({"username": ADMIN_USER,
-                                   "password": self.regions[self.home].server.password})
         self._unshare = _share_dynamodb_backend(self.home, self.recovery)
         boto3.client("dynamodb", region_name=self.home).create_table(
             TableName=table, BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
         for region in self.regions.values():
+            region.package, region.handlers = load_handlers(region.role)
+        secrets = self._secrets()
+        for region in self.regions.values():
             bucket = f"{self.prefix}-{ACCOUNT}-{region.name}"
             s3 = boto3.client("s3", region_name=region.name)
             s3.create_bucket(Bucket=bucket, **({} if region.name == "us-east-1" else {
                 "CreateBucketConfiguration": {"LocationConstraint": region.name}}))
-            secret = boto3.client("secretsmanager", region_name=region.name).create_secret(
-                Name=f"{self.prefix}/aurora/master", SecretString=secret_value)
-            region.env = self._environment(region, table, bucket, secret["ARN"])
-            region.package, region.handlers = load_handlers(region.role)
+            arns = {}
+            for kind, value in secrets.items():  # the home secrets and their replicas
+                arns[kind] = boto3.client("secretsmanager", region_name=region.name) \
+                    .create_secret(Name=f"{self.prefix}/{kind}", SecretString=value)["ARN"]
+            region.env = self._environment(region, table, bucket, arns["app"])
+            _check_contract(region)
+            region.migrate_env = {"DB_MASTER_SECRET_ARN": arns["master"],
+                                  "DB_MIGRATOR_SECRET_ARN": arns["migrator"]}
+        # The rollout invokes the migrate function after a deploy: roles, then migrations,
+        # through the writer endpoint.
+        home = self.regions[self.home]
+        home.call("migrate_handler", {}, home.migrate_env)
+
+    def _secrets(self) -> dict[str, str]:
+        """The template's three database secrets: master (the server's administrator here),
+        migrator and app (passwords random, as Secrets Manager generates them)."""
+        home = self.regions[self.home]
+        roles = home.package.roles  # lambda/payments/roles.py: the roles it manages
+        return {"master": json.dumps({"username": ADMIN_USER, "password": home.server.password}),
+                "migrator": json.dumps({"username": roles.MIGRATOR_ROLE,
+                                        "password": secrets_module.token_urlsafe(30)}),
+                "app": json.dumps({"username": roles.APP_ROLE,
+                                   "password": secrets_module.token_urlsafe(30)})}
 
     def _environment(self, region: Region, table: str, bucket: str, secret_arn: str
                      ) -> dict[str, str]:
@@ -180,7 +204,7 @@ class World:
             # Both regions' functions write through the global writer endpoint.
             "DB_PORT": str(self.endpoint.port), "DB_NAME": DATABASE,
             "DB_TLS_CA_FILE": str(region.server.ca_file),
-            "MAX_PAYMENT_AMOUNT": "10000.00", "IDEMPOTENCY_TTL_SECONDS": "86400",
+            "PAYMENT_LIMIT_MULTIPLIER": "1", "IDEMPOTENCY_TTL_SECONDS": "86400",
             "LOG_LEVEL": "ERROR",
         }
 
@@ -259,6 +283,18 @@ class World:
         for region in (standby, primary):
             if region is not None:
                 region.server.destroy()
+
+
+def _check_contract(region: Region) -> None:
+    """The functions' environment is a contract (lambda/payments/config.py ENV_VARS, which the
+    template sets exactly): the drill must set the same variables, no more, no fewer."""
+    contract = set(region.package.config.ENV_VARS)
+    given = {k for k in region.env if not k.startswith("AWS_")}
+    if given != contract:
+        raise RuntimeError(
+            f"the drill's function environment differs from lambda/payments/config.py ENV_VARS: "
+            f"missing {sorted(contract - given)}, unknown {sorted(given - contract)}; update "
+            "stacksets/dr/local_world.py World._environment")
 
 
 @contextlib.contextmanager
