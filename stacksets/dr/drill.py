@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stacksets.dr import loop, names, runbook
+from stacksets.dr.audit import audit
 from stacksets.dr.load import Load, Payment
 from stacksets.dr.local_adapter import LocalAdapter, Topology, health
 from stacksets.dr.local_world import RegionDown, World, http_event
@@ -234,15 +235,8 @@ def report(world, sim, topology, acks, loss_t, failback_done, unreplicated, surv
               "WHERE merchant_id = 'merchant-drill'")}
     duplicates = world.sql(home, "SELECT count(*) FROM (SELECT merchant_id, idempotency_key "
                                  "FROM payments GROUP BY 1, 2 HAVING count(*) > 1) d")[0][0]
-    lost = [{"key": a["key"], "acknowledged_t": a["t"], "region": a["region"],
-             "cause": "acknowledged by the old writer, not yet streamed to the standby when "
-                      f"{home} crashed (asynchronous replication); reconcile by idempotency key"}
-            for a in acks if a["key"] not in ledger]
-    false_successes = [a for a in acks if not a["committed"]
-                       or (a["key"] in ledger and ledger[a["key"]][0] != a["payment_id"])]
-    first_recovery_201 = next((a["t"] for a in acks if a["t"] >= loss_t
-                               and a["region"] == recovery), None)
-    rpo = (loss_t - min(l["acknowledged_t"] for l in lost)) if lost else 0.0
+    verdict = audit(acks, ledger, loss_t, home, recovery)
+    lost = verdict["lost"]
     in_recovery = {r: world.sql(r, "SELECT pg_is_in_recovery()")[0][0] for r in (home,
                                                                                  recovery)}
     streaming = world.sql(home, "SELECT count(*) FROM pg_stat_replication "
@@ -269,12 +263,12 @@ def report(world, sim, topology, acks, loss_t, failback_done, unreplicated, surv
         "payments_acknowledged": sum(p.state == "acked" for p in payments),
         "lost_acknowledged": len(lost), "lost": lost,
         "duplicates": int(duplicates),
-        "false_successes": len(false_successes),
-        "false_success_keys": [a["key"] for a in false_successes],
+        "false_successes": len(verdict["false_success_keys"]),
+        "false_success_keys": verdict["false_success_keys"],
         "unresolved": [{"key": p.key, "state": p.state, "last_status": p.last_status}
                        for p in payments if p.state != "acked"],
-        "rto_seconds": None if first_recovery_201 is None else first_recovery_201 - loss_t,
-        "rpo_seconds": rpo,
+        "rto_seconds": verdict["rto_seconds"],
+        "rpo_seconds": verdict["rpo_seconds"],
         "rpo_lag_ms_last_seen": failover.first.rpo_lag_ms if failover.first else None,
         "last_replicated_transaction": failover.first.last_replicated_at
         if failover.first else None,

@@ -41,7 +41,7 @@ def test_drill_keeps_money_moving_without_duplicates_or_false_successes(drill):
     assert report["payments_acknowledged"] == report["payments_sent"] > 0
     # a lost acknowledged payment is listed with its cause, never hidden
     assert report["lost_acknowledged"] == len(report["lost"])
-    assert all("asynchronous replication" in lost["cause"] for lost in report["lost"])
+    assert all(lost["cause"] for lost in report["lost"])
     assert report["wall_seconds"] < 60
 
 

@@ -97,3 +97,24 @@ def test_load_is_bounded_and_stops():
     refused = Load(lambda r, k, b: (400, {}, ""), resolver=lambda: (lambda now: "r"), total=1)
     refused.tick(0)
     assert refused.payments[0].state == "refused"
+
+
+def test_audit_lists_every_lost_payment_with_its_cause_and_the_false_successes():
+    from stacksets.dr.audit import audit
+
+    def ack(key, t, region, committed=True, payment_id=None):
+        return {"key": key, "t": t, "region": region, "committed": committed,
+                "payment_id": payment_id or f"p-{key}"}
+
+    acks = [ack("a", 10, "home"), ack("b", 18, "home"), ack("c", 19, "home"),
+            ack("d", 95, "recovery"), ack("e", 96, "recovery", committed=False),
+            ack("f", 97, "recovery", payment_id="other"), ack("g", 150, "recovery")]
+    ledger = {k: (f"p-{k}", "10.00") for k in ("a", "d", "e", "f")}
+    verdict = audit(acks, ledger, loss_t=20, lost_region="home", other_region="recovery")
+    assert [item["key"] for item in verdict["lost"]] == ["b", "c", "g"]
+    assert "asynchronous replication" in verdict["lost"][0]["cause"]
+    assert "a defect" in verdict["lost"][2]["cause"]
+    assert verdict["false_success_keys"] == ["e", "f"]
+    assert verdict["rto_seconds"] == 75 and verdict["rpo_seconds"] == 2
+    clean = audit(acks[:1], {"a": ("p-a", "10.00")}, 20, "home", "recovery")
+    assert clean["lost"] == [] and clean["rpo_seconds"] == 0.0 and clean["rto_seconds"] is None
