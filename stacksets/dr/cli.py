@@ -11,6 +11,8 @@ import functools
 import time
 from pathlib import Path
 
+from templates.budget import RTO_PARAMETER
+
 from stacksets import bundle as bundle_module
 from stacksets import config as config_module
 from stacksets.aws import Aws
@@ -54,9 +56,9 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--timeline", type=Path, default=None,
                                  help="JSON timeline file (default dr-<command>-<env>.json); "
                                       "an unfinished one is resumed")
-            command.add_argument("--timeout", type=float, default=1800.0,
-                                 help="seconds before giving up waiting (default 1800: the "
-                                      "RTO budget)")
+            command.add_argument("--timeout", type=float, default=None,
+                                 help="seconds before giving up waiting (default: the RTO, "
+                                      "RecoveryTimeObjectiveMinutes of the global template)")
             command.add_argument("--poll", type=float, default=10.0,
                                  help="seconds between observations (default 10)")
         if name == "failover":
@@ -83,6 +85,12 @@ def parser() -> argparse.ArgumentParser:
                                  help="AWS seconds between the page and the engineer typing "
                                       "dr failover (default 0: the automation's lower bound)")
     return top
+
+
+def rto_seconds(built) -> float:
+    """The RTO the global template declares (its default), in seconds; 30 min without one."""
+    declared = built.global_.parameters.get(RTO_PARAMETER, {}).get("Default", "30")
+    return float(declared) * 60
 
 
 def _load(args, reporter: Reporter):
@@ -127,7 +135,8 @@ def main(argv: list[str]) -> int:
     if args.dr_command == "status":
         code = status(adapter, args.max_lag_ms, reporter)
     else:
-        code = execute(adapter, decider(args, config), args, config, reporter)
+        code = execute(adapter, decider(args, config), args, config, reporter,
+                       rto_seconds(built))
     reporter.finish()
     return code
 
@@ -184,14 +193,14 @@ def _cluster_role(state, region: str) -> str:
     return "writer" if member.is_writer else (member.synchronization or "secondary")
 
 
-def execute(adapter, decide, args, config, reporter: Reporter) -> int:
+def execute(adapter, decide, args, config, reporter: Reporter, rto: float = 1800.0) -> int:
     path = args.timeline or Path(f"dr-{args.dr_command}-{config.environment}.json")
     operation = f"{args.dr_command} {getattr(args, 'to', '') or ''}".strip()
     timeline = Timeline.open(operation, None if args.dry_run else path, adapter.now)
     started = time.perf_counter()
-    result = loop.run(adapter, decide, timeline, dry_run=args.dry_run, timeout=args.timeout,
-                      poll=args.poll)
-    report_result(result, timeline, reporter, dry_run=args.dry_run)
+    result = loop.run(adapter, decide, timeline, dry_run=args.dry_run,
+                      timeout=args.timeout or rto, poll=args.poll)
+    report_result(result, timeline, reporter, dry_run=args.dry_run, rto=rto)
     if not args.dry_run:
         reporter.info(f"timeline: {path} ({time.perf_counter() - started:.0f}s this run)")
         reporter.record("timeline_file", str(path))
@@ -199,7 +208,7 @@ def execute(adapter, decide, args, config, reporter: Reporter) -> int:
 
 
 def report_result(result: loop.Result, timeline: Timeline, reporter: Reporter,
-                  dry_run: bool = False) -> None:
+                  dry_run: bool = False, rto: float = 1800.0) -> None:
     if result.first is not None:
         for line in state_lines(result.first):
             reporter.info(line)
@@ -207,7 +216,9 @@ def report_result(result: loop.Result, timeline: Timeline, reporter: Reporter,
         for line in timeline.table():
             reporter.info(line)
         total = timeline.elapsed()
-        reporter.info(f"total {total:.0f}s (RTO budget 1800s)")
+        reporter.info(f"total {total:.0f}s of the {rto:.0f}s RTO"
+                      + ("" if total <= rto else ": OVER THE RTO"))
+        reporter.record("rto_budget_seconds", rto)
     if result.reasons:
         reporter.error(f"refused ({len(result.reasons)} reason(s)); nothing was changed by "
                        "this step:")

@@ -240,6 +240,7 @@ def test_cli_switchover_writes_the_timeline(patched_cli, build_dir, capsys, tmp_
     code, document = cli(["switchover", "--to", RECOVERY, "--poll", "1", "--timeline", str(path)],
                          build_dir, capsys)
     assert code == 0 and document["result"] == "done"
+    assert document["rto_budget_seconds"] == 30 * 60  # the global template's default RTO
     assert [e["step"] for e in document["timeline"]] == [
         e["step"] for e in json.loads(path.read_text())["entries"]]
 
