@@ -124,6 +124,14 @@ def main(argv: list[str]) -> int:
         reporter.finish()
         return USAGE
     if args.dr_command == "drill":
+        try:
+            import moto  # noqa: F401  the rehearsal extra
+        except ModuleNotFoundError as error:
+            reporter.error(f"dr drill --local needs the rehearsal extra ({error.name} is "
+                           "missing): pip install -e '.[rehearsal]'")
+            reporter.record("result", "error")
+            reporter.finish()
+            return USAGE
         from stacksets.dr import drill  # starts PostgreSQL and moto: only for the drill
         code = drill.main(args, config, built, reporter)
         reporter.finish()
