@@ -33,6 +33,7 @@ from stacksets.dr.local_adapter import LocalAdapter, Topology, health
 from stacksets.dr.local_world import RegionDown, World, http_event
 from stacksets.dr.resolver import ClientResolver, FailoverRecords, HealthCheck, Settings
 from stacksets.dr.timeline import Timeline
+from stacksets.localpg import PostgresUnavailable
 
 LOSS_AT = 20
 HOME_BACK_AT = 200
@@ -88,7 +89,12 @@ def main(args, config, built, reporter) -> int:
     home, recovery = names.home(config), names.recovery(config)
     saved_logging = _logging_state()
     with mock_aws(), contextlib.redirect_stdout(sys.stderr):
-        world = World(home, recovery)
+        try:
+            world = World(home, recovery)
+        except PostgresUnavailable as error:
+            reporter.error(f"dr drill --local needs the PostgreSQL server binaries: {error}")
+            reporter.record("result", "error")
+            return 2
         try:
             world.deploy()
             result = run_scenario(world, settings, home, recovery,
