@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import time
 from pathlib import Path
 
@@ -124,11 +125,9 @@ def main(argv: list[str]) -> int:
         reporter.finish()
         return USAGE
     if args.dr_command == "drill":
-        try:
-            import moto  # noqa: F401  the rehearsal extra
-        except ModuleNotFoundError as error:
-            reporter.error(f"dr drill --local needs the rehearsal extra ({error.name} is "
-                           "missing): pip install -e '.[rehearsal]'")
+        if importlib.util.find_spec("moto") is None:
+            reporter.error("dr drill --local needs the rehearsal extra (moto is missing): "
+                           "pip install -e '.[rehearsal]'")
             reporter.record("result", "error")
             reporter.finish()
             return USAGE
