@@ -55,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--timeout", type=float, default=4 * 3600,
                              help="seconds to wait for one operation (default 4 h)")
         getattr(module, "add_arguments", lambda p: None)(command)
+    sub.add_parser("dr", help="DR runbook: status, switchover, failover, failback, drill "
+                              "(python -m stacksets dr --help)", add_help=False)
     return top
 
 
@@ -65,6 +67,10 @@ def load_bundle(args) -> bundle_module.Bundle:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["dr"]:  # the DR runbook has its own sub-commands (stacksets/dr/cli.py)
+        from stacksets.dr import cli as dr_cli
+        return dr_cli.main(argv[1:])
     args = parser().parse_args(argv)
     reporter = Reporter(args.output)
     started = time.perf_counter()

@@ -1,0 +1,61 @@
+"""Where the DR runbook finds things, derived from the config alone.
+
+The templates name the global cluster, the clusters, the secret, the table and the HTTP API
+deterministically (`templates/tagging.py`, `templates/database.py`), so a failover needs no
+stack-set call (the administration region may be the failed one). The two accessors `home` and
+`recovery` are the only places that know the config's key names.
+"""
+
+from __future__ import annotations
+
+from stacksets.config import Config
+
+
+def home(config: Config) -> str:
+    return config.primary_region
+
+
+def recovery(config: Config) -> str:
+    return config.secondary_region
+
+
+def _base(config: Config) -> str:
+    return f"{config.name_prefix}-{config.environment}"
+
+
+def global_cluster(config: Config) -> str:
+    return f"{_base(config)}-global"
+
+
+def cluster(config: Config, region: str) -> str:
+    return f"{_base(config)}-{region}"
+
+
+def secret(config: Config) -> str:
+    return f"{_base(config)}/aurora/master"
+
+
+def table(config: Config) -> str:
+    return f"{_base(config)}-payments"
+
+
+def bucket(config: Config, region: str) -> str:
+    """The receipts bucket: `<prefix>-<env>-<account>-<region>` (templates/storage.py)."""
+    return f"{_base(config)}-{config.target.account}-{region}"
+
+
+S3_REPLICATION_RULE = "to-peer-region"  # templates/storage.py
+
+
+def http_api(config: Config) -> str:
+    return f"{_base(config)}-payments"
+
+
+def region_of_arn(arn: str) -> str:
+    return arn.split(":")[3] if arn.count(":") >= 5 else ""
+
+
+def region_of_host(host: str) -> str:
+    """`<id>.execute-api.<region>.amazonaws.com` (and `d-<id>.execute-api...`) -> region."""
+    parts = host.split(".")
+    return parts[parts.index("execute-api") + 1] if "execute-api" in parts[:-2] else ""

@@ -1,0 +1,130 @@
+"""What a runbook sees (`DrState`) and what it may decide (`Step`, `Wait`, `Refuse`, `Done`).
+
+Plain frozen data: the AWS adapter and the local drill adapter both produce a `DrState`, and
+`runbook.next_step()` reads nothing else. A value that could not be observed is `None` (the
+failed region is never asked), never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+# RDS GlobalCluster.Status while a writer move runs, and FailoverState.Status values
+# (RDS API Reference, "FailoverState").
+MOVING_STATUSES = frozenset({"failing-over", "switching-over", "modifying"})
+FAILOVER_RUNNING = frozenset({"pending", "failing-over"})
+SECRET_IN_SYNC = "InSync"
+TABLE_ACTIVE = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One cluster of the global database, as DescribeGlobalClusters reports it."""
+    region: str
+    cluster: str          # identifier or ARN: what the RDS calls take as TargetDbClusterIdentifier
+    is_writer: bool
+    synchronization: str = ""   # SynchronizationStatus: connected | pending-resync
+
+
+@dataclass(frozen=True)
+class DrState:
+    home: str
+    recovery: str
+    global_cluster: str
+    global_status: str = ""                     # "" when not observed
+    failover_status: str = ""                   # FailoverState.Status, "" when none
+    failover_to: str = ""                       # region of FailoverState.ToDbClusterArn
+    members: tuple[Member, ...] = ()
+    replication_lag_ms: float | None = None     # AuroraGlobalDBReplicationLag, secondary
+    rpo_lag_ms: float | None = None             # AuroraGlobalDBRPOLag, secondary
+    last_replicated_at: str | None = None       # newest transaction the secondary replayed
+    healthy: Mapping[str, bool | None] = field(default_factory=dict)    # GET /health 200
+    writable: Mapping[str, bool | None] = field(default_factory=dict)   # /health "writable"
+    health_checks: Mapping[str, bool | None] = field(default_factory=dict)  # Route 53 view
+    dns_preferred: str | None = None            # region of the PRIMARY failover record
+    secret_replica: str | None = None           # replica's ReplicationStatus
+    table_replicas: Mapping[str, str] = field(default_factory=dict)
+    # S3 replication out of each region's receipts bucket, last 15 minutes:
+    # {"failed": OperationsFailedReplication sum, "latency_s": ReplicationLatency maximum}
+    s3_replication: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    observed_regions: tuple[str, ...] = ()      # regions whose APIs were called
+    notes: tuple[str, ...] = ()                 # what could not be observed, and why
+
+    @property
+    def regions(self) -> tuple[str, str]:
+        return (self.home, self.recovery)
+
+    def other(self, region: str) -> str:
+        return self.recovery if region == self.home else self.home
+
+    @property
+    def writer(self) -> str | None:
+        writers = [m.region for m in self.members if m.is_writer]
+        return writers[0] if len(writers) == 1 else None
+
+    def member(self, region: str) -> Member | None:
+        return next((m for m in self.members if m.region == region), None)
+
+    @property
+    def moving(self) -> bool:
+        return (self.global_status in MOVING_STATUSES
+                or self.failover_status in FAILOVER_RUNNING)
+
+    @property
+    def dns_serving(self) -> str | None:
+        """The record Route 53 answers with: PRIMARY while its check is healthy, else SECONDARY
+        if that one is healthy, else PRIMARY again (both unhealthy: Route 53 Developer Guide,
+        "How health checks work in simple Amazon Route 53 configurations" / failover routing)."""
+        if self.dns_preferred is None:
+            return None
+        checks = self.health_checks or self.healthy
+        preferred, other = self.dns_preferred, self.other(self.dns_preferred)
+        if checks.get(preferred) is not False:
+            return preferred
+        return other if checks.get(other) else preferred
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "home": self.home, "recovery": self.recovery, "writer": self.writer,
+            "global_cluster": self.global_cluster, "global_status": self.global_status,
+            "failover": {"status": self.failover_status, "to": self.failover_to}
+            if self.failover_status else None,
+            "members": [m.__dict__ for m in self.members],
+            "replication_lag_ms": self.replication_lag_ms, "rpo_lag_ms": self.rpo_lag_ms,
+            "last_replicated_at": self.last_replicated_at,
+            "healthy": dict(self.healthy), "writable": dict(self.writable),
+            "health_checks": dict(self.health_checks),
+            "dns_preferred": self.dns_preferred, "dns_serving": self.dns_serving,
+            "secret_replica": self.secret_replica, "table_replicas": dict(self.table_replicas),
+            "s3_replication": {r: dict(v) for r, v in self.s3_replication.items()},
+            "observed_regions": list(self.observed_regions), "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action: `action` names an adapter method, `region` where its API is called."""
+    name: str
+    action: str
+    region: str
+    arguments: Mapping[str, Any]
+    summary: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refuse:
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Done:
+    summary: str
+
+
+Decision = Step | Wait | Refuse | Done
