@@ -105,16 +105,22 @@ def load_handlers(tag: str) -> tuple[Any, dict[str, Callable]]:
     return package, handlers
 
 
+DRILL_MERCHANT = "merchant-drill"
+
+
 def http_event(method: str, path: str, body: str | None = None,
                headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """An API Gateway HTTP API payload format 2.0 event."""
-    return {"version": "2.0", "routeKey": f"{method} {path}", "rawPath": path,
-            "rawQueryString": "", "headers": headers or {},
-            "requestContext": {"requestId": f"drill-{uuid.uuid4()}",
-                               "http": {"method": method, "path": path,
-                                        "protocol": "HTTP/1.1", "sourceIp": "192.0.2.10"},
-                               "stage": "$default"},
-            "body": body, "isBase64Encoded": False}
+    """An API Gateway REST API (proxy integration) event. A payment carries what the
+    merchant-key authorizer's Allow puts in the request context (the merchant id); the drill
+    does not run the authorizer itself (its own tests do)."""
+    context: dict[str, Any] = {"requestId": f"drill-{uuid.uuid4()}", "stage": "live",
+                               "identity": {"sourceIp": "192.0.2.10"}}
+    if method == "POST":
+        context["authorizer"] = {"merchant_id": DRILL_MERCHANT}
+    return {"resource": path, "path": path, "httpMethod": method, "headers": headers or {},
+            "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
+            "queryStringParameters": None, "multiValueQueryStringParameters": None,
+            "requestContext": context, "body": body, "isBase64Encoded": False}
 
 
 class World:
