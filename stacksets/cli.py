@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
 def load_bundle(args) -> bundle_module.Bundle:
     if args.build_dir:
         return bundle_module.load(args.build_dir)
-    return bundle_module.build(bundle_module.REPO_ROOT / "build")
+    return bundle_module.build(bundle_module.DEFAULT_BUILD)
 
 
 def main(argv: list[str] | None = None) -> int:

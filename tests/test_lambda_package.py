@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import build
+from payments_build import lambda_zips as build
 from templates.service import CODE_KEY_PATTERN, FUNCTIONS
 
 # What the Lambda Python runtime provides besides the standard library (AWS Lambda Developer
