@@ -25,19 +25,22 @@ COMMANDS = {
                        "does nothing when everything is current"),
     "status": (status, "stack instances, drift state, Aurora writer, replication and health"),
     "drift": (drift, "StackSet drift detection with per-resource results"),
-    "destroy": (destroy, "ordered teardown: global stack, secondary, primary, stack set"),
+    "destroy": (destroy, "ordered teardown: global stack, recovery, home, stack set"),
 }
 OK, FAILED, USAGE = 0, 1, 2
 EXIT_STATUS = ("exit status: 0 success (deploy: also when nothing had to change); 1 an AWS "
                "operation failed or was refused (the reason is printed; re-running deploy "
                "resumes); 2 invalid config or build")
 EXTRA_EXIT_STATUS = {"drift": "; 3 drift detection ran and found drifted resources (listed "
-                              "per region and resource)"}
+                              "per region and resource)",
+                     "status": "; 4 something needs attention (listed: an instance not "
+                               "CURRENT, drift, an unhealthy replica or health check)"}
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m stacksets", description=__doc__,
-                                  epilog=EXIT_STATUS + EXTRA_EXIT_STATUS["drift"] + " (drift)")
+                                  epilog=EXIT_STATUS + EXTRA_EXIT_STATUS["drift"] + " (drift)"
+                                  + EXTRA_EXIT_STATUS["status"] + " (status)")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text,

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from stacksets.aws import Aws, error_code, error_message
 from stacksets.config import SERVICE_MANAGED, Config
+from stacksets.errors import RolloutError  # noqa: F401 (re-exported)
 from stacksets.plan import Step
 from stacksets.report import Reporter
 from stacksets.state import RUNNING
@@ -24,14 +25,6 @@ OPERATION_STATES = {"SUCCEEDED": DONE, "FAILED": FAILED, "STOPPED": FAILED,
                     **{s: PENDING for s in RUNNING}}
 NO_UPDATES = "No updates are to be performed"
 CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
-
-
-class RolloutError(Exception):
-    """A failure the user must act on; `details` are printed one per line."""
-
-    def __init__(self, message: str, details: list[str] | None = None):
-        super().__init__(message)
-        self.details = details or []
 
 
 def stack_state(status: str) -> str:

@@ -8,11 +8,12 @@ Order (SPEC "Rollout tool"; each line is one StackSet operation, or a stack oper
   foundation   CreateStackInstances: the stack set's values (RecoveryVpcId and
                PeeringConnectionId empty, PeerRegionReady=false) plus each region's own
                `region_overrides`. One operation per distinct set of region overrides (the
-               example config: 2), primary's first; without region overrides, 1.
-  join         UpdateStackInstances, both regions at once: RecoveryVpcId=<secondary VpcId>,
-               PeerRegionReady=true (the primary requests peering and replicates to the
-               secondary; the secondary joins the primary's global resources).
-  peer-routes  UpdateStackInstances, both regions at once: PeeringConnectionId=<primary's output>.
+               example config: 2), home region's first; without region overrides, 1.
+  join         UpdateStackInstances, both regions at once: RecoveryVpcId=<recovery region VpcId>,
+               PeerRegionReady=true (the home region requests peering and replicates to the
+               recovery region, which joins the home region's global resources).
+  peer-routes  UpdateStackInstances, both regions at once: PeeringConnectionId=<the home
+               region's output>.
   global       CreateStack/UpdateStack of `<prefix>-<env>-global` in us-east-1.
 So a first rollout is (number of distinct region-override sets) + 3 sequential operations.
 
@@ -47,12 +48,12 @@ MASK = "****"
 
 # Global stack parameters filled from regional outputs: parameter -> (role, output).
 GLOBAL_FROM_OUTPUTS = {
-    names.PRIMARY_API_TARGET: ("primary", names.OUT_API_DOMAIN_TARGET),
-    names.PRIMARY_API_TARGET_ZONE: ("primary", names.OUT_API_DOMAIN_ZONE_ID),
-    names.PRIMARY_HEALTH_HOST: ("primary", names.OUT_API_ENDPOINT_HOST),
-    names.SECONDARY_API_TARGET: ("secondary", names.OUT_API_DOMAIN_TARGET),
-    names.SECONDARY_API_TARGET_ZONE: ("secondary", names.OUT_API_DOMAIN_ZONE_ID),
-    names.SECONDARY_HEALTH_HOST: ("secondary", names.OUT_API_ENDPOINT_HOST),
+    names.PRIMARY_API_TARGET: ("home", names.OUT_API_DOMAIN_TARGET),
+    names.PRIMARY_API_TARGET_ZONE: ("home", names.OUT_API_DOMAIN_ZONE_ID),
+    names.PRIMARY_HEALTH_HOST: ("home", names.OUT_API_ENDPOINT_HOST),
+    names.SECONDARY_API_TARGET: ("recovery", names.OUT_API_DOMAIN_TARGET),
+    names.SECONDARY_API_TARGET_ZONE: ("recovery", names.OUT_API_DOMAIN_ZONE_ID),
+    names.SECONDARY_HEALTH_HOST: ("recovery", names.OUT_API_ENDPOINT_HOST),
 }
 
 
@@ -86,6 +87,10 @@ class Observed:
     running_operation: str | None = None
     last_operation: str = ""
     global_stack: Stack | None = None
+    # Where the Aurora writer runs (None: unknown or no database yet). Reported, and
+    # deliberately never read by `next_step`: a failover moves the writer, not the roles, so
+    # a deploy after it plans exactly what it would plan before.
+    writer_region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,8 +137,8 @@ def stack_set_parameters(config: Config, declared: Mapping[str, Any],
     domain = config.domain
     tool = {
         names.NAME_PREFIX: config.name_prefix, names.ENVIRONMENT_NAME: config.environment,
-        names.HOME_REGION: config.primary_region,
-        names.RECOVERY_REGION: config.secondary_region,
+        names.HOME_REGION: config.home_region,
+        names.RECOVERY_REGION: config.recovery_region,
         names.ALARM_EMAIL: config.alarm_email,
         names.ARTIFACT_BUCKET_PREFIX: config.artifact_bucket_prefix,
         names.API_DOMAIN_NAME: domain.name if domain else None,
@@ -154,10 +159,10 @@ def phase_values(phase: str, declared: Mapping[str, Any],
         values = {names.RECOVERY_VPC_ID: "", names.PEER_REGION_READY: "false",
                   names.PEERING_CONNECTION_ID: ""}
     else:
-        values = {names.RECOVERY_VPC_ID: outputs["secondary"][names.OUT_VPC_ID],
+        values = {names.RECOVERY_VPC_ID: outputs["recovery"][names.OUT_VPC_ID],
                   names.PEER_REGION_READY: "true"}
         if phase != JOIN:
-            values[names.PEERING_CONNECTION_ID] = outputs["primary"].get(
+            values[names.PEERING_CONNECTION_ID] = outputs["home"].get(
                 names.OUT_PEERING_CONNECTION_ID, "")
     return {k: v for k, v in values.items() if k in declared}
 
@@ -279,7 +284,7 @@ def create_stack_set_args(config: Config, desired: Desired) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "StackSetName": config.stack_set_name,
         "Description": f"{config.name_prefix}-{config.environment}: payment API, regional "
-                       f"({config.primary_region} primary, {config.secondary_region} standby)",
+                       f"(home {config.home_region}, recovery {config.recovery_region})",
         **desired.regional_source,
         "Parameters": parameter_list(desired.stack_set_parameters),
         "Capabilities": CAPABILITIES,
@@ -301,8 +306,9 @@ def create_stack_set_args(config: Config, desired: Desired) -> dict[str, Any]:
 
 def update_stack_set_args(config: Config, desired: Desired, regions: tuple[str, ...],
                           after: str) -> dict[str, Any]:
-    """Template or stack-set parameters changed: redeploy the existing instances, primary
-    first and SEQUENTIAL, so the primary's shared resources change before the secondary."""
+    """Template or stack-set parameters changed: redeploy the existing instances, home region
+    first and SEQUENTIAL, so the home region's shared resources change before the recovery
+    region's."""
     arguments = {
         "StackSetName": config.stack_set_name, **desired.regional_source,
         "Parameters": parameter_list(desired.stack_set_parameters),
@@ -345,8 +351,8 @@ def global_parameters(config: Config, desired: Desired,
                        f"{', '.join(not_declared)} yet (the payment service is not built): "
                        "the global stack (DNS failover) is skipped until it does")
     missing = sorted(f"{config.role_of(r)} {o}" for p, (role, o) in needed.items()
-                     for r in [config.primary_region if role == "primary"
-                               else config.secondary_region]
+                     for r in [config.home_region if role == "home"
+                               else config.recovery_region]
                      if not outputs.get(role, {}).get(o))
     if missing:
         return Blocked(GLOBAL, f"regional output(s) without a value yet: {', '.join(missing)}")
@@ -398,7 +404,7 @@ def stack_set_changes(desired: Desired, stack_set: Stack) -> list[str]:
 
 
 def _grouped(config: Config, targets: Mapping[str, Mapping[str, str]]):
-    """Regions with identical overrides share an operation; primary's group first."""
+    """Regions with identical overrides share an operation; home region's group first."""
     groups: dict[str, tuple[list[str], Mapping[str, str]]] = {}
     for region in config.regions:
         if region in targets:
@@ -411,7 +417,7 @@ def _first_group_step(config: Config, phase: str, action: str,
                       targets: Mapping[str, Mapping[str, str]], observed: Observed,
                       why: str) -> Step:
     """One operation per distinct override list (regions whose lists differ cannot share
-    one); the primary's first. The next call of `next_step` plans the next group."""
+    one); the home region's first. The next call of `next_step` plans the next group."""
     regions, overrides = _grouped(config, targets)[0]
     arguments = instances_args(config, phase, regions, overrides, observed.last_operation)
     return Step(phase, action, config.administration_region, arguments,
@@ -481,9 +487,9 @@ def _instances_step(config: Config, desired: Desired,
 
     keep = kept_parameters(config, declared)
     outputs = outputs_by_role(config, observed)
-    if names.OUT_VPC_ID not in outputs["secondary"] and (
+    if names.OUT_VPC_ID not in outputs["recovery"] and (
             names.RECOVERY_VPC_ID in declared or names.PEER_REGION_READY in declared):
-        return Blocked(JOIN, f"the secondary stack in {config.secondary_region} has no "
+        return Blocked(JOIN, f"the recovery region stack in {config.recovery_region} has no "
                        f"{names.OUT_VPC_ID} output; check its status")
     join = phase_values(JOIN, declared, outputs)
     regions = tuple(r for r in config.regions
@@ -492,18 +498,18 @@ def _instances_step(config: Config, desired: Desired,
         kept = keep + ((names.PEERING_CONNECTION_ID,)
                        if names.PEERING_CONNECTION_ID in declared else ())
         return _phase_step(config, JOIN, regions, join, tuple(sorted(kept)), observed,
-                           "the secondary's VPC id and PeerRegionReady=true")
+                           "the recovery region's VPC id and PeerRegionReady=true")
 
     if names.PEERING_CONNECTION_ID in declared and \
-            not outputs["primary"].get(names.OUT_PEERING_CONNECTION_ID):
-        return Blocked(PEER_ROUTES, f"the primary stack in {config.primary_region} has no "
+            not outputs["home"].get(names.OUT_PEERING_CONNECTION_ID):
+        return Blocked(PEER_ROUTES, f"the home region stack in {config.home_region} has no "
                        f"{names.OUT_PEERING_CONNECTION_ID} output after the join phase")
     final = phase_values(PEER_ROUTES, declared, outputs)
     stale = tuple(r for r in config.regions if phase_overrides(observed.instances[r]) != final)
     regions = tuple(r for r in config.regions
                     if r in stale or observed.instances[r].status != "CURRENT")
     if regions:
-        phase, why = (PEER_ROUTES, "the primary's peering connection id") if stale else \
+        phase, why = (PEER_ROUTES, "the home region's peering connection id") if stale else \
             (OVERRIDES, "an instance is not CURRENT: redeploy it with its values")
         return _phase_step(config, phase, regions, final, keep, observed, why)
     return None

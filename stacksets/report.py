@@ -50,6 +50,12 @@ class Reporter:
             print(f"{line}  [{elapsed:.0f}s]", file=self.messages, flush=True)
         self._last_progress = line
 
+    def table(self, headers: list[str], rows: list[list[str]]) -> None:
+        """Aligned columns, one line per row (text mode; json mode records the data)."""
+        widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows)]
+        for row in [headers, *rows]:
+            self.info("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+
     def record(self, key: str, value: Any) -> None:
         self.document[key] = value
 

@@ -8,6 +8,9 @@ from typing import Any, Mapping
 
 from botocore.exceptions import ClientError
 
+from templates import names
+
+from stacksets import aurora
 from stacksets.aws import Aws, error_code, error_message
 from stacksets.config import SERVICE_MANAGED, Config
 from stacksets.plan import GLOBAL_REGION, Instance, Observed, Stack
@@ -113,13 +116,31 @@ def global_stack(aws: Aws, config: Config) -> Stack | None:
                  version=str(stack.get("LastUpdatedTime") or stack.get("CreationTime")))
 
 
+def global_cluster_id(outputs: Mapping[str, Mapping[str, str]]) -> str | None:
+    """The global cluster's identifier from any region's stack outputs."""
+    return next((o[names.OUT_GLOBAL_CLUSTER_ID] for o in outputs.values()
+                 if o.get(names.OUT_GLOBAL_CLUSTER_ID)), None)
+
+
+def writer(aws: Aws, config: Config, instances: Mapping[str, Instance]) -> str | None:
+    identifier = global_cluster_id({r: i.outputs for r, i in instances.items()})
+    if not identifier:
+        return None
+    try:
+        return aurora.writer_region(aws, config.regions, identifier)
+    except (ClientError, NotImplementedError):
+        return None  # reported by `status`; the rollout never depends on it
+
+
 def observe(aws: Aws, config: Config) -> Observed:
     found = stack_set(aws, config)
     if found is None:
         return Observed(global_stack=global_stack(aws, config))
     history = operations(aws, config)
     running = [o["OperationId"] for o in history if o.get("Status") in RUNNING]
-    return Observed(stack_set=found, instances=instances(aws, config),
+    current = instances(aws, config)
+    return Observed(stack_set=found, instances=current,
                     running_operation=running[-1] if running else None,
                     last_operation=history[-1]["OperationId"] if history else "",
-                    global_stack=global_stack(aws, config))
+                    global_stack=global_stack(aws, config),
+                    writer_region=writer(aws, config, current))

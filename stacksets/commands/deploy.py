@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stacksets import artifacts, roles, state
+from stacksets import artifacts, preflight, roles, state
 from stacksets.context import Context, desired, uploads
 from stacksets.operations import RolloutError
 from stacksets.plan import Blocked, Step, next_step
@@ -89,6 +89,10 @@ def run(ctx: Context, args) -> int:
     reporter = ctx.reporter
     wanted = desired(ctx.config, ctx.bundle)  # refuses an incomplete build before any write
     identity = ctx.aws.identity()
+    refused = preflight.refusals(ctx.aws, ctx.config, wanted.regional_template,
+                                 state.stack_set(ctx.aws, ctx.config))
+    if refused:
+        raise RolloutError("deploy refused before any change", refused)
     for line in roles.ensure(ctx.aws, ctx.config, identity, ctx.bundle.regional.resource_types,
                              write=True):
         reporter.info(line)

@@ -1,12 +1,12 @@
 """`destroy`: ordered teardown.
 
 1. the global stack (DNS failover records and health checks) in us-east-1;
-2. the secondary's Aurora cluster leaves the global cluster (and the tool waits until it has);
+2. the recovery region's Aurora cluster leaves the global cluster (and the tool waits until it has);
 3. "unpeer": one UpdateStackInstances for both regions back to the foundation values
    (PeerRegionReady=false, no peer VPC, no peering connection; region overrides kept), so the
    peering connection, the routes over it, the replicas and the replication rules go while both
    regions still exist;
-4. the secondary's stack instance, then the primary's (with `--empty-buckets`, non-production
+4. the recovery region's stack instance, then the home region's (with `--empty-buckets`, non-production
    only, each region's receipts bucket is emptied of every object version first);
 5. the stack set.
 Resources with a Retain or Snapshot DeletionPolicy stay; they are listed at the end, with the
@@ -128,13 +128,13 @@ def run(ctx: Context, args) -> int:
             "global", "delete_stack", GLOBAL_REGION, {"StackName": config.global_stack_name},
             f"global: delete {config.global_stack_name}", stack_set=False)))
 
-    secondary = observed.instances.get(config.secondary_region)
+    secondary = observed.instances.get(config.recovery_region)
     if secondary is not None:
-        result = aurora.leave_global_cluster(ctx.aws, config.secondary_region, secondary.outputs)
-        reporter.info(f"-> aurora ({config.secondary_region}): {result}")
+        result = aurora.leave_global_cluster(ctx.aws, config.recovery_region, secondary.outputs)
+        reporter.info(f"-> aurora ({config.recovery_region}): {result}")
         reporter.append("phases", {"phase": "leave-global-cluster", "action":
                                    "remove_from_global_cluster",
-                                   "regions": [config.secondary_region], "result": result})
+                                   "regions": [config.recovery_region], "result": result})
 
     if observed.stack_set is not None:
         for region in reversed(config.regions):  # listed before unpeer deletes any of them
@@ -147,7 +147,7 @@ def run(ctx: Context, args) -> int:
         step = unpeer_step(config, observed)
         if step is not None:
             reporter.append("phases", runner.run(step))
-        for region in reversed(config.regions):  # secondary first
+        for region in reversed(config.regions):  # recovery region first
             instance = observed.instances.get(region)
             if instance is None:
                 continue

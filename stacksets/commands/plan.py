@@ -3,7 +3,8 @@ override; NoEcho values masked) and, where stacks exist, what would change. No w
 
 from __future__ import annotations
 
-from stacksets import roles, state
+from stacksets import preflight, roles, state
+from stacksets.operations import RolloutError
 from stacksets.context import Context, desired, uploads
 from stacksets.plan import (FOUNDATION, JOIN, PEER_ROUTES, Blocked, effective_parameters,
                             next_step, region_overrides, resource_changes)
@@ -57,4 +58,7 @@ def run(ctx: Context, args) -> int:
         if later:
             reporter.info(f"then (values known only after the step above): {', '.join(later)}")
     reporter.record("next", nxt)
+    refused = preflight.refusals(ctx.aws, config, wanted.regional_template, observed.stack_set)
+    if refused:
+        raise RolloutError("deploy would be refused before any change", refused)
     return 0

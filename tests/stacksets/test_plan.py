@@ -58,8 +58,8 @@ def test_create_stack_set(example_config, wanted):
     assert arguments.pop("Parameters") == plan.parameter_list(wanted.stack_set_parameters)
     assert arguments == {
         "StackSetName": "payments-example-regional",
-        "Description": "payments-example: payment API, regional (us-east-1 primary, "
-                       "us-west-2 standby)",
+        "Description": "payments-example: payment API, regional (home us-east-1, "
+                       "recovery us-west-2)",
         "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
         "Tags": [{"Key": "Environment", "Value": "example"},
                  {"Key": "ManagedBy", "Value": "payments-dr-stacksets"}],
@@ -205,7 +205,7 @@ def test_global_stack_arguments(example_config, wanted):
                names.OUT_API_DOMAIN_ZONE_ID: "Z1UJRXOUMOOFQ8",
                names.OUT_API_ENDPOINT_HOST: "abc.execute-api.us-east-1.amazonaws.com"}
     values = plan.global_parameters(example_config, wanted,
-                                    {"primary": outputs, "secondary": outputs})
+                                    {"home": outputs, "recovery": outputs})
     assert values[names.PRIMARY_API_TARGET] == outputs[names.OUT_API_DOMAIN_TARGET]
     assert values[names.SECONDARY_HEALTH_HOST] == outputs[names.OUT_API_ENDPOINT_HOST]
     assert values[names.HOSTED_ZONE_ID] == "Z0123456789EXAMPLE"

@@ -273,3 +273,23 @@ def test_a_rehearsal_starts_from_an_empty_account_even_inside_another_mock():
         boto3.client("s3", region_name=PRIMARY).create_bucket(Bucket="someone-elses")
         with local_aws(ACCOUNT):
             assert boto3.client("s3", region_name=PRIMARY).list_buckets()["Buckets"] == []
+
+
+def test_moto_answers_get_account_settings_with_the_default_quota(moto_session):
+    """moto 5.2 has no GetAccountSettings: the rehearsal's route answers AWS's default."""
+    for region in (PRIMARY, SECONDARY):
+        limit = boto3.client("lambda", region_name=region).get_account_settings()["AccountLimit"]
+        assert limit["ConcurrentExecutions"] == 1000
+
+
+def test_a_small_lambda_quota_refuses_plan_and_deploy_before_any_write(moto_session, build_dir,
+                                                                      monkeypatch):
+    monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "100")
+    for command in ("plan", "deploy"):
+        status, document = run(build_dir, command)
+        assert status == 1, document
+        assert [d.split(" ")[0] for d in document["error"]["details"]] == [PRIMARY, SECONDARY]
+        assert "quota is 100" in document["error"]["details"][0]
+    assert boto3.client("s3").list_buckets()["Buckets"] == []
+    assert boto3.client("cloudformation").list_stack_sets()["Summaries"] == []
+    assert boto3.client("iam").list_roles()["Roles"] == []
