@@ -382,6 +382,12 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
                                 "under parameters")
         _check_user_parameters({k: v for k, v in overrides[region].items()
                                 if k not in SYMMETRIC}, where, regional_parameters, problems)
+        for name in overrides[region]:
+            if name in regional_parameters and name not in parameters and \
+                    "Default" not in regional_parameters[name]:
+                problems.append(f"{where}.{name}: the template has no default for it, so the "
+                                "stack set needs a value too (AWS only overrides parameters "
+                                f"the stack set has); set parameters.{name} as well")
 
     concurrency = _get(raw, "operation_preferences.region_concurrency", "PARALLEL")
     if concurrency not in ("PARALLEL", "SEQUENTIAL"):
@@ -392,9 +398,11 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
         problems.append(f"operation_preferences.max_concurrent_percentage: got {percentage}; "
                         "allowed: 1..100")
     tolerance = _get(raw, "operation_preferences.failure_tolerance_count", 0)
-    if isinstance(tolerance, int) and not 0 <= tolerance <= 1:
+    if isinstance(tolerance, int) and tolerance != 0:
         problems.append(f"operation_preferences.failure_tolerance_count: got {tolerance}; "
-                        "allowed: 0 or 1 (two regions; a later phase needs both)")
+                        "allowed: 0. FailureToleranceCount counts failed stack instances "
+                        "per region, and with one account per region any tolerance lets a "
+                        "failed region end SUCCEEDED; every later phase needs both regions")
 
     if problems:
         raise ConfigError(path, problems)

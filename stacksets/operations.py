@@ -23,6 +23,7 @@ from stacksets.state import RUNNING
 DONE, FAILED, PENDING = "done", "failed", "pending"
 OPERATION_STATES = {"SUCCEEDED": DONE, "FAILED": FAILED, "STOPPED": FAILED,
                     **{s: PENDING for s in RUNNING}}
+FAILED_INSTANCE = ("FAILED", "INOPERABLE", "CANCELLED")
 NO_UPDATES = "No updates are to be performed"
 CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
 
@@ -123,6 +124,10 @@ class Runner:
             self.reporter.progress(label, status, {r["Region"]: r["Status"] for r in results},
                                    self.aws.clock.now() - started)
             state = OPERATION_STATES.get(status, PENDING)
+            if state == DONE and any(r.get("Status") in FAILED_INSTANCE for r in results):
+                # A tolerated failure ends SUCCEEDED: FailureToleranceCount counts failed
+                # instances per region (API Reference, StackSetOperationPreferences).
+                state, status = FAILED, f"{status} with a failed stack instance"
             if state == DONE:
                 return status
             if state == FAILED:
@@ -146,7 +151,7 @@ class Runner:
         if operation.get("StatusReason"):
             details.append(f"operation: {operation['StatusReason']}")
         for result in results:
-            if result.get("Status") not in ("FAILED", "INOPERABLE"):
+            if result.get("Status") not in FAILED_INSTANCE:
                 continue
             region, account = result["Region"], result["Account"]
             details.append(f"{region} ({account}): {result['Status']}: "

@@ -132,8 +132,11 @@ class Blocked:
 # --- parameters ------------------------------------------------------------------------------
 def stack_set_parameters(config: Config, declared: Mapping[str, Any],
                          code_keys: Mapping[str, str]) -> dict[str, str]:
-    """Stack-set level values: the tool's own, the user's `parameters:` and the foundation
-    values of the phase parameters, for the parameters the template declares only."""
+    """Stack-set level values: the tool's own, the user's `parameters:`, the foundation
+    values of the phase parameters, and every parameter a region overrides (with the
+    template's default unless `parameters:` sets it): UpdateStackInstances "can only override
+    the parameter values that are specified in the StackSet" (API Reference,
+    UpdateStackInstances). Declared parameters only."""
     domain = config.domain
     tool = {
         names.NAME_PREFIX: config.name_prefix, names.ENVIRONMENT_NAME: config.environment,
@@ -148,6 +151,9 @@ def stack_set_parameters(config: Config, declared: Mapping[str, Any],
     values = {k: v for k, v in tool.items() if v is not None}
     values.update(config.parameters)
     values.update(phase_values(FOUNDATION, declared, {}))
+    for name in kept_parameters(config, declared):
+        if name not in values and "Default" in declared[name]:
+            values[name] = str(declared[name]["Default"])
     return {k: v for k, v in sorted(values.items()) if k in declared}
 
 
@@ -188,6 +194,20 @@ def phase_overrides(instance: "Instance") -> dict[str, str]:
 
 def own_overrides(instance: "Instance") -> dict[str, str]:
     return {k: v for k, v in instance.overrides.items() if k not in PHASE_PARAMETERS}
+
+
+def overrides_match(instance: "Instance", wanted: Mapping[str, str],
+                    stack_set_values: Mapping[str, str]) -> bool:
+    """Whether an instance's own overrides are what the config asks. An override the config
+    does not ask for counts as absent when it equals the stack set's value: the API Reference
+    does not say whether `UsePreviousValue` on a parameter an instance does not override
+    records an override; if AWS records one, it holds the stack set's value and changes
+    nothing, so it is not corrected by an operation on every deploy. It is corrected once that
+    stack set value changes (the pinned value then differs)."""
+    present = own_overrides(instance)
+    pinned = {k: v for k, v in present.items()
+              if k not in wanted and stack_set_values.get(k) == v}
+    return {k: v for k, v in present.items() if k not in pinned} == dict(wanted)
 
 
 def instance_overrides(config: Config, region: str, declared: Mapping[str, Any],
@@ -480,10 +500,20 @@ def _instances_step(config: Config, desired: Desired,
 
     changed = {r: instance_overrides(config, r, declared, phase_overrides(i))
                for r, i in observed.instances.items()
-               if own_overrides(i) != region_overrides(config, r, declared)}
+               if not overrides_match(i, region_overrides(config, r, declared),
+                                      desired.stack_set_parameters)}
     if changed:
         return _first_group_step(config, OVERRIDES, "update_stack_instances", changed,
                                  observed, "region_overrides changed")
+
+    # A failed or OUTDATED instance (a failed creation included) is pushed again with the
+    # values it has, before any later phase depends on its outputs.
+    failed = {r: instance_overrides(config, r, declared, phase_overrides(i))
+              for r, i in observed.instances.items() if i.status != "CURRENT"}
+    if failed:
+        return _first_group_step(config, OVERRIDES, "update_stack_instances", failed,
+                                 observed, "the instance is not CURRENT: redeploy it with its "
+                                 "values")
 
     keep = kept_parameters(config, declared)
     outputs = outputs_by_role(config, observed)
@@ -506,12 +536,9 @@ def _instances_step(config: Config, desired: Desired,
                        f"{names.OUT_PEERING_CONNECTION_ID} output after the join phase")
     final = phase_values(PEER_ROUTES, declared, outputs)
     stale = tuple(r for r in config.regions if phase_overrides(observed.instances[r]) != final)
-    regions = tuple(r for r in config.regions
-                    if r in stale or observed.instances[r].status != "CURRENT")
-    if regions:
-        phase, why = (PEER_ROUTES, "the home region's peering connection id") if stale else \
-            (OVERRIDES, "an instance is not CURRENT: redeploy it with its values")
-        return _phase_step(config, phase, regions, final, keep, observed, why)
+    if stale:
+        return _phase_step(config, PEER_ROUTES, stale, final, keep, observed,
+                           "the home region's peering connection id")
     return None
 
 

@@ -67,6 +67,11 @@ def test_the_example_is_valid(example_config):
     ("operation_preferences.max_concurrent_percentage", 150,
      ["operation_preferences.max_concurrent_percentage: got 150; allowed: 1..100"]),
     ("production", "yes", ["production: got 'yes', expected bool"]),
+    ("operation_preferences.failure_tolerance_count", 1,
+     ["operation_preferences.failure_tolerance_count: got 1; allowed: 0. FailureToleranceCount "
+      "counts failed stack instances per region"]),
+    ("region_overrides.us-west-2.ApiDomainName", "x.example.com",
+     ["region_overrides.us-west-2.ApiDomainName: set by the tool from domain.name"]),
 ])
 def test_each_rule_names_field_value_and_allowed(raw_example, bundle, path, value, expected):
     found = "\n".join(problems(changed(raw_example, path, value), bundle))
@@ -114,3 +119,15 @@ def test_yaml_numbers_and_booleans_become_parameter_strings(raw_example, bundle)
         pytest.skip("the regional template does not declare DbBackupRetentionDays")
     config = config_module.validate(raw, "env.yaml", bundle.regional.parameters)
     assert config.parameters["DbBackupRetentionDays"] == "14"
+
+
+def test_an_override_of_a_parameter_without_default_needs_a_stack_set_value(raw_example, bundle):
+    declared = {**bundle.regional.parameters, "PagerKey": {"Type": "String"}}
+    raw = changed(raw_example, "region_overrides.us-west-2.PagerKey", "k2")
+    with pytest.raises(ConfigError) as caught:
+        config_module.validate(raw, "env.yaml", declared)
+    assert caught.value.problems == [
+        "region_overrides.us-west-2.PagerKey: the template has no default for it, so the stack "
+        "set needs a value too (AWS only overrides parameters the stack set has); set "
+        "parameters.PagerKey as well"]
+    config_module.validate(changed(raw, "parameters.PagerKey", "k1"), "env.yaml", declared)

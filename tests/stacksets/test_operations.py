@@ -103,6 +103,23 @@ def test_failed_instance_reports_reason_and_first_failed_event(stubbed):
         "The engine version is not supported for global clusters"]
 
 
+def test_an_operation_that_succeeded_with_a_failed_instance_is_a_failure(stubbed):
+    """Issue 10, item 3: a tolerated failure ends SUCCEEDED; the results still show it."""
+    runner, stubs, clock, lines = stubbed
+    admin, west = stubs["us-east-1"], stubs["us-west-2"]
+    admin.add_response("describe_stack_set_operation", operation("SUCCEEDED"))
+    admin.add_response("list_stack_set_operation_results", results(
+        ("us-east-1", "SUCCEEDED", None), ("us-west-2", "FAILED", "Quota exceeded")))
+    admin.add_response("describe_stack_instance", {"StackInstance": {
+        "StackSetId": "s:1", "Region": "us-west-2", "Account": "123456789012",
+        "StackId": STACK_ID}})
+    west.add_response("describe_stack_events", {"StackEvents": []})
+    with pytest.raises(RolloutError) as caught:
+        runner.wait("join-1", "join")
+    assert "operation join-1 SUCCEEDED with a failed stack instance" in str(caught.value)
+    assert caught.value.details == ["us-west-2 (123456789012): FAILED: Quota exceeded"]
+
+
 def test_throttling_is_retried_with_jitter(stubbed):
     runner, stubs, clock, lines = stubbed
     admin = stubs["us-east-1"]

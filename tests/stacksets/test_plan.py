@@ -166,8 +166,58 @@ def test_an_instance_that_is_not_current_is_redeployed_with_its_values(example_c
             observed.instances["us-west-2"], status="OUTDATED")})
     step, arguments = instance_step(example_config, wanted, observed)
     assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
-    assert arguments["ParameterOverrides"] == [keep("EgressMode"), *parameters(
-        PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)]
+    assert arguments["ParameterOverrides"] == parameters(
+        EgressMode="none", PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)
+
+
+@pytest.mark.parametrize("status", ["OUTDATED", "INOPERABLE"])
+def test_a_failed_recovery_foundation_is_retried_before_join_needs_its_outputs(
+        example_config, wanted, status):
+    """Issue 10, item 2: the failed creation has no VpcId output; the join phase must not
+    block on that before the instance is pushed again."""
+    observed = observed_after(wanted, "foundation")
+    observed = dataclasses.replace(observed, instances={
+        **observed.instances, "us-west-2": dataclasses.replace(
+            observed.instances["us-west-2"], status=status, outputs={})})
+    step, arguments = instance_step(example_config, wanted, observed)
+    assert (step.phase, step.action, step.targets) == (
+        "overrides", "update_stack_instances", ("us-west-2",))
+    assert arguments["ParameterOverrides"] == parameters(EgressMode="none")
+
+
+def test_a_region_override_of_a_parameter_the_config_leaves_alone_is_in_the_stack_set(
+        example_config, bundle):
+    """Issue 10, item 4: AWS only overrides parameters the stack set has."""
+    config = dataclasses.replace(example_config, region_overrides={
+        **example_config.region_overrides, "us-west-2": {"EgressMode": "none",
+                                                         "DbBackupRetentionDays": "7"}})
+    values = desired(config, bundle).stack_set_parameters
+    default = bundle.regional.parameters["DbBackupRetentionDays"]["Default"]
+    assert values["DbBackupRetentionDays"] == str(default)
+    assert values["EgressMode"] == "single-nat"  # parameters: wins over the default
+
+
+def test_an_override_recorded_by_use_previous_value_does_not_repeat_an_operation(
+        example_config, wanted):
+    """Checked only on paper: if AWS recorded `UsePreviousValue` on EgressMode as an override
+    of the home region (with the stack set's value), the rollout still converges."""
+    observed = observed_after(wanted, "peer-routes")
+    home = observed.instances["us-east-1"]
+    pinned = dataclasses.replace(home, overrides={**home.overrides, "EgressMode": "single-nat"})
+    observed = dataclasses.replace(observed, instances={**observed.instances,
+                                                        "us-east-1": pinned})
+    step = plan.next_step(example_config, wanted, observed)
+    assert isinstance(step, plan.Blocked) and step.phase == "global"  # nothing regional
+    # once the stack set's value changes, the stale pin is removed in one operation
+    config = dataclasses.replace(example_config, parameters={
+        **example_config.parameters, "EgressMode": "nat-per-az"})
+    changed = dataclasses.replace(wanted, stack_set_parameters={
+        **wanted.stack_set_parameters, "EgressMode": "nat-per-az"})
+    observed = dataclasses.replace(observed, stack_set=dataclasses.replace(
+        observed.stack_set, parameters=changed.stack_set_parameters))
+    step, arguments = instance_step(config, changed, observed)
+    assert (step.phase, step.targets) == ("overrides", ("us-east-1",))
+    assert "EgressMode" not in {p["ParameterKey"] for p in arguments["ParameterOverrides"]}
 
 
 def test_template_change_updates_the_stack_set_sequentially_primary_first(example_config, wanted):
