@@ -97,6 +97,17 @@ class Aws:
     def call(self, method: Callable[..., Any], **kwargs: Any) -> Any:
         return call(method, clock=self.clock, **kwargs)
 
+    def pages(self, method: Callable[..., Any], key: str, **kwargs: Any) -> list[Any]:
+        """Every item under `key` of every page of a NextToken-paginated call."""
+        items: list[Any] = []
+        token = None
+        while True:
+            page = self.call(method, **kwargs, **({"NextToken": token} if token else {}))
+            items += page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return items
+
     def identity(self) -> dict[str, str]:
         """Account and partition of the caller (STS works in every region)."""
         found = self.call(self.client("sts", "us-east-1").get_caller_identity)

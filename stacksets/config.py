@@ -138,6 +138,13 @@ class Config:
     def global_stack_name(self) -> str:
         return f"{self.name_prefix}-{self.environment}-global"
 
+    @property
+    def call_as(self) -> dict[str, str]:
+        """`CallAs` for every StackSet call that takes it: service-managed stack sets only
+        (a delegated administrator must say so on each call)."""
+        return {"CallAs": self.target.call_as} \
+            if self.target.permission_model == SERVICE_MANAGED else {}
+
     def role_of(self, region: str) -> str:
         return "home" if region == self.home_region else "recovery"
 

@@ -7,3 +7,8 @@ class RolloutError(Exception):
     def __init__(self, message: str, details: list[str] | None = None):
         super().__init__(message)
         self.details = details or []
+
+
+class StaleState(Exception):
+    """CloudFormation answered StaleRequestException: another operation changed the stack set
+    since it was observed. The caller observes again and plans anew."""

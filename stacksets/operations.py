@@ -14,8 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stacksets.aws import Aws, error_code, error_message
-from stacksets.config import SERVICE_MANAGED, Config
-from stacksets.errors import RolloutError  # noqa: F401 (re-exported)
+from stacksets.config import Config
+from stacksets.errors import RolloutError, StaleState  # noqa: F401 (re-exported)
 from stacksets.plan import Step
 from stacksets.report import Reporter
 from stacksets.state import RUNNING
@@ -48,10 +48,6 @@ class Runner:
     def cfn(self):
         return self.aws.cfn(self.config.administration_region)
 
-    def _call_as(self) -> dict[str, str]:
-        target = self.config.target
-        return {"CallAs": target.call_as} if target.permission_model == SERVICE_MANAGED else {}
-
     def _sleep(self, delay: float) -> float:
         self.aws.clock.sleep(delay * self.aws.clock.jitter(0.8, 1.2))
         return min(self.max_delay, delay * 1.5)
@@ -82,6 +78,8 @@ class Runner:
                     self.reporter.info(f"   operation {step.arguments['OperationId']} already "
                                        "started by an earlier attempt; waiting for it")
                     return step.arguments["OperationId"]
+                if code == "StaleRequestException":
+                    raise StaleState(error_message(error)) from error
                 if code != "OperationInProgressException":
                     raise
                 running = self.running_operation()
@@ -95,22 +93,15 @@ class Runner:
                            f"after {self.busy_retries} waits; re-run deploy later")
 
     def running_operation(self) -> str | None:
-        summaries = self.aws.call(self.cfn.list_stack_set_operations,
-                                  StackSetName=self.config.stack_set_name,
-                                  **self._call_as()).get("Summaries", [])
+        summaries = self.aws.pages(self.cfn.list_stack_set_operations, "Summaries",
+                                   StackSetName=self.config.stack_set_name, **self.config.call_as)
         running = [s["OperationId"] for s in summaries if s.get("Status") in RUNNING]
         return running[-1] if running else None
 
     def results(self, operation_id: str) -> list[dict[str, Any]]:
-        results, token = [], None
-        while True:
-            page = self.aws.call(self.cfn.list_stack_set_operation_results,
-                                 StackSetName=self.config.stack_set_name, OperationId=operation_id,
-                                 **({"NextToken": token} if token else {}), **self._call_as())
-            results += page.get("Summaries", [])
-            token = page.get("NextToken")
-            if not token:
-                return results
+        return self.aws.pages(self.cfn.list_stack_set_operation_results, "Summaries",
+                              StackSetName=self.config.stack_set_name,
+                              OperationId=operation_id, **self.config.call_as)
 
     def wait(self, operation_id: str, label: str, fail: bool = True) -> str:
         started, delay = self.aws.clock.now(), self.first_delay
@@ -118,7 +109,7 @@ class Runner:
             operation = self.aws.call(self.cfn.describe_stack_set_operation,
                                       StackSetName=self.config.stack_set_name,
                                       OperationId=operation_id,
-                                      **self._call_as())["StackSetOperation"]
+                                      **self.config.call_as)["StackSetOperation"]
             status = operation["Status"]
             results = self.results(operation_id)
             self.reporter.progress(label, status, {r["Region"]: r["Status"] for r in results},
@@ -167,7 +158,7 @@ class Runner:
             instance = self.aws.call(self.cfn.describe_stack_instance,
                                      StackSetName=self.config.stack_set_name,
                                      StackInstanceAccount=account, StackInstanceRegion=region,
-                                     **self._call_as())["StackInstance"]
+                                     **self.config.call_as)["StackInstance"]
         except ClientError:
             return None
         stack_id = instance.get("StackId")
@@ -176,16 +167,9 @@ class Runner:
     def first_failed_event(self, region: str, stack: str, since: Any) -> str | None:
         """The earliest *_FAILED resource event since `since`, skipping "cancelled" ones (a
         consequence of the first failure, not its cause)."""
-        cfn = self.aws.cfn(region)
-        events, token = [], None
         try:
-            while True:
-                page = self.aws.call(cfn.describe_stack_events, StackName=stack,
-                                     **({"NextToken": token} if token else {}))
-                events += page.get("StackEvents", [])
-                token = page.get("NextToken")
-                if not token:
-                    break
+            events = self.aws.pages(self.aws.cfn(region).describe_stack_events, "StackEvents",
+                                    StackName=stack)
         except ClientError as error:
             return f"(events unavailable: {error_message(error)})"
         floor = since if isinstance(since, datetime) else datetime.min.replace(tzinfo=timezone.utc)

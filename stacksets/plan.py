@@ -281,11 +281,6 @@ def deployment(config: Config) -> dict[str, Any]:
     return {"Accounts": [target.account]}
 
 
-def _call_as(config: Config) -> dict[str, str]:
-    return {"CallAs": config.target.call_as} if config.target.permission_model == SERVICE_MANAGED \
-        else {}
-
-
 def operation_id(phase: str, arguments: Mapping[str, Any], after: str) -> str:
     """Deterministic: the same call planned from the same state gets the same id, so a call
     retried after a timeout cannot start a second operation (CloudFormation answers
@@ -300,6 +295,17 @@ def _with_operation_id(phase: str, arguments: dict[str, Any], after: str) -> dic
     return {**arguments, "OperationId": operation_id(phase, arguments, after)}
 
 
+def permission_arguments(config: Config) -> dict[str, str]:
+    """Self-managed: the roles CloudFormation uses, on CreateStackSet and on every
+    UpdateStackSet (an update without them falls back to the default role names)."""
+    if config.target.permission_model == SERVICE_MANAGED:
+        return {}
+    arguments = {"ExecutionRoleName": config.target.execution_role_name}
+    if config.target.administration_role_arn:
+        arguments["AdministrationRoleARN"] = config.target.administration_role_arn
+    return arguments
+
+
 def create_stack_set_args(config: Config, desired: Desired) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "StackSetName": config.stack_set_name,
@@ -310,14 +316,10 @@ def create_stack_set_args(config: Config, desired: Desired) -> dict[str, Any]:
         "Capabilities": CAPABILITIES,
         "Tags": tags(config),
         "PermissionModel": config.target.permission_model,
-        **_call_as(config),
+        **config.call_as, **permission_arguments(config),
     }
     if config.target.permission_model == SERVICE_MANAGED:
         arguments["AutoDeployment"] = {"Enabled": False}
-    else:
-        if config.target.administration_role_arn:
-            arguments["AdministrationRoleARN"] = config.target.administration_role_arn
-        arguments["ExecutionRoleName"] = config.target.execution_role_name
     # Managed execution lets CloudFormation queue non-conflicting operations instead of
     # failing them with OperationInProgressException.
     arguments["ManagedExecution"] = {"Active": True}
@@ -334,14 +336,15 @@ def update_stack_set_args(config: Config, desired: Desired, regions: tuple[str, 
         "Parameters": parameter_list(desired.stack_set_parameters),
         "Capabilities": CAPABILITIES, "Tags": tags(config),
         "OperationPreferences": operation_preferences(config, regions, "SEQUENTIAL"),
-        **deployment(config), "Regions": list(regions), **_call_as(config),
+        **deployment(config), "Regions": list(regions), **config.call_as,
+        **permission_arguments(config),
     }
     return _with_operation_id(TEMPLATE, arguments, after)
 
 
 def instances_args(config: Config, phase: str, regions: tuple[str, ...],
                    overrides: Mapping[str, str], after: str,
-                   keep: tuple[str, ...] = ()) -> dict[str, Any]:
+                   keep: tuple[str, ...] = (), concurrency: str | None = None) -> dict[str, Any]:
     """CreateStackInstances / UpdateStackInstances. Without overrides and `keep` (a creation
     with the stack set's values only) there is no ParameterOverrides at all: for an update an
     empty list would mean "every override back to the stack set's value"."""
@@ -349,8 +352,8 @@ def instances_args(config: Config, phase: str, regions: tuple[str, ...],
         "StackSetName": config.stack_set_name, **deployment(config), "Regions": list(regions)}
     if overrides or keep:
         arguments["ParameterOverrides"] = parameter_list(overrides, keep)
-    arguments["OperationPreferences"] = operation_preferences(config, regions)
-    arguments.update(_call_as(config))
+    arguments["OperationPreferences"] = operation_preferences(config, regions, concurrency)
+    arguments.update(config.call_as)
     return _with_operation_id(phase, arguments, after)
 
 
@@ -435,11 +438,12 @@ def _grouped(config: Config, targets: Mapping[str, Mapping[str, str]]):
 
 def _first_group_step(config: Config, phase: str, action: str,
                       targets: Mapping[str, Mapping[str, str]], observed: Observed,
-                      why: str) -> Step:
+                      why: str, concurrency: str | None = None) -> Step:
     """One operation per distinct override list (regions whose lists differ cannot share
     one); the home region's first. The next call of `next_step` plans the next group."""
     regions, overrides = _grouped(config, targets)[0]
-    arguments = instances_args(config, phase, regions, overrides, observed.last_operation)
+    arguments = instances_args(config, phase, regions, overrides, observed.last_operation,
+                               concurrency=concurrency)
     return Step(phase, action, config.administration_region, arguments,
                 f"{phase}: {action} in {', '.join(regions)} ({why})", regions)
 
@@ -507,13 +511,15 @@ def _instances_step(config: Config, desired: Desired,
                                  observed, "region_overrides changed")
 
     # A failed or OUTDATED instance (a failed creation included) is pushed again with the
-    # values it has, before any later phase depends on its outputs.
+    # values it has, before any later phase depends on its outputs. SEQUENTIAL, home region
+    # first, like the template update it may be finishing (the stack set already holds the
+    # new template, so that update is not planned again).
     failed = {r: instance_overrides(config, r, declared, phase_overrides(i))
               for r, i in observed.instances.items() if i.status != "CURRENT"}
     if failed:
         return _first_group_step(config, OVERRIDES, "update_stack_instances", failed,
                                  observed, "the instance is not CURRENT: redeploy it with its "
-                                 "values")
+                                 "values", concurrency="SEQUENTIAL")
 
     keep = kept_parameters(config, declared)
     outputs = outputs_by_role(config, observed)

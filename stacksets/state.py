@@ -12,7 +12,7 @@ from templates import names
 
 from stacksets import aurora
 from stacksets.aws import Aws, error_code, error_message
-from stacksets.config import SERVICE_MANAGED, Config
+from stacksets.config import Config
 from stacksets.plan import GLOBAL_REGION, Instance, Observed, Stack
 
 RUNNING = ("RUNNING", "QUEUED", "STOPPING")
@@ -30,16 +30,11 @@ def _template(body: Any) -> dict[str, Any]:
     return body if isinstance(body, dict) else json.loads(body or "{}")
 
 
-def _call_as(config: Config) -> dict[str, str]:
-    return {"CallAs": config.target.call_as} \
-        if config.target.permission_model == SERVICE_MANAGED else {}
-
-
 def stack_set(aws: Aws, config: Config) -> Stack | None:
     cfn = aws.cfn(config.administration_region)
     try:
         found = aws.call(cfn.describe_stack_set, StackSetName=config.stack_set_name,
-                         **_call_as(config))["StackSet"]
+                         **config.call_as)["StackSet"]
     except ClientError as error:
         if error_code(error) == "StackSetNotFoundException":
             return None
@@ -52,16 +47,9 @@ def stack_set(aws: Aws, config: Config) -> Stack | None:
 
 
 def operations(aws: Aws, config: Config) -> list[dict[str, Any]]:
-    cfn = aws.cfn(config.administration_region)
-    summaries: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = aws.call(cfn.list_stack_set_operations, StackSetName=config.stack_set_name,
-                        **({"NextToken": token} if token else {}), **_call_as(config))
-        summaries += page.get("Summaries", [])
-        token = page.get("NextToken")
-        if not token:
-            return sorted(summaries, key=lambda o: str(o.get("CreationTimestamp", "")))
+    summaries = aws.pages(aws.cfn(config.administration_region).list_stack_set_operations,
+                          "Summaries", StackSetName=config.stack_set_name, **config.call_as)
+    return sorted(summaries, key=lambda o: str(o.get("CreationTimestamp", "")))
 
 
 def stack_outputs(aws: Aws, region: str, stack_id: str) -> dict[str, str]:
@@ -78,8 +66,8 @@ def instances(aws: Aws, config: Config, with_outputs: bool = True) -> dict[str, 
     """The configured regions' stack instances; `with_outputs` also reads each stack's
     outputs (one DescribeStacks per region)."""
     cfn = aws.cfn(config.administration_region)
-    summaries = aws.call(cfn.list_stack_instances, StackSetName=config.stack_set_name,
-                         **_call_as(config)).get("Summaries", [])
+    summaries = aws.pages(cfn.list_stack_instances, "Summaries",
+                          StackSetName=config.stack_set_name, **config.call_as)
     found = {}
     for summary in summaries:
         region = summary["Region"]
@@ -87,7 +75,7 @@ def instances(aws: Aws, config: Config, with_outputs: bool = True) -> dict[str, 
             continue
         detail = aws.call(cfn.describe_stack_instance, StackSetName=config.stack_set_name,
                           StackInstanceAccount=summary["Account"], StackInstanceRegion=region,
-                          **_call_as(config))["StackInstance"]
+                          **config.call_as)["StackInstance"]
         stack_id = detail.get("StackId")
         found[region] = Instance(
             region=region, status=detail.get("Status", ""),

@@ -10,7 +10,7 @@ from typing import Any
 
 from stacksets import artifacts, preflight, roles, state
 from stacksets.context import Context, desired, uploads
-from stacksets.operations import RolloutError
+from stacksets.operations import RolloutError, StaleState
 from stacksets.plan import Blocked, Step, next_step
 
 MAX_STEPS = 16  # a first rollout needs 6 (with 2 override sets); more means no convergence
@@ -71,7 +71,14 @@ def rollout(ctx: Context, wanted) -> list[dict[str, Any]]:
             raise RolloutError(f"{step.summary}: succeeded but AWS does not show the change; "
                                "stopping instead of repeating it")
         previous = _comparable(step)
-        record = runner.run(step)
+        try:
+            record = runner.run(step)
+        except StaleState as stale:
+            reporter.info(f"   the stack set changed since it was read ({stale}); reading it "
+                          "again")
+            previous = None
+            observed = state.observe(ctx.aws, config)
+            continue
         reporter.append("phases", record)
         executed.append(record)
         observed = state.observe(ctx.aws, config)

@@ -60,15 +60,10 @@ def retained(template: dict, present: set[str] | None = None) -> list[str]:
 
 
 def stack_resources(ctx: Context, region: str, stack: str) -> set[str] | None:
-    cfn, found, token = ctx.aws.cfn(region), set(), None
     try:
-        while True:
-            page = ctx.aws.call(cfn.list_stack_resources, StackName=stack,
-                                **({"NextToken": token} if token else {}))
-            found |= {r["LogicalResourceId"] for r in page.get("StackResourceSummaries", [])}
-            token = page.get("NextToken")
-            if not token:
-                return found
+        return {r["LogicalResourceId"] for r in ctx.aws.pages(
+            ctx.aws.cfn(region).list_stack_resources, "StackResourceSummaries",
+            StackName=stack)}
     except ClientError as error:
         ctx.reporter.warn(f"cannot list the resources of {stack} in {region} "
                           f"({error_message(error)}): listing every retaining resource")
@@ -105,7 +100,8 @@ def unpeer_step(config, observed) -> Step | None:
 def delete_instance_step(config, region: str, stack_set_id: str) -> Step:
     arguments: dict[str, Any] = {
         "StackSetName": config.stack_set_name, **deployment(config), "Regions": [region],
-        "RetainStacks": False, "OperationPreferences": operation_preferences(config, (region,))}
+        "RetainStacks": False, "OperationPreferences": operation_preferences(config, (region,)),
+        **config.call_as}
     arguments["OperationId"] = operation_id("destroy", arguments, stack_set_id + region)
     return Step("destroy", "delete_stack_instances", config.administration_region, arguments,
                 f"destroy: delete the stack instance in {region} ({config.role_of(region)})",
@@ -158,7 +154,7 @@ def run(ctx: Context, args) -> int:
             reporter.append("phases", runner.run(
                 delete_instance_step(config, region, observed.stack_set.stack_id)))
         ctx.aws.call(ctx.aws.cfn(config.administration_region).delete_stack_set,
-                     StackSetName=config.stack_set_name)
+                     StackSetName=config.stack_set_name, **config.call_as)
         reporter.info(f"-> deleted stack set {config.stack_set_name}")
         reporter.append("phases", {"phase": "stack-set", "action": "delete_stack_set",
                                    "regions": [], "result": "deleted"})

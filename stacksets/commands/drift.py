@@ -20,7 +20,8 @@ DIFFERENCE_STATUSES = ["MODIFIED", "DELETED"]
 def detect_args(config, last_operation: str) -> dict[str, Any]:
     arguments: dict[str, Any] = {"StackSetName": config.stack_set_name,
                                  "OperationPreferences": operation_preferences(config,
-                                                                               config.regions)}
+                                                                               config.regions),
+                                 **config.call_as}
     arguments["OperationId"] = operation_id("drift", arguments, last_operation)
     return arguments
 
@@ -37,15 +38,9 @@ def resource_rows(drifts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def drifted_resources(ctx: Context, region: str, stack_id: str) -> list[dict[str, Any]]:
-    cfn, drifts, token = ctx.aws.cfn(region), [], None
-    while True:
-        page = ctx.aws.call(cfn.describe_stack_resource_drifts, StackName=stack_id,
-                            StackResourceDriftStatusFilters=DIFFERENCE_STATUSES,
-                            **({"NextToken": token} if token else {}))
-        drifts += page.get("StackResourceDrifts", [])
-        token = page.get("NextToken")
-        if not token:
-            return resource_rows(drifts)
+    return resource_rows(ctx.aws.pages(
+        ctx.aws.cfn(region).describe_stack_resource_drifts, "StackResourceDrifts",
+        StackName=stack_id, StackResourceDriftStatusFilters=DIFFERENCE_STATUSES))
 
 
 def run(ctx: Context, args) -> int:

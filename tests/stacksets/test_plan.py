@@ -77,15 +77,15 @@ def test_stack_set_parameters_are_declared_ones_with_foundation_phase_values(wan
     assert values[names.PROCESSOR_CODE_KEY].startswith("lambda/processor-")
 
 
-def instance_step(config, wanted, observed):
+def instance_step(config, wanted, observed, concurrency="PARALLEL"):
     step = plan.next_step(config, wanted, observed)
     arguments = dict(step.arguments)
     assert arguments.pop("OperationId") == plan.operation_id(
         step.phase, {k: v for k, v in arguments.items()}, observed.last_operation)
     assert arguments.pop("StackSetName") == "payments-example-regional"
     assert arguments.pop("Accounts") == [ACCOUNT]
-    assert arguments.pop("OperationPreferences") == {**PREFERENCES,
-                                                     "RegionOrder": arguments["Regions"]}
+    assert arguments.pop("OperationPreferences") == {
+        **PREFERENCES, "RegionConcurrencyType": concurrency, "RegionOrder": arguments["Regions"]}
     return step, arguments
 
 
@@ -164,7 +164,7 @@ def test_an_instance_that_is_not_current_is_redeployed_with_its_values(example_c
     observed = dataclasses.replace(observed, instances={
         **observed.instances, "us-west-2": dataclasses.replace(
             observed.instances["us-west-2"], status="OUTDATED")})
-    step, arguments = instance_step(example_config, wanted, observed)
+    step, arguments = instance_step(example_config, wanted, observed, "SEQUENTIAL")
     assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
     assert arguments["ParameterOverrides"] == parameters(
         EgressMode="none", PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)
@@ -179,7 +179,7 @@ def test_a_failed_recovery_foundation_is_retried_before_join_needs_its_outputs(
     observed = dataclasses.replace(observed, instances={
         **observed.instances, "us-west-2": dataclasses.replace(
             observed.instances["us-west-2"], status=status, outputs={})})
-    step, arguments = instance_step(example_config, wanted, observed)
+    step, arguments = instance_step(example_config, wanted, observed, "SEQUENTIAL")
     assert (step.phase, step.action, step.targets) == (
         "overrides", "update_stack_instances", ("us-west-2",))
     assert arguments["ParameterOverrides"] == parameters(EgressMode="none")
@@ -231,6 +231,35 @@ def test_template_change_updates_the_stack_set_sequentially_primary_first(exampl
         "RegionConcurrencyType": "SEQUENTIAL", "MaxConcurrentPercentage": 100,
         "FailureToleranceCount": 0, "RegionOrder": ["us-east-1", "us-west-2"]}
     assert step.arguments["Regions"] == ["us-east-1", "us-west-2"]
+
+
+def test_a_template_update_that_failed_half_way_is_retried_sequentially_home_first(
+        example_config, wanted):
+    """Issue 10, item 6: the stack set already holds the new template, both instances are
+    OUTDATED; the retry keeps the update's order (home region first, SEQUENTIAL)."""
+    observed = observed_after(wanted, "peer-routes")
+    same = {**observed.instances["us-west-2"].overrides, "EgressMode": "single-nat"}
+    observed = dataclasses.replace(observed, instances={
+        r: dataclasses.replace(i, status="OUTDATED", overrides=same)
+        for r, i in observed.instances.items()})
+    config = dataclasses.replace(example_config, region_overrides={
+        "us-east-1": {"EgressMode": "single-nat"}, "us-west-2": {"EgressMode": "single-nat"}})
+    step, arguments = instance_step(config, wanted, observed, "SEQUENTIAL")
+    assert step.targets == ("us-east-1", "us-west-2")
+    assert arguments["Regions"] == ["us-east-1", "us-west-2"]
+
+
+def test_update_stack_set_names_the_roles_it_was_created_with(example_config, wanted):
+    config = dataclasses.replace(example_config, target=dataclasses.replace(
+        example_config.target, administration_role_arn="arn:aws:iam::123456789012:role/Admin",
+        execution_role_name="PaymentsExecution"))
+    observed = observed_after(wanted, "peer-routes")
+    observed = dataclasses.replace(observed, stack_set=dataclasses.replace(
+        observed.stack_set, template={}))
+    step = plan.next_step(config, wanted, observed)
+    assert step.action == "update_stack_set"
+    assert step.arguments["AdministrationRoleARN"] == "arn:aws:iam::123456789012:role/Admin"
+    assert step.arguments["ExecutionRoleName"] == "PaymentsExecution"
 
 
 def test_global_stack_is_skipped_with_a_reason_while_outputs_are_missing(example_config, wanted):
