@@ -43,6 +43,7 @@ class Runner:
         self.aws, self.config, self.reporter = aws, config, reporter
         self.timeout, self.first_delay, self.max_delay = timeout, first_delay, max_delay
         self.busy_retries = busy_retries
+        self.current: str | None = None  # what runs in AWS right now, for an interruption
 
     @property
     def cfn(self):
@@ -63,7 +64,9 @@ class Runner:
         if not step.stack_set:
             return {**record, **self.run_stack(step)}
         operation_id = self.start(step)
+        self.current = f"operation {operation_id} ({step.phase}) on {self.config.stack_set_name}"
         self.wait(operation_id, step.phase)
+        self.current = None
         return {**record, "operation_id": operation_id, "result": "SUCCEEDED"}
 
     def start(self, step: Step) -> str:
@@ -197,7 +200,10 @@ class Runner:
                 self.reporter.info(f"   {name}: no changes")
                 return {"result": "no changes"}
             raise
-        return {"result": self.wait_stack(step.region, name, step.phase, since)}
+        self.current = f"{step.action} of stack {name} in {step.region}"
+        result = self.wait_stack(step.region, name, step.phase, since)
+        self.current = None
+        return {"result": result}
 
     def wait_stack(self, region: str, name: str, label: str, since: datetime) -> str:
         cfn = self.aws.cfn(region)

@@ -63,10 +63,10 @@ def rollout(ctx: Context, wanted) -> list[dict[str, Any]]:
         if step is None:
             break
         if isinstance(step, Blocked):
-            reporter.warn(f"{step.phase} phase skipped: {step.reason}")
-            reporter.append("phases", {"phase": step.phase, "result": "SKIPPED",
+            reporter.append("phases", {"phase": step.phase, "result": "BLOCKED",
                                        "reason": step.reason})
-            break
+            raise RolloutError(f"{step.phase} phase blocked: {step.reason}; the rollout is "
+                               "not complete (re-run deploy once the cause is fixed)")
         if previous is not None and _comparable(step) == previous:
             raise RolloutError(f"{step.summary}: succeeded but AWS does not show the change; "
                                "stopping instead of repeating it")
@@ -95,13 +95,14 @@ def rollout(ctx: Context, wanted) -> list[dict[str, Any]]:
 def run(ctx: Context, args) -> int:
     reporter = ctx.reporter
     wanted = desired(ctx.config, ctx.bundle)  # refuses an incomplete build before any write
-    identity = ctx.aws.identity()
+    identity = ctx.identity
     refused = preflight.refusals(ctx.aws, ctx.config, wanted.regional_template,
                                  state.stack_set(ctx.aws, ctx.config))
     if refused:
         raise RolloutError("deploy refused before any change", refused)
+    # moto's IAM is consistent at once: the rehearsal does not wait for propagation
     for line in roles.ensure(ctx.aws, ctx.config, identity, ctx.bundle.regional.resource_types,
-                             write=True):
+                             write=True, settle=0 if ctx.local else roles.PROPAGATION_SECONDS):
         reporter.info(line)
     for line in publish_artifacts(ctx, identity["partition"]):
         reporter.info(line)

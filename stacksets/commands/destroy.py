@@ -15,6 +15,7 @@ artifact buckets. A production environment (`production: true`) is refused unles
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -50,6 +51,12 @@ def refusal(config, args) -> str | None:
         return ("--empty-buckets is refused for a production environment: payment receipts "
                 "are kept; empty them yourself if you really mean it")
     return None
+
+
+def refusal_before_build(raw: dict, args) -> str | None:
+    """The same refusal from the raw config file, before the build and any AWS call."""
+    return refusal(SimpleNamespace(production=raw.get("production") is True,
+                                   environment=str(raw.get("environment", ""))), args)
 
 
 def retained(template: dict, present: set[str] | None = None) -> list[str]:

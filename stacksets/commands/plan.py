@@ -13,7 +13,7 @@ from stacksets.plan import (FOUNDATION, JOIN, PEER_ROUTES, Blocked, effective_pa
 def run(ctx: Context, args) -> int:
     config, reporter = ctx.config, ctx.reporter
     wanted = desired(config, ctx.bundle)
-    identity = ctx.aws.identity()
+    identity = ctx.identity
     observed = state.observe(ctx.aws, config)
     for line in roles.ensure(ctx.aws, config, identity, ctx.bundle.regional.resource_types,
                              write=False):

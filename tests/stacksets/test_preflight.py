@@ -47,12 +47,9 @@ def test_the_same_regions_or_no_stack_set_are_not_refused(example_config, wanted
 
 def test_deploy_refuses_before_roles_artifacts_or_operations(example_config, bundle):
     """Only the reads of the refusal happen: a write would hit an unstubbed client."""
-    aws, stubs, _ = stubbed_aws([("cloudformation", HOME), ("sts", "us-east-1"),
-                                 ("lambda", HOME), ("lambda", RECOVERY)])
+    aws, stubs, _ = stubbed_aws([("cloudformation", HOME), ("lambda", HOME),
+                                 ("lambda", RECOVERY)])
     wanted = desired(example_config, bundle)
-    stubs[("sts", "us-east-1")].add_response("get_caller_identity", {
-        "Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/ops",
-        "UserId": "AIDA"})
     stubs[("cloudformation", HOME)].add_response("describe_stack_set", {"StackSet": {
         "StackSetName": example_config.stack_set_name, "Status": "ACTIVE",
         "TemplateBody": "{}", "Parameters": [
@@ -62,7 +59,8 @@ def test_deploy_refuses_before_roles_artifacts_or_operations(example_config, bun
         stubs[("lambda", region)].add_response("get_account_settings", {
             "AccountLimit": {"ConcurrentExecutions": 1000}})
     lines = []
-    ctx = Context(example_config, bundle, aws, reporter(lines))
+    ctx = Context(example_config, bundle, aws, reporter(lines),
+                  identity={"account": "123456789012", "partition": "aws"})
     with pytest.raises(RolloutError) as refused:
         deploy.run(ctx, SimpleNamespace())
     assert str(refused.value) == "deploy refused before any change"

@@ -206,23 +206,30 @@ def test_interrupted_between_phases_resumes_where_it_stopped(moto_session, build
     text = EXAMPLE.read_text()
     config.write_text(text[:text.index("region_overrides:")] +
                       text[text.index("operation_preferences:"):])
-    real_run, calls = Runner.run, []
+    real_wait, calls = Runner.wait, []
 
-    def interrupted(self, step):
-        if step.phase == "peer-routes":
-            raise KeyboardInterrupt  # Ctrl-C after the join phase
-        calls.append((step.phase, step.targets))
-        return real_run(self, step)
+    def interrupted(self, operation_id, label, fail=True):
+        calls.append(label)
+        if label == "peer-routes":
+            raise KeyboardInterrupt  # Ctrl-C while the peer-routes operation runs
+        return real_wait(self, operation_id, label, fail)
 
-    with mock.patch.object(Runner, "run", interrupted), pytest.raises(KeyboardInterrupt):
-        run(build_dir, "deploy", config=config)
-    assert calls == [("foundation", ()), ("foundation", (PRIMARY, SECONDARY)),
-                     ("join", (PRIMARY, SECONDARY))]
+    with mock.patch.object(Runner, "wait", interrupted):
+        status, document = run(build_dir, "deploy", config=config)
+    assert status == 130
+    assert calls == ["foundation", "join", "peer-routes"]
+    assert document["result"] == "interrupted"
+    message = document["error"]["message"]
+    assert re.fullmatch(r"interrupted: operation \S+ \(peer-routes\) on "
+                        r"payments-example-regional keeps running in AWS CloudFormation; "
+                        r"re-running deploy resumes it \(it waits for that operation first\)",
+                        message), message
+    assert [p["phase"] for p in document["phases"]] == ["foundation", "foundation", "join"]
 
     status, document = run(build_dir, "deploy", config=config)
     assert status == 0
-    assert [p["phase"] for p in document["phases"]] == ["peer-routes", "global"]
-    assert len(calls) - 1 + document["sequential_operations"] == 4
+    assert [p["phase"] for p in document["phases"]] == ["global"]  # peer-routes had finished
+    assert 2 + 1 + document["sequential_operations"] == 4
 
 
 def test_failed_operation_stops_the_rollout_with_exit_status_1(moto_session, build_dir):
