@@ -1,13 +1,16 @@
 """`destroy`: ordered teardown.
 
 1. the global stack (DNS failover records and health checks) in us-east-1;
-2. the recovery region's Aurora cluster leaves the global cluster (and the tool waits until it has);
+2. every Aurora cluster leaves the global cluster, the writer last (the tool waits for each),
+   then deletion protection goes off, with a line per change: both clusters, the recovery
+   region's table replica, the (retained) global cluster; in production the global stack's
+   termination protection goes off before step 1;
 3. "unpeer": one UpdateStackInstances for both regions back to the foundation values
    (PeerRegionReady=false, no peer VPC, no peering connection; region overrides kept), so the
    peering connection, the routes over it, the replicas and the replication rules go while both
    regions still exist;
-4. the recovery region's stack instance, then the home region's (with `--empty-buckets`, non-production
-   only, each region's receipts bucket is emptied of every object version first);
+4. the recovery region's stack instance, then the home region's (with `--empty-buckets`,
+   non-production only, each region's receipts bucket is emptied of every object version);
 5. the stack set.
 Resources with a Retain or Snapshot DeletionPolicy stay; they are listed at the end, with the
 artifact buckets. A production environment (`production: true`) is refused unless
@@ -22,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from templates import names
 
-from stacksets import aurora, state
+from stacksets import aurora, protection, state
 from stacksets.aws import error_message
 from stacksets.context import Context
 from stacksets.operations import RolloutError
@@ -115,6 +118,53 @@ def delete_instance_step(config, region: str, stack_set_id: str) -> Step:
                 (region,))
 
 
+def leave_order(config, writer: str | None) -> tuple[str, ...]:
+    """The regions whose clusters leave the global cluster, the writer's last: a secondary
+    leaves first, the writer when it is the only member (Aurora User Guide, "Deleting an
+    Amazon Aurora global database"). After a failover the writer is in the recovery region."""
+    return tuple(sorted(config.regions, key=lambda region: region == writer))
+
+
+def _record(reporter, phase: str, action: str, regions: list[str], result: str) -> None:
+    reporter.info(f"-> {phase}: {result}")
+    reporter.append("phases", {"phase": phase, "action": action, "regions": regions,
+                               "result": result})
+
+
+def release_data_tier(ctx: Context, observed) -> None:
+    """Every member cluster leaves the global cluster (writer last), then deletion protection
+    goes off for what the teardown deletes (both clusters, the recovery region's table
+    replica) and for the retained, now empty global cluster."""
+    config, reporter = ctx.config, ctx.reporter
+    writer = observed.writer_region or config.home_region
+    for region in leave_order(config, writer):
+        instance = observed.instances.get(region)
+        if instance is not None:
+            result = aurora.leave_global_cluster(ctx.aws, region, instance.outputs)
+            _record(reporter, "leave-global-cluster", "remove_from_global_cluster", [region],
+                    f"{region}: {result}")
+    outputs = {r: i.outputs for r, i in observed.instances.items()}
+    releases = [(region, "modify_db_cluster",
+                 lambda r=region: protection.cluster(ctx.aws, r, outputs[r][
+                     names.OUT_DB_CLUSTER_ID]))
+                for region in leave_order(config, writer)
+                if outputs.get(region, {}).get(names.OUT_DB_CLUSTER_ID)]
+    table = next((o[names.OUT_TABLE_NAME] for o in outputs.values()
+                  if o.get(names.OUT_TABLE_NAME)), None)
+    if table:
+        releases.append((config.recovery_region, "update_table",
+                         lambda: protection.table_replica(ctx.aws, config.recovery_region,
+                                                          table)))
+    identifier = state.global_cluster_id(outputs)
+    if identifier:
+        releases.append((writer, "modify_global_cluster",
+                         lambda: protection.global_cluster(ctx.aws, writer, identifier)))
+    for region, action, release in releases:
+        result = release()
+        if result:
+            _record(reporter, "release", action, [region], result)
+
+
 def run(ctx: Context, args) -> int:
     config, reporter, runner = ctx.config, ctx.reporter, ctx.runner
     refused = refusal(config, args)
@@ -127,17 +177,14 @@ def run(ctx: Context, args) -> int:
         kept += [f"{GLOBAL_REGION} {config.global_stack_name}: {r}"
                  for r in retained(observed.global_stack.template,
                                    stack_resources(ctx, GLOBAL_REGION, config.global_stack_name))]
+        released = protection.stack(ctx.aws, GLOBAL_REGION, config.global_stack_name)
+        if released:
+            _record(reporter, "release", "update_termination_protection", [], released)
         reporter.append("phases", runner.run(Step(
             "global", "delete_stack", GLOBAL_REGION, {"StackName": config.global_stack_name},
             f"global: delete {config.global_stack_name}", stack_set=False)))
 
-    secondary = observed.instances.get(config.recovery_region)
-    if secondary is not None:
-        result = aurora.leave_global_cluster(ctx.aws, config.recovery_region, secondary.outputs)
-        reporter.info(f"-> aurora ({config.recovery_region}): {result}")
-        reporter.append("phases", {"phase": "leave-global-cluster", "action":
-                                   "remove_from_global_cluster",
-                                   "regions": [config.recovery_region], "result": result})
+    release_data_tier(ctx, observed)
 
     if observed.stack_set is not None:
         for region in reversed(config.regions):  # listed before unpeer deletes any of them

@@ -184,6 +184,10 @@ def test_destroy_order_and_what_is_left(rehearsal):
     assert [(p["phase"], p["action"], p["regions"]) for p in document["phases"]] == [
         ("global", "delete_stack", []),
         ("leave-global-cluster", "remove_from_global_cluster", [SECONDARY]),
+        ("leave-global-cluster", "remove_from_global_cluster", [PRIMARY]),  # writer last
+        ("release", "modify_db_cluster", [SECONDARY]),
+        ("release", "modify_db_cluster", [PRIMARY]),
+        ("release", "modify_global_cluster", [PRIMARY]),
         ("unpeer", "update_stack_instances", [PRIMARY, SECONDARY]),
         ("destroy", "delete_stack_instances", [SECONDARY]),
         ("destroy", "delete_stack_instances", [PRIMARY]),
@@ -197,6 +201,40 @@ def test_destroy_order_and_what_is_left(rehearsal):
     assert rehearsal.left == {PRIMARY: {"vpcs": [], "stacks": [], "peering": []},
                               SECONDARY: {"vpcs": [], "stacks": [], "peering": []},
                               "stack_sets": []}
+
+
+def test_moto_refuses_a_teardown_that_leaves_deletion_protection_on(moto_session, build_dir):
+    """The rehearsal mirrors the Aurora clusters in moto with their deletion protection: a
+    destroy that skipped turning it off fails, as it would in AWS."""
+    assert run(build_dir, "deploy")[0] == 0
+    with mock.patch("stacksets.commands.destroy.release_data_tier", lambda ctx, observed: None):
+        status, document = run(build_dir, "destroy")
+    assert status == 1, document
+    assert "protected Cluster" in json.dumps(document["error"])
+    cluster = boto3.client("rds", region_name=SECONDARY).describe_db_clusters()["DBClusters"][0]
+    assert cluster["DeletionProtection"] is True
+
+
+def test_status_after_a_failover_reports_the_writer_as_a_normal_state(moto_session, build_dir):
+    assert run(build_dir, "deploy")[0] == 0
+    rds = boto3.client("rds", region_name=PRIMARY)
+    members = rds.describe_global_clusters()["GlobalClusters"][0]["GlobalClusterMembers"]
+    from moto.rds.models import rds_backends
+    for region in (PRIMARY, SECONDARY):  # what FailoverGlobalCluster does (moto lacks it)
+        for cluster in rds_backends[ACCOUNT][region].clusters.values():
+            cluster.is_writer = region == SECONDARY
+    assert len(members) == 2
+    out = io.StringIO()
+    with mock.patch("stacksets.rehearsal.local_aws", lambda *a, **k: contextlib.nullcontext()), \
+            contextlib.redirect_stdout(out):
+        status = cli.main(["status", "--config", str(EXAMPLE), "--local", "--build-dir",
+                           str(build_dir)])
+    text = out.getvalue()
+    assert "aurora: writer in us-west-2, home us-east-1: the database runs in the recovery " \
+           "region after a failover or switchover. This is a supported state" in text
+    assert "swap" not in text and "edit" not in text.lower()
+    status_again, planned = run(build_dir, "plan")
+    assert status_again == 0 and planned["next"] is None  # deploy would change nothing
 
 
 def test_interrupted_between_phases_resumes_where_it_stopped(moto_session, build_dir, tmp_path):
