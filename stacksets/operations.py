@@ -25,6 +25,7 @@ OPERATION_STATES = {"SUCCEEDED": DONE, "FAILED": FAILED, "STOPPED": FAILED,
                     **{s: PENDING for s in RUNNING}}
 FAILED_INSTANCE = ("FAILED", "INOPERABLE", "CANCELLED")
 NO_UPDATES = "No updates are to be performed"
+HEARTBEAT = 30.0  # seconds: the longest a CI log goes without a line while waiting
 CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
 
 
@@ -44,14 +45,41 @@ class Runner:
         self.timeout, self.first_delay, self.max_delay = timeout, first_delay, max_delay
         self.busy_retries = busy_retries
         self.current: str | None = None  # what runs in AWS right now, for an interruption
+        self._stacks: dict[tuple[str, str], str | None] = {}  # (region, account) -> stack id
 
     @property
     def cfn(self):
         return self.aws.cfn(self.config.administration_region)
 
     def _sleep(self, delay: float) -> float:
-        self.aws.clock.sleep(delay * self.aws.clock.jitter(0.8, 1.2))
+        self.aws.clock.sleep(min(self.max_delay, delay * self.aws.clock.jitter(0.8, 1.2)))
         return min(self.max_delay, delay * 1.5)
+
+    def latest_events(self, results: list[dict[str, Any]]) -> list[str]:
+        """The newest stack event of each instance in the operation, for a heartbeat."""
+        lines = []
+        for result in results:
+            region, account = result["Region"], result["Account"]
+            try:
+                if (region, account) not in self._stacks:
+                    self._stacks[(region, account)] = self.aws.call(
+                        self.cfn.describe_stack_instance, StackSetName=self.config.stack_set_name,
+                        StackInstanceAccount=account, StackInstanceRegion=region,
+                        **self.config.call_as)["StackInstance"].get("StackId")
+                stack = self._stacks[(region, account)]
+                events = self.aws.call(self.aws.cfn(region).describe_stack_events,
+                                       StackName=stack)["StackEvents"] if stack else []
+            except ClientError:
+                events = []
+            latest = events[0] if events else None
+            lines.append(f"{region} {latest['LogicalResourceId']} {latest['ResourceStatus']}"
+                         if latest else f"{region} no stack event yet")
+        return lines
+
+    def heartbeat(self, label: str, status: str, results: list[dict[str, Any]],
+                  elapsed: float) -> None:
+        self.reporter.info(f"  {label}: still {status} after {elapsed:.0f}s; latest: "
+                           + ("; ".join(self.latest_events(results)) or "no instance yet"))
 
     # --- StackSet operations ---------------------------------------------------------------
     def run(self, step: Step) -> dict[str, Any]:
@@ -107,7 +135,11 @@ class Runner:
                               OperationId=operation_id, **self.config.call_as)
 
     def wait(self, operation_id: str, label: str, fail: bool = True) -> str:
+        """Poll until done. Not on a terminal (a CI log), a line is printed at least every
+        HEARTBEAT seconds: progress when a status changes, otherwise a heartbeat with the
+        latest stack event per region."""
         started, delay = self.aws.clock.now(), self.first_delay
+        last_line = started
         while True:
             operation = self.aws.call(self.cfn.describe_stack_set_operation,
                                       StackSetName=self.config.stack_set_name,
@@ -115,8 +147,10 @@ class Runner:
                                       **self.config.call_as)["StackSetOperation"]
             status = operation["Status"]
             results = self.results(operation_id)
-            self.reporter.progress(label, status, {r["Region"]: r["Status"] for r in results},
-                                   self.aws.clock.now() - started)
+            now = self.aws.clock.now()
+            if self.reporter.progress(label, status, {r["Region"]: r["Status"] for r in results},
+                                      now - started):
+                last_line = now
             state = OPERATION_STATES.get(status, PENDING)
             if state == DONE and any(r.get("Status") in FAILED_INSTANCE for r in results):
                 # A tolerated failure ends SUCCEEDED: FailureToleranceCount counts failed
@@ -136,6 +170,10 @@ class Runner:
                     f"{label}: operation {operation_id} still {status} after "
                     f"{self.timeout:.0f}s; it keeps running in CloudFormation. Re-run deploy to "
                     "resume: it waits for the running operation first")
+            if not self.reporter.tty and now - last_line + min(self.max_delay, delay * 1.2) \
+                    > HEARTBEAT:
+                self.heartbeat(label, status, results, now - started)
+                last_line = now
             delay = self._sleep(delay)
 
     # --- failure details ---------------------------------------------------------------------
@@ -230,4 +268,8 @@ class Runner:
             if self.aws.clock.now() - started > self.timeout:
                 raise RolloutError(f"{label}: stack {name} still {status} after "
                                    f"{self.timeout:.0f}s; re-run deploy to resume")
+            if not self.reporter.tty and now - last_line + min(self.max_delay, delay * 1.2) \
+                    > HEARTBEAT:
+                self.heartbeat(label, status, results, now - started)
+                last_line = now
             delay = self._sleep(delay)

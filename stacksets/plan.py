@@ -91,6 +91,9 @@ class Observed:
     # deliberately never read by `next_step`: a failover moves the writer, not the roles, so
     # a deploy after it plans exactly what it would plan before.
     writer_region: str | None = None
+    # Regions where the stack set has an instance that the config does not name (a region
+    # removed from the config): reported, never deleted or ignored silently.
+    stray_regions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -434,6 +437,11 @@ def _grouped(config: Config, targets: Mapping[str, Mapping[str, str]]):
             key = json.dumps(targets[region], sort_keys=True)
             groups.setdefault(key, ([], targets[region]))[0].append(region)
     return [(tuple(regions), values) for regions, values in groups.values()]
+
+
+def distinct_override_sets(config: Config,
+                           targets: Mapping[str, Mapping[str, str]]) -> int:
+    return len(_grouped(config, targets))
 
 
 def _first_group_step(config: Config, phase: str, action: str,

@@ -51,6 +51,15 @@ def region_lock(config: Config, stack_set: Stack | None) -> str | None:
             f"{deployed[names.RECOVERY_REGION]}")
 
 
+def strays(config: Config, regions: tuple[str, ...]) -> list[str]:
+    """A line per region whose stack instance the config no longer names (pure)."""
+    return [f"{config.stack_set_name} has a stack instance in {region}, which the config does "
+            f"not name (regions.home {config.home_region}, regions.recovery "
+            f"{config.recovery_region}): the tool leaves it as it is; delete it with "
+            f"`aws cloudformation delete-stack-instances --regions {region}` if it should go"
+            for region in regions]
+
+
 def effective(config: Config, declared: Mapping[str, Any], region: str, name: str) -> str:
     """A parameter's value in `region`: region override, else `parameters:`, else default."""
     for values in (config.region_overrides.get(region, {}), config.parameters):

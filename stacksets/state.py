@@ -62,14 +62,23 @@ def stack_outputs(aws: Aws, region: str, stack_id: str) -> dict[str, str]:
     return _outputs(stacks[0]) if stacks else {}
 
 
-def instances(aws: Aws, config: Config, with_outputs: bool = True) -> dict[str, Instance]:
+def summaries(aws: Aws, config: Config) -> list[dict[str, Any]]:
+    return aws.pages(aws.cfn(config.administration_region).list_stack_instances, "Summaries",
+                     StackSetName=config.stack_set_name, **config.call_as)
+
+
+def stray_regions(config: Config, listed: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Regions with a stack instance that the config no longer names (pure)."""
+    return tuple(sorted({s["Region"] for s in listed} - set(config.regions)))
+
+
+def instances(aws: Aws, config: Config, with_outputs: bool = True,
+              listed: list[dict[str, Any]] | None = None) -> dict[str, Instance]:
     """The configured regions' stack instances; `with_outputs` also reads each stack's
     outputs (one DescribeStacks per region)."""
     cfn = aws.cfn(config.administration_region)
-    summaries = aws.pages(cfn.list_stack_instances, "Summaries",
-                          StackSetName=config.stack_set_name, **config.call_as)
     found = {}
-    for summary in summaries:
+    for summary in listed if listed is not None else summaries(aws, config):
         region = summary["Region"]
         if summary.get("Account") != config.target.account or region not in config.regions:
             continue
@@ -126,8 +135,10 @@ def observe(aws: Aws, config: Config) -> Observed:
         return Observed(global_stack=global_stack(aws, config))
     history = operations(aws, config)
     running = [o["OperationId"] for o in history if o.get("Status") in RUNNING]
-    current = instances(aws, config)
+    listed = summaries(aws, config)
+    current = instances(aws, config, listed=listed)
     return Observed(stack_set=found, instances=current,
+                    stray_regions=stray_regions(config, listed),
                     running_operation=running[-1] if running else None,
                     last_operation=history[-1]["OperationId"] if history else "",
                     global_stack=global_stack(aws, config),

@@ -56,6 +56,8 @@ def rollout(ctx: Context, wanted) -> list[dict[str, Any]]:
                       f"({observed.running_operation}): waiting for it before planning")
         runner.wait(observed.running_operation, "running operation", fail=False)
         observed = state.observe(ctx.aws, config)
+    for line in preflight.strays(config, observed.stray_regions):
+        reporter.warn(line)
     executed: list[dict[str, Any]] = []
     previous = None
     for _ in range(MAX_STEPS):

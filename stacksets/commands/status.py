@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from templates import names
 
-from stacksets import aurora, state
+from stacksets import aurora, preflight, state
 from stacksets.aws import error_code
 from stacksets.context import Context
 from stacksets.plan import GLOBAL_REGION
@@ -157,7 +157,7 @@ def run(ctx: Context, args) -> int:
     reporter.table(["health check (Route 53)", "state"],
                    [[f"{role} ({region})", _cell(checks[role])]
                     for role, region in zip(("home", "recovery"), config.regions)])
-    needs = attention(regions, checks)
+    needs = attention(regions, checks) + preflight.strays(config, observed.stray_regions)
     for line in needs:
         reporter.warn(line)
     reporter.record("regions", regions)

@@ -165,3 +165,14 @@ def test_a_quota_of_exactly_the_need_passes(example_config, bundle):
 def test_new_accounts_with_a_quota_of_10_are_refused_in_both_regions(example_config, bundle):
     found = quota_run(example_config, bundle, {HOME: 10, RECOVERY: 10})
     assert [f.split(" ")[0] for f in found] == [HOME, RECOVERY]
+
+
+def test_a_region_removed_from_the_config_is_reported(example_config):
+    listed = [{"Region": r, "Account": "123456789012"} for r in (HOME, RECOVERY, "eu-west-1")]
+    from stacksets import state
+
+    regions = state.stray_regions(example_config, listed)
+    assert regions == ("eu-west-1",)
+    (line,) = preflight.strays(example_config, regions)
+    assert line.startswith("payments-example-regional has a stack instance in eu-west-1, which "
+                           "the config does not name")

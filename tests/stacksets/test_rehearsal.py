@@ -175,7 +175,7 @@ def test_a_second_deploy_is_a_no_op_and_plan_agrees(rehearsal):
     assert again["result"] == "no changes" and again["sequential_operations"] == 0
     assert "phases" not in again
     status, planned = rehearsal.planned
-    assert status == 0 and planned["next"] is None
+    assert status == 0 and planned["next"] is None and planned["sequential_operations"] == 0
 
 
 def test_destroy_order_and_what_is_left(rehearsal):
@@ -291,6 +291,7 @@ def test_plan_writes_nothing(moto_session, build_dir):
     status, document = run(build_dir, "plan")
     assert status == 0
     assert document["next"]["action"] == "create_stack_set"
+    assert document["sequential_operations"] == 5  # what the deploy then runs (see above)
     assert boto3.client("s3").list_buckets()["Buckets"] == []
     assert boto3.client("cloudformation").list_stack_sets()["Summaries"] == []
     secondary = {r["name"]: r for r in document["regions"][SECONDARY]["parameters"]}
