@@ -203,38 +203,34 @@ def test_destroy_order_and_what_is_left(rehearsal):
                               "stack_sets": []}
 
 
-def test_moto_refuses_a_teardown_that_leaves_deletion_protection_on(moto_session, build_dir):
-    """The rehearsal mirrors the Aurora clusters in moto with their deletion protection: a
-    destroy that skipped turning it off fails, as it would in AWS."""
+def test_after_a_failover_status_is_normal_plan_is_empty_and_protection_is_enforced(
+        moto_session, build_dir):
+    """One deployed session: the writer moves to the recovery region (what
+    FailoverGlobalCluster does; moto lacks it); status reports it as a normal state, plan has
+    nothing to do; then a teardown that skipped turning deletion protection off is refused by
+    moto, as RDS would refuse it."""
     assert run(build_dir, "deploy")[0] == 0
+    from moto.rds.models import rds_backends
+    for region in (PRIMARY, SECONDARY):
+        for cluster in rds_backends[ACCOUNT][region].clusters.values():
+            cluster.is_writer = region == SECONDARY
+    out = io.StringIO()
+    with mock.patch("stacksets.rehearsal.local_aws", lambda *a, **k: contextlib.nullcontext()), \
+            contextlib.redirect_stdout(out):
+        cli.main(["status", "--config", str(EXAMPLE), "--local", "--build-dir", str(build_dir)])
+    text = out.getvalue()
+    assert "aurora: writer in us-west-2, home us-east-1: the database runs in the recovery " \
+           "region after a failover or switchover. This is a supported state" in text
+    assert "swap" not in text and "regions.home" not in text
+    status, planned = run(build_dir, "plan")
+    assert status == 0 and planned["next"] is None  # deploy would change nothing
+
     with mock.patch("stacksets.commands.destroy.release_data_tier", lambda ctx, observed: None):
         status, document = run(build_dir, "destroy")
     assert status == 1, document
     assert "protected Cluster" in json.dumps(document["error"])
     cluster = boto3.client("rds", region_name=SECONDARY).describe_db_clusters()["DBClusters"][0]
     assert cluster["DeletionProtection"] is True
-
-
-def test_status_after_a_failover_reports_the_writer_as_a_normal_state(moto_session, build_dir):
-    assert run(build_dir, "deploy")[0] == 0
-    rds = boto3.client("rds", region_name=PRIMARY)
-    members = rds.describe_global_clusters()["GlobalClusters"][0]["GlobalClusterMembers"]
-    from moto.rds.models import rds_backends
-    for region in (PRIMARY, SECONDARY):  # what FailoverGlobalCluster does (moto lacks it)
-        for cluster in rds_backends[ACCOUNT][region].clusters.values():
-            cluster.is_writer = region == SECONDARY
-    assert len(members) == 2
-    out = io.StringIO()
-    with mock.patch("stacksets.rehearsal.local_aws", lambda *a, **k: contextlib.nullcontext()), \
-            contextlib.redirect_stdout(out):
-        status = cli.main(["status", "--config", str(EXAMPLE), "--local", "--build-dir",
-                           str(build_dir)])
-    text = out.getvalue()
-    assert "aurora: writer in us-west-2, home us-east-1: the database runs in the recovery " \
-           "region after a failover or switchover. This is a supported state" in text
-    assert "swap" not in text and "edit" not in text.lower()
-    status_again, planned = run(build_dir, "plan")
-    assert status_again == 0 and planned["next"] is None  # deploy would change nothing
 
 
 def test_interrupted_between_phases_resumes_where_it_stopped(moto_session, build_dir, tmp_path):
