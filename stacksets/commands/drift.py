@@ -14,6 +14,8 @@ from stacksets.operations import RolloutError
 from stacksets.plan import operation_id, operation_preferences
 
 DRIFTED_EXIT = 3
+LOCAL = ("drift detection is not available in the local rehearsal (moto does not implement "
+         "DetectStackSetDrift); run drift against AWS")
 DIFFERENCE_STATUSES = ["MODIFIED", "DELETED"]
 
 
@@ -45,6 +47,8 @@ def drifted_resources(ctx: Context, region: str, stack_id: str) -> list[dict[str
 
 def run(ctx: Context, args) -> int:
     config, reporter, runner = ctx.config, ctx.reporter, ctx.runner
+    if ctx.local:
+        raise RolloutError(LOCAL)
     if state.stack_set(ctx.aws, config) is None:
         raise RolloutError(f"stack set {config.stack_set_name} does not exist: nothing to check")
     history = state.operations(ctx.aws, config)
@@ -53,9 +57,7 @@ def run(ctx: Context, args) -> int:
     try:
         started = ctx.aws.call(cfn.detect_stack_set_drift, **arguments)["OperationId"]
     except NotImplementedError as error:  # moto: "has not been implemented"
-        raise RolloutError("drift detection is not available in the local rehearsal (moto "
-                           "does not implement DetectStackSetDrift); run it against AWS") \
-            from error
+        raise RolloutError(LOCAL) from error
     runner.wait(started, "drift")
     drifted = {}
     for region, instance in state.instances(ctx.aws, config, with_outputs=False).items():

@@ -93,7 +93,9 @@ def attention(regions: Mapping[str, Mapping[str, Any]], checks: Mapping[str, Any
     that could not answer."""
     found = []
     for region, row in regions.items():
-        if row["instance"] != "CURRENT":
+        if row["instance"] == "not created":
+            found.append(f"{region}: no stack instance yet (run deploy)")
+        elif row["instance"] != "CURRENT":
             found.append(f"{region}: stack instance {row['instance']} "
                          f"{row['detailed_status']}".rstrip() + " (run deploy to push it again)")
         if row["drift"] == "DRIFTED":

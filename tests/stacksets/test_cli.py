@@ -83,3 +83,12 @@ def test_another_account_is_refused_before_anything_else(capsys, build_dir, monk
     assert document["error"]["message"].startswith(
         "the credentials are for account 999999999999, but target.account is 123456789012")
     assert asked == ["us-east-1"]  # STS in the administration region (its partition)
+
+
+def test_drift_local_says_plainly_that_it_is_not_available(capsys, build_dir):
+    status, document, err = run_json(capsys, "drift", "--config", str(EXAMPLE), "--local",
+                                     "--build-dir", str(build_dir))
+    assert status == 1
+    assert document["error"]["message"] == (
+        "drift detection is not available in the local rehearsal (moto does not implement "
+        "DetectStackSetDrift); run drift against AWS")
