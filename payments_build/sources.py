@@ -2,7 +2,7 @@
 
 In a checkout (or an editable install) it is `lambda/` beside this package. A regular install
 (`pip install .`) has no checkout: setup.cfg's `data_files` installs the same files under
-`<prefix>/share/payments-dr/lambda`, and `sysconfig` names that prefix. `lambda` is a Python
+`<prefix>/share/payments_dr/lambda`, and `sysconfig` names that prefix. `lambda` is a Python
 keyword, so the handler code cannot be a package of its own.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from payments_build.errors import BuildError
 
 CHECKOUT = Path(__file__).resolve().parent.parent / "lambda"
-INSTALLED = Path(sysconfig.get_path("data")) / "share" / "payments-dr" / "lambda"
+INSTALLED = Path(sysconfig.get_path("data")) / "share" / "payments_dr" / "lambda"
 REQUIREMENTS = "requirements.txt"
 
 

@@ -1,14 +1,13 @@
 """A regular install (no checkout) builds the same bytes: the build is an installed package
 (`payments_build`) and the Lambda source travels as setup.cfg `data_files`."""
 
-import configparser
-import glob
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from setuptools.config.setupcfg import read_configuration
 
 from payments_build.errors import BuildError
 from payments_build.sources import lambda_source
@@ -23,13 +22,12 @@ def install_like_pip(prefix: Path, site: Path) -> None:
     for package in PACKAGES:
         shutil.copytree(ROOT / package, site / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
-    setup = configparser.ConfigParser()
-    setup.read(ROOT / "setup.cfg")
-    for target, sources in setup["options.data_files"].items():
+    # setuptools' own reading of setup.cfg (it rewrites '-' in option names to '_')
+    options = read_configuration(ROOT / "setup.cfg")["options"]
+    for target, sources in options["data_files"]:
         (prefix / target).mkdir(parents=True, exist_ok=True)
-        for pattern in sources.replace("\n", ",").split(","):
-            for path in glob.glob(str(ROOT / pattern.strip())):
-                shutil.copy(path, prefix / target)
+        for source in sources:
+            shutil.copy(ROOT / source, prefix / target)
 
 
 def test_an_installed_copy_builds_the_same_bytes_without_a_checkout(tmp_path, built):
@@ -38,8 +36,9 @@ def test_an_installed_copy_builds_the_same_bytes_without_a_checkout(tmp_path, bu
     elsewhere.mkdir()
     install_like_pip(prefix, site)
     assert not (site / "lambda").exists() and not (site / "build.py").exists()
+    assert installed_suffix() == ("share", "payments_dr", "lambda")
     code = ("import sys; from pathlib import Path; import payments_build.sources as s; "
-            f"s.INSTALLED = Path({str(prefix / 'share/payments-dr/lambda')!r}); "
+            f"s.INSTALLED = Path({str(prefix / 'share/payments_dr/lambda')!r}); "
             "from stacksets import bundle; "
             f"b = bundle.build(Path({str(out)!r})); print(b.regional.sha256)")
     result = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, capture_output=True,
@@ -54,3 +53,10 @@ def test_an_installed_copy_builds_the_same_bytes_without_a_checkout(tmp_path, bu
 def test_a_missing_lambda_source_names_where_it_looked(tmp_path):
     with pytest.raises(BuildError, match=f"the Lambda source is missing: looked in {tmp_path}"):
         lambda_source((tmp_path,))
+
+
+def installed_suffix():
+    """Where sources.py looks, relative to the install prefix."""
+    from payments_build import sources
+
+    return sources.INSTALLED.parts[-3:]
