@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
 from stacksets import bundle as bundle_module
 from stacksets import config as config_module
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         except RolloutError as error:
             _failure(reporter, "failed", str(error), error.details)
             status_code = FAILED
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, ResponseParserError) as error:
             _failure(reporter, "failed", _aws_message(error))
             status_code = FAILED
     reporter.record("seconds", round(time.perf_counter() - started, 2))

@@ -187,6 +187,7 @@ def test_destroy_order_and_what_is_left(rehearsal):
         ("leave-global-cluster", "remove_from_global_cluster", [PRIMARY]),  # writer last
         ("release", "modify_db_cluster", [SECONDARY]),
         ("release", "modify_db_cluster", [PRIMARY]),
+        ("release", "update_table", [SECONDARY]),
         ("release", "modify_global_cluster", [PRIMARY]),
         ("unpeer", "update_stack_instances", [PRIMARY, SECONDARY]),
         ("destroy", "delete_stack_instances", [SECONDARY]),
@@ -208,7 +209,7 @@ def test_after_a_failover_status_is_normal_plan_is_empty_and_protection_is_enfor
     """One deployed session: the writer moves to the recovery region (what
     FailoverGlobalCluster does; moto lacks it); status reports it as a normal state, plan has
     nothing to do; then a teardown that skipped turning deletion protection off is refused by
-    moto, as RDS would refuse it."""
+    moto, as DynamoDB and RDS would refuse it."""
     assert run(build_dir, "deploy")[0] == 0
     from moto.rds.models import rds_backends
     for region in (PRIMARY, SECONDARY):
@@ -228,7 +229,9 @@ def test_after_a_failover_status_is_normal_plan_is_empty_and_protection_is_enfor
     with mock.patch("stacksets.commands.destroy.release_data_tier", lambda ctx, observed: None):
         status, document = run(build_dir, "destroy")
     assert status == 1, document
-    assert "protected Cluster" in json.dumps(document["error"])
+    # the first protected resource the unpeer removes: the recovery table replica
+    assert "be deleted while DeletionProtectionEnabled is set to True" in \
+        document["error"]["message"]
     cluster = boto3.client("rds", region_name=SECONDARY).describe_db_clusters()["DBClusters"][0]
     assert cluster["DeletionProtection"] is True
 
