@@ -6,8 +6,9 @@ rehearsed. Each stand-in returns attributes shaped like the real ones (identifie
 endpoints) and nothing more: they prove that the rollout wires outputs to parameters, never
 that the real service accepts the properties. The Aurora global cluster and clusters, and each
 global-table replica, are mirrored by real moto objects with their deletion protection, so a
-teardown that forgot to turn it off fails in the rehearsal as it would in AWS. `AWS::RDS::DBInstance` replaces moto's own model,
-which ignores `DBClusterIdentifier` and cannot create an Aurora cluster member.
+teardown that forgot to turn it off fails in the rehearsal as it would in AWS.
+`AWS::RDS::DBInstance` replaces moto's own model, which ignores `DBClusterIdentifier` and
+cannot create an Aurora cluster member.
 
 Never used outside `--local`: the classes register themselves with moto when this module is
 imported, and only `stacksets.rehearsal` imports it.
