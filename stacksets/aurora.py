@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from templates import names
 
 from stacksets.aws import Aws, error_code
-from stacksets.operations import RolloutError
+from stacksets.errors import RolloutError
 
 NOT_MEMBER = ("DBClusterNotFoundFault", "GlobalClusterNotFoundFault",
               "InvalidGlobalClusterStateFault")
@@ -29,6 +29,28 @@ def _members(aws: Aws, region: str, identifier: str) -> list[str]:
             return []
         raise
     return [m["DBClusterArn"] for c in clusters for m in c.get("GlobalClusterMembers", [])]
+
+
+def writer_region(aws: Aws, regions: tuple[str, ...], identifier: str) -> str | None:
+    """The region of the global cluster's writer, asked in each of `regions` in turn (a
+    region that is down does not answer; the other still knows the global cluster). None
+    when no region knows the global cluster or none has a writer."""
+    last_error = None
+    for region in regions:
+        try:
+            clusters = aws.call(aws.client("rds", region).describe_global_clusters,
+                                GlobalClusterIdentifier=identifier)["GlobalClusters"]
+        except ClientError as error:
+            if error_code(error) == "GlobalClusterNotFoundFault":
+                return None
+            last_error = error
+            continue
+        writers = [m["DBClusterArn"].split(":")[3] for c in clusters
+                   for m in c.get("GlobalClusterMembers", []) if m.get("IsWriter")]
+        return writers[0] if writers else None
+    if last_error is not None:
+        raise last_error
+    return None
 
 
 def leave_global_cluster(aws: Aws, region: str, outputs: Mapping[str, str],

@@ -60,7 +60,7 @@ def call(method: Callable[..., Any], *, clock: Clock = DEFAULT_CLOCK, attempts: 
 _LOADER = None
 
 
-def new_session() -> boto3.session.Session:
+def new_session(profile: str | None = None) -> boto3.session.Session:
     """A boto3 session (its own credentials) whose botocore data loader is shared by every
     session of the process: the service models are read from disk once (about 0.15 s per
     client otherwise: CloudFormation's and EC2's models are large JSON files)."""
@@ -70,7 +70,7 @@ def new_session() -> boto3.session.Session:
         _LOADER = core.get_component("data_loader")
     else:
         core.register_component("data_loader", _LOADER)
-    return boto3.session.Session(botocore_session=core)
+    return boto3.session.Session(botocore_session=core, profile_name=profile)
 
 
 @dataclass
@@ -97,7 +97,20 @@ class Aws:
     def call(self, method: Callable[..., Any], **kwargs: Any) -> Any:
         return call(method, clock=self.clock, **kwargs)
 
-    def identity(self) -> dict[str, str]:
-        """Account and partition of the caller (STS works in every region)."""
-        found = self.call(self.client("sts", "us-east-1").get_caller_identity)
+    def pages(self, method: Callable[..., Any], key: str, **kwargs: Any) -> list[Any]:
+        """Every item under `key` of every page of a NextToken-paginated call."""
+        items: list[Any] = []
+        token = None
+        while True:
+            page = self.call(method, **kwargs, **({"NextToken": token} if token else {}))
+            items += page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return items
+
+    def identity(self, region: str) -> dict[str, str]:
+        """Account and partition of the caller, asked in `region` (the administration
+        region): its regional STS endpoint belongs to the right partition (aws-cn, aws-us-gov
+        have no us-east-1)."""
+        found = self.call(self.client("sts", region).get_caller_identity)
         return {"account": found["Account"], "partition": found["Arn"].split(":")[1]}

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import payments_build
+
+DEFAULT_BUILD = Path("build")  # relative to the working directory, as for build.py
 REGIONAL, GLOBAL, MANIFEST = "regional.json", "global.json", "manifest.json"
 # Lambda code parameters and the zip each names: build/lambda/<stem>-<sha256>.zip. The S3 key
 # is the path relative to the build directory (lambda/<stem>-<sha256>.zip), in every region.
@@ -82,19 +84,12 @@ class Bundle:
         return keys
 
 
-def _ensure_importable() -> None:
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-
-
 def build(out: Path) -> Bundle:
-    """Run `build.py` in-process into `out` (its progress goes to stderr) and load the result,
-    so a deploy always ships the templates of the checked-out code."""
-    _ensure_importable()
-    import build as build_module  # the repository's build.py
-
+    """Run the build (`payments_build`, what `build.py` runs) in-process into `out` (its
+    progress goes to stderr) and load the result, so a deploy always ships the templates of
+    the installed or checked-out code."""
     with contextlib.redirect_stdout(sys.stderr):
-        status = build_module.main(["--out", str(out)])
+        status = payments_build.main(["--out", str(out)])
     if status != 0:
         raise BuildError(f"build.py --out {out} failed with exit status {status}")
     return load(out)

@@ -8,11 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
 from stacksets import bundle as bundle_module
 from stacksets import config as config_module
-from stacksets.aws import Aws
+from stacksets import accounts
+from stacksets.aws import Aws, new_session
 from stacksets.commands import deploy, destroy, drift, keys, plan, status
 from stacksets.context import Context
 from stacksets.operations import RolloutError
@@ -25,20 +27,24 @@ COMMANDS = {
                        "does nothing when everything is current"),
     "status": (status, "stack instances, drift state, Aurora writer, replication and health"),
     "drift": (drift, "StackSet drift detection with per-resource results"),
-    "destroy": (destroy, "ordered teardown: global stack, secondary, primary, stack set"),
+    "destroy": (destroy, "ordered teardown: global stack, recovery, home, stack set"),
     "keys": (keys, "merchant API keys: create (shown once), list, revoke"),
 }
-OK, FAILED, USAGE = 0, 1, 2
+OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
 EXIT_STATUS = ("exit status: 0 success (deploy: also when nothing had to change); 1 an AWS "
-               "operation failed or was refused (the reason is printed; re-running deploy "
-               "resumes); 2 invalid config or build")
+               "operation failed or was refused, or a phase is blocked (the reason is printed; "
+               "re-running deploy resumes); 2 invalid config or build; 130 interrupted "
+               "(Ctrl-C: a running operation keeps running, deploy resumes it)")
 EXTRA_EXIT_STATUS = {"drift": "; 3 drift detection ran and found drifted resources (listed "
-                              "per region and resource)"}
+                              "per region and resource)",
+                     "status": "; 4 something needs attention (listed: an instance not "
+                               "CURRENT, drift, an unhealthy replica or health check)"}
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m stacksets", description=__doc__,
-                                  epilog=EXIT_STATUS + EXTRA_EXIT_STATUS["drift"] + " (drift)")
+                                  epilog=EXIT_STATUS + EXTRA_EXIT_STATUS["drift"] + " (drift)"
+                                  + EXTRA_EXIT_STATUS["status"] + " (status)")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text,
@@ -52,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--build-dir", type=Path, default=None,
                              help="use this existing build.py output instead of building "
                                   "in-process (default: build into build/)")
+        command.add_argument("--profile", default=None,
+                             help="AWS profile (~/.aws/config) of the administration account; "
+                                  "default: the environment's credentials")
         command.add_argument("--timeout", type=float, default=4 * 3600,
                              help="seconds to wait for one operation (default 4 h)")
         getattr(module, "add_arguments", lambda p: None)(command)
@@ -63,7 +72,49 @@ def parser() -> argparse.ArgumentParser:
 def load_bundle(args) -> bundle_module.Bundle:
     if args.build_dir:
         return bundle_module.load(args.build_dir)
-    return bundle_module.build(bundle_module.REPO_ROOT / "build")
+    return bundle_module.build(bundle_module.DEFAULT_BUILD)
+
+
+def _failure(reporter: Reporter, result: str, message: str, details: list[str] = ()) -> None:
+    """Every error has one shape: `result` plus `error: {message, details}` in the JSON
+    document, and the message (then each detail) on stderr."""
+    reporter.error(message)
+    for detail in details:
+        reporter.error(f"  {detail}")
+    reporter.record("result", result)
+    reporter.record("error", {"message": message, "details": list(details)})
+
+
+def _aws_message(error: Exception) -> str:
+    if isinstance(error, NoCredentialsError):
+        return ("no AWS credentials found: pass --profile NAME (a profile in ~/.aws/config), "
+                "or set AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and "
+                "AWS_SESSION_TOKEN); or rehearse without an account with --local")
+    return f"AWS: {error}"
+
+
+def _interrupted(ctx: Context | None) -> str:
+    running = ctx.runner_if_started.current if ctx and ctx.runner_if_started else None
+    if running:
+        return (f"interrupted: {running} keeps running in AWS CloudFormation; re-running "
+                "deploy resumes it (it waits for that operation first)")
+    return "interrupted before any operation was started; re-running deploy starts afresh"
+
+
+def _load(args, module, reporter: Reporter):
+    """Config file, early refusals, build, validated config; or None after reporting why."""
+    if not args.config.is_file():
+        _failure(reporter, "error", f"--config {args.config}: no such file (the environments "
+                 "are in stacksets/environments/, e.g. example.yaml)")
+        return None
+    raw = config_module.read(args.config)
+    early = getattr(module, "refusal_before_build", None)
+    refused = early(raw, args) if early else None
+    if refused:
+        _failure(reporter, "refused", refused)
+        return None
+    built = load_bundle(args)
+    return built, config_module.validate(raw, str(args.config), built.regional.parameters)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,27 +125,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     reporter = Reporter(args.output)
     started = time.perf_counter()
-    try:
-        built = load_bundle(args)
-        config = config_module.load(args.config, built.regional.parameters)
-    except (config_module.ConfigError, bundle_module.BuildError, OSError) as error:
-        reporter.error(str(error))
-        reporter.record("result", "error")
-        reporter.record("error", str(error))
-        reporter.finish()
-        return USAGE
     module = COMMANDS[args.command][0]
     reporter.record("command", args.command)
+    try:
+        loaded = _load(args, module, reporter)
+    except (config_module.ConfigError, bundle_module.BuildError, OSError) as error:
+        _failure(reporter, "error", str(error))
+        loaded = None
+    if loaded is None:
+        reporter.finish()
+        return FAILED if reporter.document.get("result") == "refused" else USAGE
+    built, config = loaded
     reporter.record("environment", config.environment)
     reporter.record("local", args.local)
+    ctx = None
     with contextlib.ExitStack() as stack:
         if args.local:
             try:
                 from stacksets import rehearsal  # imports moto: only for --local
             except ModuleNotFoundError as error:
-                reporter.error(f"--local needs the rehearsal extra ({error.name} is missing): "
-                               "pip install -e '.[rehearsal]'")
-                reporter.record("result", "error")
+                _failure(reporter, "error", f"--local needs the rehearsal extra ({error.name} "
+                         "is missing): pip install -e '.[rehearsal]'")
                 reporter.finish()
                 return USAGE
 
@@ -109,26 +160,23 @@ def main(argv: list[str] | None = None) -> int:
                              | set(rehearsal.unsupported_types(built.global_.document)))
             if skipped:
                 reporter.info(f"  moto skips (not rehearsed): {', '.join(skipped)}")
-        ctx = Context(config, built, Aws(), reporter, local=args.local,
+        aws = Aws(session=new_session(None if args.local else args.profile))
+        ctx = Context(config, built, aws, reporter, local=args.local,
                       runner_options={"timeout": args.timeout})
         try:
+            ctx.identity = accounts.check(aws, config)
             status_code = module.run(ctx, args)
+        except KeyboardInterrupt:
+            _failure(reporter, "interrupted", _interrupted(ctx))
+            status_code = INTERRUPTED
         except bundle_module.BuildError as error:
-            reporter.error(str(error))
-            reporter.record("result", "error")
-            reporter.record("error", {"message": str(error), "details": []})
+            _failure(reporter, "error", str(error))
             status_code = USAGE
         except RolloutError as error:
-            reporter.error(str(error))
-            for detail in error.details:
-                reporter.error(f"  {detail}")
-            reporter.record("result", "failed")
-            reporter.record("error", {"message": str(error), "details": error.details})
+            _failure(reporter, "failed", str(error), error.details)
             status_code = FAILED
-        except (ClientError, BotoCoreError) as error:
-            reporter.error(f"AWS: {error}")
-            reporter.record("result", "failed")
-            reporter.record("error", {"message": str(error), "details": []})
+        except (ClientError, BotoCoreError, ResponseParserError) as error:
+            _failure(reporter, "failed", _aws_message(error))
             status_code = FAILED
     reporter.record("seconds", round(time.perf_counter() - started, 2))
     reporter.info(f"({time.perf_counter() - started:.1f}s)")

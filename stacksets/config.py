@@ -8,6 +8,7 @@ accepted without a change here.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import ipaddress
 import re
@@ -32,7 +33,7 @@ DEFAULT_ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
 # them under `parameters:` (the error says which field to use instead).
 TOOL_OWNED = {
     names.NAME_PREFIX: "name_prefix", names.ENVIRONMENT_NAME: "environment",
-    names.HOME_REGION: "regions.primary", names.RECOVERY_REGION: "regions.secondary",
+    names.HOME_REGION: "regions.home", names.RECOVERY_REGION: "regions.recovery",
     names.ALARM_EMAIL: "alarm_email", names.API_DOMAIN_NAME: "domain.name",
     names.API_HOSTED_ZONE_ID: "domain.hosted_zone_id",
     names.ARTIFACT_BUCKET_PREFIX: "artifacts.bucket_prefix",
@@ -51,7 +52,7 @@ SCHEMA: dict[str, Any] = {
     "target": {"account": str, "permission_model": str, "organizational_units": list,
                "administration_role_arn": str, "execution_role_name": str,
                "manage_roles": bool, "call_as": str},
-    "regions": {"primary": str, "secondary": str, "administration": str},
+    "regions": {"home": str, "recovery": str, "administration": str},
     "domain": {"name": str, "hosted_zone_id": str, "zone_name": str,
                "health_check_failure_threshold": int},
     "artifacts": {"bucket_prefix": str},
@@ -59,8 +60,19 @@ SCHEMA: dict[str, Any] = {
     "operation_preferences": {"region_concurrency": str, "max_concurrent_percentage": int,
                               "failure_tolerance_count": int},
 }
-REQUIRED = ("environment", "production", "target.account", "regions.primary",
-            "regions.secondary")
+REQUIRED = {
+    "environment": "", "production": "", "target.account": "",
+    "regions.home": " (the region that declares the global database, table and secret; fixed "
+                    "for the life of the environment)",
+    "regions.recovery": " (the standby region)",
+    "regions.administration": " (where the stack set lives, e.g. us-east-1; its own setting, "
+                              "independent of the home and recovery regions, and never changed)",
+}
+# Keys that were renamed: the old name gets an error naming the new one.
+RENAMED = {
+    "regions.primary": "regions.home",
+    "regions.secondary": "regions.recovery",
+}
 
 
 class ConfigError(Exception):
@@ -104,8 +116,8 @@ class Config:
     environment: str
     production: bool
     target: Target
-    primary_region: str
-    secondary_region: str
+    home_region: str
+    recovery_region: str
     administration_region: str
     name_prefix: str = "payments"
     alarm_email: str = ""
@@ -117,8 +129,8 @@ class Config:
 
     @property
     def regions(self) -> tuple[str, str]:
-        """Primary first: the order of every operation."""
-        return (self.primary_region, self.secondary_region)
+        """Home region first: the order of every operation."""
+        return (self.home_region, self.recovery_region)
 
     @property
     def stack_set_name(self) -> str:
@@ -128,8 +140,15 @@ class Config:
     def global_stack_name(self) -> str:
         return f"{self.name_prefix}-{self.environment}-global"
 
+    @property
+    def call_as(self) -> dict[str, str]:
+        """`CallAs` for every StackSet call that takes it: service-managed stack sets only
+        (a delegated administrator must say so on each call)."""
+        return {"CallAs": self.target.call_as} \
+            if self.target.permission_model == SERVICE_MANAGED else {}
+
     def role_of(self, region: str) -> str:
-        return "primary" if region == self.primary_region else "secondary"
+        return "home" if region == self.home_region else "recovery"
 
 
 @functools.lru_cache(maxsize=1)
@@ -163,8 +182,14 @@ def _walk(raw: Any, schema: Any, where: str, problems: list[str]) -> None:
             return
         for key, value in raw.items():
             path = f"{where}.{key}" if where else str(key)
-            if key not in schema:
-                problems.append(f"{path}: unknown key; allowed keys here: "
+            if path in RENAMED:
+                problems.append(f"{path}: renamed to {RENAMED[path]} (the home region declares "
+                                "the global resources and never changes; the Aurora writer "
+                                "moves between regions, the roles do not)")
+            elif key not in schema:
+                close = difflib.get_close_matches(str(key), list(schema), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                problems.append(f"{path}: unknown key; {hint}allowed keys here: "
                                 f"{', '.join(sorted(schema))}")
             else:
                 _walk(value, schema[key], path, problems)
@@ -204,7 +229,9 @@ def check_parameter(name: str, value: str, declaration: Mapping[str, Any]) -> st
         return f"got {value!r}; allowed values: {', '.join(map(str, allowed))}"
     pattern = declaration.get("AllowedPattern")
     if pattern is not None and re.fullmatch(pattern, value) is None:
-        return f"got {value!r}; must match the template's AllowedPattern {pattern}"
+        expected = declaration.get("ConstraintDescription") or \
+            f"something matching the template's AllowedPattern {pattern}"
+        return f"got {value!r}; must be {expected}"
     for bound, test in (("MinLength", lambda b: len(value) >= b),
                         ("MaxLength", lambda b: len(value) <= b)):
         if bound in declaration and not test(int(declaration[bound])):
@@ -250,10 +277,10 @@ def _cidrs_overlap(parameters: dict[str, str], declared: Mapping[str, Any],
             if name in parameters:
                 problems.append(f"parameters.{name}: got {value!r}; expected a CIDR block")
     if len(cidrs) == 2:
-        primary, secondary = (cidrs[n] for n in SYMMETRIC)
-        if primary.overlaps(secondary):
-            problems.append(f"parameters.{SYMMETRIC[1]}: {secondary} overlaps "
-                            f"{SYMMETRIC[0]} {primary}; VPC peering needs disjoint CIDRs, "
+        home, recovery = (cidrs[n] for n in SYMMETRIC)
+        if home.overlaps(recovery):
+            problems.append(f"parameters.{SYMMETRIC[1]}: {recovery} overlaps "
+                            f"{SYMMETRIC[0]} {home}; VPC peering needs disjoint CIDRs, "
                             "e.g. 10.0.0.0/16 and 10.1.0.0/16")
 
 
@@ -263,9 +290,10 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
     problems: list[str] = []
     regions = regions if regions is not None else known_regions()
     _walk(raw, SCHEMA, "", problems)
-    for dotted in REQUIRED:
-        if _get(raw, dotted) is None:
-            problems.append(f"{dotted}: required")
+    for dotted, why in REQUIRED.items():
+        if _get(raw, dotted) is None and not (dotted in RENAMED.values() and any(
+                _get(raw, old) is not None for old, new in RENAMED.items() if new == dotted)):
+            problems.append(f"{dotted}: required{why}")
 
     environment = str(_get(raw, "environment", ""))
     prefix = str(_get(raw, "name_prefix", "payments"))
@@ -300,16 +328,16 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
     if call_as not in ("SELF", "DELEGATED_ADMIN"):
         problems.append(f"target.call_as: got {call_as!r}; allowed values: SELF, DELEGATED_ADMIN")
 
-    primary = _get(raw, "regions.primary")
-    secondary = _get(raw, "regions.secondary")
-    administration = _get(raw, "regions.administration", primary)
-    for key, value in (("regions.primary", primary), ("regions.secondary", secondary),
+    home = _get(raw, "regions.home")
+    recovery = _get(raw, "regions.recovery")
+    administration = _get(raw, "regions.administration")
+    for key, value in (("regions.home", home), ("regions.recovery", recovery),
                        ("regions.administration", administration)):
         if value is not None and value not in regions:
             problems.append(f"{key}: got {value!r}; not a region with CloudFormation; known: "
                             f"{', '.join(regions)}")
-    if primary is not None and primary == secondary:
-        problems.append(f"regions.secondary: got {secondary!r}, the same as regions.primary; "
+    if home is not None and home == recovery:
+        problems.append(f"regions.recovery: got {recovery!r}, the same as regions.home; "
                         "the standby must be a different region")
 
     alarm_email = str(_get(raw, "alarm_email", ""))
@@ -335,8 +363,8 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
 
     bucket_prefix = str(_get(raw, "artifacts.bucket_prefix", "")
                         or f"{prefix}-{environment}-artifacts-{account}")
-    longest = max(regions or ["us-east-1"], key=len) if not (primary and secondary) \
-        else max((primary, secondary, "us-east-1"), key=len)
+    longest = max(regions or ["us-east-1"], key=len) if not (home and recovery) \
+        else max((home, recovery, "us-east-1"), key=len)
     if not BUCKET_NAME.match(f"{bucket_prefix}-{longest}"):
         problems.append(f"artifacts.bucket_prefix: got {bucket_prefix!r}; "
                         f"'{bucket_prefix}-{longest}' is not a valid S3 bucket name "
@@ -349,9 +377,9 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
     overrides: dict[str, dict[str, str]] = {}
     for region, values in (_get(raw, "region_overrides", {}) or {}).items():
         where = f"region_overrides.{region}"
-        if region not in (primary, secondary):
+        if region not in (home, recovery) and home and recovery:
             problems.append(f"{where}: got region {region!r}; allowed: the configured regions "
-                            f"{primary}, {secondary}")
+                            f"{home}, {recovery}")
             continue
         if not isinstance(values, dict):
             problems.append(f"{where}: got {values!r}, expected a mapping of parameters")
@@ -363,6 +391,12 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
                                 "under parameters")
         _check_user_parameters({k: v for k, v in overrides[region].items()
                                 if k not in SYMMETRIC}, where, regional_parameters, problems)
+        for name in overrides[region]:
+            if name in regional_parameters and name not in parameters and \
+                    "Default" not in regional_parameters[name]:
+                problems.append(f"{where}.{name}: the template has no default for it, so the "
+                                "stack set needs a value too (AWS only overrides parameters "
+                                f"the stack set has); set parameters.{name} as well")
 
     concurrency = _get(raw, "operation_preferences.region_concurrency", "PARALLEL")
     if concurrency not in ("PARALLEL", "SEQUENTIAL"):
@@ -373,9 +407,11 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
         problems.append(f"operation_preferences.max_concurrent_percentage: got {percentage}; "
                         "allowed: 1..100")
     tolerance = _get(raw, "operation_preferences.failure_tolerance_count", 0)
-    if isinstance(tolerance, int) and not 0 <= tolerance <= 1:
+    if isinstance(tolerance, int) and tolerance != 0:
         problems.append(f"operation_preferences.failure_tolerance_count: got {tolerance}; "
-                        "allowed: 0 or 1 (two regions; a later phase needs both)")
+                        "allowed: 0. FailureToleranceCount counts failed stack instances "
+                        "per region, and with one account per region any tolerance lets a "
+                        "failed region end SUCCEEDED; every later phase needs both regions")
 
     if problems:
         raise ConfigError(path, problems)
@@ -387,7 +423,7 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
                       execution_role_name=_get(raw, "target.execution_role_name",
                                                DEFAULT_EXECUTION_ROLE),
                       manage_roles=_get(raw, "target.manage_roles", True), call_as=call_as),
-        primary_region=primary, secondary_region=secondary,
+        home_region=home, recovery_region=recovery,
         administration_region=administration, name_prefix=prefix,
         alarm_email=alarm_email, domain=domain, artifact_bucket_prefix=bucket_prefix,
         parameters=parameters, region_overrides=overrides,

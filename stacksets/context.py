@@ -3,6 +3,7 @@ derived from them (template sources point at the artifact buckets)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from stacksets import artifacts
@@ -22,10 +23,15 @@ class Context:
     reporter: Reporter
     local: bool = False
     runner_options: dict = field(default_factory=dict)
+    identity: dict = field(default_factory=dict)  # account, partition (accounts.check)
 
-    @property
+    @functools.cached_property
     def runner(self) -> Runner:
         return Runner(self.aws, self.config, self.reporter, **self.runner_options)
+
+    @property
+    def runner_if_started(self) -> Runner | None:
+        return self.__dict__.get("runner")
 
 
 def template_locations(config: Config, bundle: Bundle) -> dict[str, artifacts.Upload]:

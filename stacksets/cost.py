@@ -299,13 +299,13 @@ def effective_parameters(config) -> dict[str, dict[str, str]]:
 def for_config(config, regional_doc: Mapping[str, Any], global_doc: Mapping[str, Any],
                global_region: str, prices: Prices | None = None) -> dict:
     """The standby cost of one environment (what `plan` prints)."""
-    global_parameters = {names.HOME_REGION: config.primary_region,
-                         names.RECOVERY_REGION: config.secondary_region}
+    global_parameters = {names.HOME_REGION: config.home_region,
+                         names.RECOVERY_REGION: config.recovery_region}
     if config.domain is not None:
         global_parameters[names.HOSTED_ZONE_ID] = config.domain.hosted_zone_id
     if "EnableDrills" in config.parameters:
         global_parameters["EnableDrills"] = str(config.parameters["EnableDrills"])
     return standby_cost(regional_doc, global_doc, prices or load_prices(),
-                        home=config.primary_region, recovery=config.secondary_region,
+                        home=config.home_region, recovery=config.recovery_region,
                         parameters=effective_parameters(config),
                         global_parameters=global_parameters, global_region=global_region)

@@ -14,7 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stacksets.aws import Aws, error_code, error_message
-from stacksets.config import SERVICE_MANAGED, Config
+from stacksets.config import Config
+from stacksets.errors import RolloutError, StaleState  # noqa: F401 (re-exported)
 from stacksets.plan import Step
 from stacksets.report import Reporter
 from stacksets.state import RUNNING
@@ -22,16 +23,10 @@ from stacksets.state import RUNNING
 DONE, FAILED, PENDING = "done", "failed", "pending"
 OPERATION_STATES = {"SUCCEEDED": DONE, "FAILED": FAILED, "STOPPED": FAILED,
                     **{s: PENDING for s in RUNNING}}
+FAILED_INSTANCE = ("FAILED", "INOPERABLE", "CANCELLED")
 NO_UPDATES = "No updates are to be performed"
+HEARTBEAT = 30.0  # seconds: the longest a CI log goes without a line while waiting
 CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
-
-
-class RolloutError(Exception):
-    """A failure the user must act on; `details` are printed one per line."""
-
-    def __init__(self, message: str, details: list[str] | None = None):
-        super().__init__(message)
-        self.details = details or []
 
 
 def stack_state(status: str) -> str:
@@ -49,18 +44,42 @@ class Runner:
         self.aws, self.config, self.reporter = aws, config, reporter
         self.timeout, self.first_delay, self.max_delay = timeout, first_delay, max_delay
         self.busy_retries = busy_retries
+        self.current: str | None = None  # what runs in AWS right now, for an interruption
+        self._stacks: dict[tuple[str, str], str | None] = {}  # (region, account) -> stack id
 
     @property
     def cfn(self):
         return self.aws.cfn(self.config.administration_region)
 
-    def _call_as(self) -> dict[str, str]:
-        target = self.config.target
-        return {"CallAs": target.call_as} if target.permission_model == SERVICE_MANAGED else {}
-
     def _sleep(self, delay: float) -> float:
-        self.aws.clock.sleep(delay * self.aws.clock.jitter(0.8, 1.2))
+        self.aws.clock.sleep(min(self.max_delay, delay * self.aws.clock.jitter(0.8, 1.2)))
         return min(self.max_delay, delay * 1.5)
+
+    def latest_events(self, results: list[dict[str, Any]]) -> list[str]:
+        """The newest stack event of each instance in the operation, for a heartbeat."""
+        lines = []
+        for result in results:
+            region, account = result["Region"], result["Account"]
+            try:
+                if (region, account) not in self._stacks:
+                    self._stacks[(region, account)] = self.aws.call(
+                        self.cfn.describe_stack_instance, StackSetName=self.config.stack_set_name,
+                        StackInstanceAccount=account, StackInstanceRegion=region,
+                        **self.config.call_as)["StackInstance"].get("StackId")
+                stack = self._stacks[(region, account)]
+                events = self.aws.call(self.aws.cfn(region).describe_stack_events,
+                                       StackName=stack)["StackEvents"] if stack else []
+            except ClientError:
+                events = []
+            latest = events[0] if events else None
+            lines.append(f"{region} {latest['LogicalResourceId']} {latest['ResourceStatus']}"
+                         if latest else f"{region} no stack event yet")
+        return lines
+
+    def heartbeat(self, label: str, status: str, results: list[dict[str, Any]],
+                  elapsed: float) -> None:
+        self.reporter.info(f"  {label}: still {status} after {elapsed:.0f}s; latest: "
+                           + ("; ".join(self.latest_events(results)) or "no instance yet"))
 
     # --- StackSet operations ---------------------------------------------------------------
     def run(self, step: Step) -> dict[str, Any]:
@@ -73,7 +92,9 @@ class Runner:
         if not step.stack_set:
             return {**record, **self.run_stack(step)}
         operation_id = self.start(step)
+        self.current = f"operation {operation_id} ({step.phase}) on {self.config.stack_set_name}"
         self.wait(operation_id, step.phase)
+        self.current = None
         return {**record, "operation_id": operation_id, "result": "SUCCEEDED"}
 
     def start(self, step: Step) -> str:
@@ -88,6 +109,8 @@ class Runner:
                     self.reporter.info(f"   operation {step.arguments['OperationId']} already "
                                        "started by an earlier attempt; waiting for it")
                     return step.arguments["OperationId"]
+                if code == "StaleRequestException":
+                    raise StaleState(error_message(error)) from error
                 if code != "OperationInProgressException":
                     raise
                 running = self.running_operation()
@@ -101,35 +124,38 @@ class Runner:
                            f"after {self.busy_retries} waits; re-run deploy later")
 
     def running_operation(self) -> str | None:
-        summaries = self.aws.call(self.cfn.list_stack_set_operations,
-                                  StackSetName=self.config.stack_set_name,
-                                  **self._call_as()).get("Summaries", [])
+        summaries = self.aws.pages(self.cfn.list_stack_set_operations, "Summaries",
+                                   StackSetName=self.config.stack_set_name, **self.config.call_as)
         running = [s["OperationId"] for s in summaries if s.get("Status") in RUNNING]
         return running[-1] if running else None
 
     def results(self, operation_id: str) -> list[dict[str, Any]]:
-        results, token = [], None
-        while True:
-            page = self.aws.call(self.cfn.list_stack_set_operation_results,
-                                 StackSetName=self.config.stack_set_name, OperationId=operation_id,
-                                 **({"NextToken": token} if token else {}), **self._call_as())
-            results += page.get("Summaries", [])
-            token = page.get("NextToken")
-            if not token:
-                return results
+        return self.aws.pages(self.cfn.list_stack_set_operation_results, "Summaries",
+                              StackSetName=self.config.stack_set_name,
+                              OperationId=operation_id, **self.config.call_as)
 
     def wait(self, operation_id: str, label: str, fail: bool = True) -> str:
+        """Poll until done. Not on a terminal (a CI log), a line is printed at least every
+        HEARTBEAT seconds: progress when a status changes, otherwise a heartbeat with the
+        latest stack event per region."""
         started, delay = self.aws.clock.now(), self.first_delay
+        last_line = started
         while True:
             operation = self.aws.call(self.cfn.describe_stack_set_operation,
                                       StackSetName=self.config.stack_set_name,
                                       OperationId=operation_id,
-                                      **self._call_as())["StackSetOperation"]
+                                      **self.config.call_as)["StackSetOperation"]
             status = operation["Status"]
             results = self.results(operation_id)
-            self.reporter.progress(label, status, {r["Region"]: r["Status"] for r in results},
-                                   self.aws.clock.now() - started)
+            now = self.aws.clock.now()
+            if self.reporter.progress(label, status, {r["Region"]: r["Status"] for r in results},
+                                      now - started):
+                last_line = now
             state = OPERATION_STATES.get(status, PENDING)
+            if state == DONE and any(r.get("Status") in FAILED_INSTANCE for r in results):
+                # A tolerated failure ends SUCCEEDED: FailureToleranceCount counts failed
+                # instances per region (API Reference, StackSetOperationPreferences).
+                state, status = FAILED, f"{status} with a failed stack instance"
             if state == DONE:
                 return status
             if state == FAILED:
@@ -144,6 +170,10 @@ class Runner:
                     f"{label}: operation {operation_id} still {status} after "
                     f"{self.timeout:.0f}s; it keeps running in CloudFormation. Re-run deploy to "
                     "resume: it waits for the running operation first")
+            if not self.reporter.tty and now - last_line + min(self.max_delay, delay * 1.2) \
+                    > HEARTBEAT:
+                self.heartbeat(label, status, results, now - started)
+                last_line = now
             delay = self._sleep(delay)
 
     # --- failure details ---------------------------------------------------------------------
@@ -153,7 +183,7 @@ class Runner:
         if operation.get("StatusReason"):
             details.append(f"operation: {operation['StatusReason']}")
         for result in results:
-            if result.get("Status") not in ("FAILED", "INOPERABLE"):
+            if result.get("Status") not in FAILED_INSTANCE:
                 continue
             region, account = result["Region"], result["Account"]
             details.append(f"{region} ({account}): {result['Status']}: "
@@ -169,7 +199,7 @@ class Runner:
             instance = self.aws.call(self.cfn.describe_stack_instance,
                                      StackSetName=self.config.stack_set_name,
                                      StackInstanceAccount=account, StackInstanceRegion=region,
-                                     **self._call_as())["StackInstance"]
+                                     **self.config.call_as)["StackInstance"]
         except ClientError:
             return None
         stack_id = instance.get("StackId")
@@ -178,16 +208,9 @@ class Runner:
     def first_failed_event(self, region: str, stack: str, since: Any) -> str | None:
         """The earliest *_FAILED resource event since `since`, skipping "cancelled" ones (a
         consequence of the first failure, not its cause)."""
-        cfn = self.aws.cfn(region)
-        events, token = [], None
         try:
-            while True:
-                page = self.aws.call(cfn.describe_stack_events, StackName=stack,
-                                     **({"NextToken": token} if token else {}))
-                events += page.get("StackEvents", [])
-                token = page.get("NextToken")
-                if not token:
-                    break
+            events = self.aws.pages(self.aws.cfn(region).describe_stack_events, "StackEvents",
+                                    StackName=stack)
         except ClientError as error:
             return f"(events unavailable: {error_message(error)})"
         floor = since if isinstance(since, datetime) else datetime.min.replace(tzinfo=timezone.utc)
@@ -215,7 +238,10 @@ class Runner:
                 self.reporter.info(f"   {name}: no changes")
                 return {"result": "no changes"}
             raise
-        return {"result": self.wait_stack(step.region, name, step.phase, since)}
+        self.current = f"{step.action} of stack {name} in {step.region}"
+        result = self.wait_stack(step.region, name, step.phase, since)
+        self.current = None
+        return {"result": result}
 
     def wait_stack(self, region: str, name: str, label: str, since: datetime) -> str:
         cfn = self.aws.cfn(region)
@@ -242,4 +268,8 @@ class Runner:
             if self.aws.clock.now() - started > self.timeout:
                 raise RolloutError(f"{label}: stack {name} still {status} after "
                                    f"{self.timeout:.0f}s; re-run deploy to resume")
+            if not self.reporter.tty and now - last_line + min(self.max_delay, delay * 1.2) \
+                    > HEARTBEAT:
+                self.heartbeat(label, status, results, now - started)
+                last_line = now
             delay = self._sleep(delay)

@@ -8,11 +8,12 @@ Order (SPEC "Rollout tool"; each line is one StackSet operation, or a stack oper
   foundation   CreateStackInstances: the stack set's values (RecoveryVpcId and
                PeeringConnectionId empty, PeerRegionReady=false) plus each region's own
                `region_overrides`. One operation per distinct set of region overrides (the
-               example config: 2), primary's first; without region overrides, 1.
-  join         UpdateStackInstances, both regions at once: RecoveryVpcId=<secondary VpcId>,
-               PeerRegionReady=true (the primary requests peering and replicates to the
-               secondary; the secondary joins the primary's global resources).
-  peer-routes  UpdateStackInstances, both regions at once: PeeringConnectionId=<primary's output>.
+               example config: 2), home region's first; without region overrides, 1.
+  join         UpdateStackInstances, both regions at once: RecoveryVpcId=<recovery region VpcId>,
+               PeerRegionReady=true (the home region requests peering and replicates to the
+               recovery region, which joins the home region's global resources).
+  peer-routes  UpdateStackInstances, both regions at once: PeeringConnectionId=<the home
+               region's output>.
   global       CreateStack/UpdateStack of `<prefix>-<env>-global` in us-east-1.
 So a first rollout is (number of distinct region-override sets) + 3 sequential operations.
 
@@ -47,12 +48,12 @@ MASK = "****"
 
 # Global stack parameters filled from regional outputs: parameter -> (role, output).
 GLOBAL_FROM_OUTPUTS = {
-    names.PRIMARY_API_TARGET: ("primary", names.OUT_API_DOMAIN_TARGET),
-    names.PRIMARY_API_TARGET_ZONE: ("primary", names.OUT_API_DOMAIN_ZONE_ID),
-    names.PRIMARY_HEALTH_HOST: ("primary", names.OUT_API_ENDPOINT_HOST),
-    names.SECONDARY_API_TARGET: ("secondary", names.OUT_API_DOMAIN_TARGET),
-    names.SECONDARY_API_TARGET_ZONE: ("secondary", names.OUT_API_DOMAIN_ZONE_ID),
-    names.SECONDARY_HEALTH_HOST: ("secondary", names.OUT_API_ENDPOINT_HOST),
+    names.PRIMARY_API_TARGET: ("home", names.OUT_API_DOMAIN_TARGET),
+    names.PRIMARY_API_TARGET_ZONE: ("home", names.OUT_API_DOMAIN_ZONE_ID),
+    names.PRIMARY_HEALTH_HOST: ("home", names.OUT_API_ENDPOINT_HOST),
+    names.SECONDARY_API_TARGET: ("recovery", names.OUT_API_DOMAIN_TARGET),
+    names.SECONDARY_API_TARGET_ZONE: ("recovery", names.OUT_API_DOMAIN_ZONE_ID),
+    names.SECONDARY_HEALTH_HOST: ("recovery", names.OUT_API_ENDPOINT_HOST),
 }
 
 # Stack-set parameters the global stack repeats when the config sets them: the dashboard draws
@@ -91,6 +92,13 @@ class Observed:
     running_operation: str | None = None
     last_operation: str = ""
     global_stack: Stack | None = None
+    # Where the Aurora writer runs (None: unknown or no database yet). Reported, and
+    # deliberately never read by `next_step`: a failover moves the writer, not the roles, so
+    # a deploy after it plans exactly what it would plan before.
+    writer_region: str | None = None
+    # Regions where the stack set has an instance that the config does not name (a region
+    # removed from the config): reported, never deleted or ignored silently.
+    stray_regions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,13 +140,16 @@ class Blocked:
 # --- parameters ------------------------------------------------------------------------------
 def stack_set_parameters(config: Config, declared: Mapping[str, Any],
                          code_keys: Mapping[str, str]) -> dict[str, str]:
-    """Stack-set level values: the tool's own, the user's `parameters:` and the foundation
-    values of the phase parameters, for the parameters the template declares only."""
+    """Stack-set level values: the tool's own, the user's `parameters:`, the foundation
+    values of the phase parameters, and every parameter a region overrides (with the
+    template's default unless `parameters:` sets it): UpdateStackInstances "can only override
+    the parameter values that are specified in the StackSet" (API Reference,
+    UpdateStackInstances). Declared parameters only."""
     domain = config.domain
     tool = {
         names.NAME_PREFIX: config.name_prefix, names.ENVIRONMENT_NAME: config.environment,
-        names.HOME_REGION: config.primary_region,
-        names.RECOVERY_REGION: config.secondary_region,
+        names.HOME_REGION: config.home_region,
+        names.RECOVERY_REGION: config.recovery_region,
         names.ALARM_EMAIL: config.alarm_email,
         names.ARTIFACT_BUCKET_PREFIX: config.artifact_bucket_prefix,
         names.API_DOMAIN_NAME: domain.name if domain else None,
@@ -148,6 +159,9 @@ def stack_set_parameters(config: Config, declared: Mapping[str, Any],
     values = {k: v for k, v in tool.items() if v is not None}
     values.update(config.parameters)
     values.update(phase_values(FOUNDATION, declared, {}))
+    for name in kept_parameters(config, declared):
+        if name not in values and "Default" in declared[name]:
+            values[name] = str(declared[name]["Default"])
     return {k: v for k, v in sorted(values.items()) if k in declared}
 
 
@@ -159,10 +173,10 @@ def phase_values(phase: str, declared: Mapping[str, Any],
         values = {names.RECOVERY_VPC_ID: "", names.PEER_REGION_READY: "false",
                   names.PEERING_CONNECTION_ID: ""}
     else:
-        values = {names.RECOVERY_VPC_ID: outputs["secondary"][names.OUT_VPC_ID],
+        values = {names.RECOVERY_VPC_ID: outputs["recovery"][names.OUT_VPC_ID],
                   names.PEER_REGION_READY: "true"}
         if phase != JOIN:
-            values[names.PEERING_CONNECTION_ID] = outputs["primary"].get(
+            values[names.PEERING_CONNECTION_ID] = outputs["home"].get(
                 names.OUT_PEERING_CONNECTION_ID, "")
     return {k: v for k, v in values.items() if k in declared}
 
@@ -188,6 +202,20 @@ def phase_overrides(instance: "Instance") -> dict[str, str]:
 
 def own_overrides(instance: "Instance") -> dict[str, str]:
     return {k: v for k, v in instance.overrides.items() if k not in PHASE_PARAMETERS}
+
+
+def overrides_match(instance: "Instance", wanted: Mapping[str, str],
+                    stack_set_values: Mapping[str, str]) -> bool:
+    """Whether an instance's own overrides are what the config asks. An override the config
+    does not ask for counts as absent when it equals the stack set's value: the API Reference
+    does not say whether `UsePreviousValue` on a parameter an instance does not override
+    records an override; if AWS records one, it holds the stack set's value and changes
+    nothing, so it is not corrected by an operation on every deploy. It is corrected once that
+    stack set value changes (the pinned value then differs)."""
+    present = own_overrides(instance)
+    pinned = {k: v for k, v in present.items()
+              if k not in wanted and stack_set_values.get(k) == v}
+    return {k: v for k, v in present.items() if k not in pinned} == dict(wanted)
 
 
 def instance_overrides(config: Config, region: str, declared: Mapping[str, Any],
@@ -261,11 +289,6 @@ def deployment(config: Config) -> dict[str, Any]:
     return {"Accounts": [target.account]}
 
 
-def _call_as(config: Config) -> dict[str, str]:
-    return {"CallAs": config.target.call_as} if config.target.permission_model == SERVICE_MANAGED \
-        else {}
-
-
 def operation_id(phase: str, arguments: Mapping[str, Any], after: str) -> str:
     """Deterministic: the same call planned from the same state gets the same id, so a call
     retried after a timeout cannot start a second operation (CloudFormation answers
@@ -280,24 +303,31 @@ def _with_operation_id(phase: str, arguments: dict[str, Any], after: str) -> dic
     return {**arguments, "OperationId": operation_id(phase, arguments, after)}
 
 
+def permission_arguments(config: Config) -> dict[str, str]:
+    """Self-managed: the roles CloudFormation uses, on CreateStackSet and on every
+    UpdateStackSet (an update without them falls back to the default role names)."""
+    if config.target.permission_model == SERVICE_MANAGED:
+        return {}
+    arguments = {"ExecutionRoleName": config.target.execution_role_name}
+    if config.target.administration_role_arn:
+        arguments["AdministrationRoleARN"] = config.target.administration_role_arn
+    return arguments
+
+
 def create_stack_set_args(config: Config, desired: Desired) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "StackSetName": config.stack_set_name,
         "Description": f"{config.name_prefix}-{config.environment}: payment API, regional "
-                       f"({config.primary_region} primary, {config.secondary_region} standby)",
+                       f"(home {config.home_region}, recovery {config.recovery_region})",
         **desired.regional_source,
         "Parameters": parameter_list(desired.stack_set_parameters),
         "Capabilities": CAPABILITIES,
         "Tags": tags(config),
         "PermissionModel": config.target.permission_model,
-        **_call_as(config),
+        **config.call_as, **permission_arguments(config),
     }
     if config.target.permission_model == SERVICE_MANAGED:
         arguments["AutoDeployment"] = {"Enabled": False}
-    else:
-        if config.target.administration_role_arn:
-            arguments["AdministrationRoleARN"] = config.target.administration_role_arn
-        arguments["ExecutionRoleName"] = config.target.execution_role_name
     # Managed execution lets CloudFormation queue non-conflicting operations instead of
     # failing them with OperationInProgressException.
     arguments["ManagedExecution"] = {"Active": True}
@@ -306,21 +336,23 @@ def create_stack_set_args(config: Config, desired: Desired) -> dict[str, Any]:
 
 def update_stack_set_args(config: Config, desired: Desired, regions: tuple[str, ...],
                           after: str) -> dict[str, Any]:
-    """Template or stack-set parameters changed: redeploy the existing instances, primary
-    first and SEQUENTIAL, so the primary's shared resources change before the secondary."""
+    """Template or stack-set parameters changed: redeploy the existing instances, home region
+    first and SEQUENTIAL, so the home region's shared resources change before the recovery
+    region's."""
     arguments = {
         "StackSetName": config.stack_set_name, **desired.regional_source,
         "Parameters": parameter_list(desired.stack_set_parameters),
         "Capabilities": CAPABILITIES, "Tags": tags(config),
         "OperationPreferences": operation_preferences(config, regions, "SEQUENTIAL"),
-        **deployment(config), "Regions": list(regions), **_call_as(config),
+        **deployment(config), "Regions": list(regions), **config.call_as,
+        **permission_arguments(config),
     }
     return _with_operation_id(TEMPLATE, arguments, after)
 
 
 def instances_args(config: Config, phase: str, regions: tuple[str, ...],
                    overrides: Mapping[str, str], after: str,
-                   keep: tuple[str, ...] = ()) -> dict[str, Any]:
+                   keep: tuple[str, ...] = (), concurrency: str | None = None) -> dict[str, Any]:
     """CreateStackInstances / UpdateStackInstances. Without overrides and `keep` (a creation
     with the stack set's values only) there is no ParameterOverrides at all: for an update an
     empty list would mean "every override back to the stack set's value"."""
@@ -328,8 +360,8 @@ def instances_args(config: Config, phase: str, regions: tuple[str, ...],
         "StackSetName": config.stack_set_name, **deployment(config), "Regions": list(regions)}
     if overrides or keep:
         arguments["ParameterOverrides"] = parameter_list(overrides, keep)
-    arguments["OperationPreferences"] = operation_preferences(config, regions)
-    arguments.update(_call_as(config))
+    arguments["OperationPreferences"] = operation_preferences(config, regions, concurrency)
+    arguments.update(config.call_as)
     return _with_operation_id(phase, arguments, after)
 
 
@@ -350,8 +382,8 @@ def global_parameters(config: Config, desired: Desired,
                        f"{', '.join(not_declared)} yet (the payment service is not built): "
                        "the global stack (DNS failover) is skipped until it does")
     missing = sorted(f"{config.role_of(r)} {o}" for p, (role, o) in needed.items()
-                     for r in [config.primary_region if role == "primary"
-                               else config.secondary_region]
+                     for r in [config.home_region if role == "home"
+                               else config.recovery_region]
                      if not outputs.get(role, {}).get(o))
     if missing:
         return Blocked(GLOBAL, f"regional output(s) without a value yet: {', '.join(missing)}")
@@ -365,7 +397,7 @@ def global_parameters(config: Config, desired: Desired,
         names.NAME_PREFIX: config.name_prefix, names.ENVIRONMENT_NAME: config.environment,
         names.ALARM_EMAIL: config.alarm_email,
         # The dashboard and the Region switch plan name both regions.
-        names.HOME_REGION: config.primary_region, names.RECOVERY_REGION: config.secondary_region,
+        names.HOME_REGION: config.home_region, names.RECOVERY_REGION: config.recovery_region,
         **{p: str(config.parameters[p]) for p in GLOBAL_FROM_PARAMETERS
            if p in config.parameters},
     })
@@ -407,7 +439,7 @@ def stack_set_changes(desired: Desired, stack_set: Stack) -> list[str]:
 
 
 def _grouped(config: Config, targets: Mapping[str, Mapping[str, str]]):
-    """Regions with identical overrides share an operation; primary's group first."""
+    """Regions with identical overrides share an operation; home region's group first."""
     groups: dict[str, tuple[list[str], Mapping[str, str]]] = {}
     for region in config.regions:
         if region in targets:
@@ -416,13 +448,19 @@ def _grouped(config: Config, targets: Mapping[str, Mapping[str, str]]):
     return [(tuple(regions), values) for regions, values in groups.values()]
 
 
+def distinct_override_sets(config: Config,
+                           targets: Mapping[str, Mapping[str, str]]) -> int:
+    return len(_grouped(config, targets))
+
+
 def _first_group_step(config: Config, phase: str, action: str,
                       targets: Mapping[str, Mapping[str, str]], observed: Observed,
-                      why: str) -> Step:
+                      why: str, concurrency: str | None = None) -> Step:
     """One operation per distinct override list (regions whose lists differ cannot share
-    one); the primary's first. The next call of `next_step` plans the next group."""
+    one); the home region's first. The next call of `next_step` plans the next group."""
     regions, overrides = _grouped(config, targets)[0]
-    arguments = instances_args(config, phase, regions, overrides, observed.last_operation)
+    arguments = instances_args(config, phase, regions, overrides, observed.last_operation,
+                               concurrency=concurrency)
     return Step(phase, action, config.administration_region, arguments,
                 f"{phase}: {action} in {', '.join(regions)} ({why})", regions)
 
@@ -483,16 +521,28 @@ def _instances_step(config: Config, desired: Desired,
 
     changed = {r: instance_overrides(config, r, declared, phase_overrides(i))
                for r, i in observed.instances.items()
-               if own_overrides(i) != region_overrides(config, r, declared)}
+               if not overrides_match(i, region_overrides(config, r, declared),
+                                      desired.stack_set_parameters)}
     if changed:
         return _first_group_step(config, OVERRIDES, "update_stack_instances", changed,
                                  observed, "region_overrides changed")
 
+    # A failed or OUTDATED instance (a failed creation included) is pushed again with the
+    # values it has, before any later phase depends on its outputs. SEQUENTIAL, home region
+    # first, like the template update it may be finishing (the stack set already holds the
+    # new template, so that update is not planned again).
+    failed = {r: instance_overrides(config, r, declared, phase_overrides(i))
+              for r, i in observed.instances.items() if i.status != "CURRENT"}
+    if failed:
+        return _first_group_step(config, OVERRIDES, "update_stack_instances", failed,
+                                 observed, "the instance is not CURRENT: redeploy it with its "
+                                 "values", concurrency="SEQUENTIAL")
+
     keep = kept_parameters(config, declared)
     outputs = outputs_by_role(config, observed)
-    if names.OUT_VPC_ID not in outputs["secondary"] and (
+    if names.OUT_VPC_ID not in outputs["recovery"] and (
             names.RECOVERY_VPC_ID in declared or names.PEER_REGION_READY in declared):
-        return Blocked(JOIN, f"the secondary stack in {config.secondary_region} has no "
+        return Blocked(JOIN, f"the recovery region stack in {config.recovery_region} has no "
                        f"{names.OUT_VPC_ID} output; check its status")
     join = phase_values(JOIN, declared, outputs)
     regions = tuple(r for r in config.regions
@@ -501,20 +551,17 @@ def _instances_step(config: Config, desired: Desired,
         kept = keep + ((names.PEERING_CONNECTION_ID,)
                        if names.PEERING_CONNECTION_ID in declared else ())
         return _phase_step(config, JOIN, regions, join, tuple(sorted(kept)), observed,
-                           "the secondary's VPC id and PeerRegionReady=true")
+                           "the recovery region's VPC id and PeerRegionReady=true")
 
     if names.PEERING_CONNECTION_ID in declared and \
-            not outputs["primary"].get(names.OUT_PEERING_CONNECTION_ID):
-        return Blocked(PEER_ROUTES, f"the primary stack in {config.primary_region} has no "
+            not outputs["home"].get(names.OUT_PEERING_CONNECTION_ID):
+        return Blocked(PEER_ROUTES, f"the home region stack in {config.home_region} has no "
                        f"{names.OUT_PEERING_CONNECTION_ID} output after the join phase")
     final = phase_values(PEER_ROUTES, declared, outputs)
     stale = tuple(r for r in config.regions if phase_overrides(observed.instances[r]) != final)
-    regions = tuple(r for r in config.regions
-                    if r in stale or observed.instances[r].status != "CURRENT")
-    if regions:
-        phase, why = (PEER_ROUTES, "the primary's peering connection id") if stale else \
-            (OVERRIDES, "an instance is not CURRENT: redeploy it with its values")
-        return _phase_step(config, phase, regions, final, keep, observed, why)
+    if stale:
+        return _phase_step(config, PEER_ROUTES, stale, final, keep, observed,
+                           "the home region's peering connection id")
     return None
 
 

@@ -39,16 +39,26 @@ class Reporter:
         self._close_line()
         print(f"ERROR: {message}", file=self.err, flush=True)
 
-    def progress(self, label: str, status: str, regions: dict[str, str], elapsed: float) -> None:
+    def progress(self, label: str, status: str, regions: dict[str, str], elapsed: float) -> bool:
+        """Returns whether a new line was printed (not on a terminal: only on a change)."""
         per_region = "  ".join(f"{r}={s}" for r, s in regions.items()) or "-"
         line = f"  {label}: {status}  {per_region}"
+        printed = False
         if self.tty:
             self.messages.write(f"\r{line}  [{elapsed:5.0f}s]\x1b[K")
             self.messages.flush()
             self._line_open = True
         elif line != self._last_progress:
             print(f"{line}  [{elapsed:.0f}s]", file=self.messages, flush=True)
+            printed = True
         self._last_progress = line
+        return printed
+
+    def table(self, headers: list[str], rows: list[list[str]]) -> None:
+        """Aligned columns, one line per row (text mode; json mode records the data)."""
+        widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows)]
+        for row in [headers, *rows]:
+            self.info("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
 
     def record(self, key: str, value: Any) -> None:
         self.document[key] = value

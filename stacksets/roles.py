@@ -26,10 +26,18 @@ POLICY_NAME = "payments-dr-stackset"
 # CloudFormation type namespace -> IAM service prefix, where they differ.
 SERVICE_PREFIX = {"ApiGatewayV2": "apigateway", "ApiGateway": "apigateway",
                   "CertificateManager": "acm", "Logs": "logs", "CloudWatch": "cloudwatch",
-                  "ElasticLoadBalancingV2": "elasticloadbalancing", "Events": "events"}
+                  "ElasticLoadBalancingV2": "elasticloadbalancing", "Events": "events",
+                  "WAFRegional": "waf-regional", "WAFv2": "wafv2"}
 # What every instance needs besides the template's own services: its stack, the code in the
 # artifact bucket, and SNS/KMS for alarm notifications.
 ALWAYS = ("cloudformation", "s3", "sns", "kms")
+# Services CloudFormation calls on the execution role's behalf for a resource type besides
+# the type's own: a certificate with DomainValidationOptions.HostedZoneId writes its DNS
+# validation record in Route 53 (CloudFormation User Guide, AWS::CertificateManager::
+# Certificate DomainValidationOption); a function in a VPC needs the EC2 network calls.
+IMPLIED = {"AWS::CertificateManager::Certificate": ("route53",),
+           "AWS::Lambda::Function": ("ec2",)}
+PROPAGATION_SECONDS = 15
 
 
 def services(resource_types: Iterable[str]) -> list[str]:
@@ -37,6 +45,7 @@ def services(resource_types: Iterable[str]) -> list[str]:
     for resource_type in resource_types:
         namespace = resource_type.split("::")[1]
         found.add(SERVICE_PREFIX.get(namespace, namespace.lower()))
+        found.update(IMPLIED.get(resource_type, ()))
     return sorted(found)
 
 
@@ -81,28 +90,25 @@ def desired_roles(config: Config, partition: str, admin_account: str,
     }
 
 
-def _same(a: Any, b: Policy) -> bool:
+def _same(a: Any, b: Policy | dict) -> bool:
     current = json.loads(a) if isinstance(a, str) else a
-    return json.dumps(current, sort_keys=True) == json.dumps(json.loads(b.to_json()),
-                                                             sort_keys=True)
+    wanted = json.loads(b.to_json()) if isinstance(b, Policy) else b
+    return json.dumps(current, sort_keys=True) == json.dumps(wanted, sort_keys=True)
 
 
 def ensure(aws: Aws, config: Config, identity: dict[str, str], resource_types: Iterable[str],
-           write: bool) -> list[str]:
-    """Create or update both roles (or, with write=False, say what would change). Only where
-    this tool can: the roles of a self-managed stack set whose target is the caller's account.
-    Returns one line per role."""
+           write: bool, settle: float = PROPAGATION_SECONDS) -> list[str]:
+    """Create or update both roles (or, with write=False, say what would change): the roles
+    of a self-managed stack set in the caller's account (`accounts.check` refuses any other).
+    An existing trust policy keeps its other statements: ours is added (by Sid), never put in
+    their place. After any write, waits for IAM to propagate it. Returns one line per role."""
     if config.target.permission_model != SELF_MANAGED:
         return ["roles: service-managed permissions (CloudFormation creates its own roles)"]
     if not config.target.manage_roles or config.target.administration_role_arn:
         return ["roles: managed outside this tool (target.manage_roles false or an "
                 "administration_role_arn given): not checked"]
-    if identity["account"] != config.target.account:
-        return [f"roles: the target account {config.target.account} is not the caller's "
-                f"({identity['account']}): create {config.target.execution_role_name} there "
-                "(see README); the administration role is checked here only"]
-    iam = aws.client("iam", "us-east-1")
-    lines = []
+    iam = aws.client("iam", config.administration_region)  # the partition's IAM endpoint
+    lines, written = [], False
     for name, (trust, policy) in desired_roles(config, identity["partition"],
                                                identity["account"], resource_types).items():
         try:
@@ -118,7 +124,8 @@ def ensure(aws: Aws, config: Config, identity: dict[str, str], resource_types: I
             if error_code(error) != "NoSuchEntity":
                 raise
             inline = None
-        trust_ok = role is not None and _same(role["AssumeRolePolicyDocument"], trust)
+        merged = merged_trust(role["AssumeRolePolicyDocument"], trust) if role else None
+        trust_ok = role is not None and _same(role["AssumeRolePolicyDocument"], merged)
         policy_ok = inline is not None and _same(inline, policy)
         if trust_ok and policy_ok:
             lines.append(f"role {name}: up to date")
@@ -130,8 +137,25 @@ def ensure(aws: Aws, config: Config, identity: dict[str, str], resource_types: I
                          Description="CloudFormation StackSets (payments-dr)")
             elif not trust_ok:
                 aws.call(iam.update_assume_role_policy, RoleName=name,
-                         PolicyDocument=trust.to_json())
+                         PolicyDocument=json.dumps(merged, sort_keys=True))
             aws.call(iam.put_role_policy, RoleName=name, PolicyName=POLICY_NAME,
                      PolicyDocument=policy.to_json())
+            written = True
         lines.append(f"role {name}: {verb}{'d' if write else ' (planned)'}")
+    if written and settle:
+        # IAM is eventually consistent: a role or policy just written may not be usable by
+        # CloudFormation for a few seconds (IAM User Guide, "Changes that I make are not
+        # always immediately visible").
+        lines.append(f"roles: waited {settle:.0f} s for IAM to propagate the change")
+        aws.clock.sleep(settle)
     return lines
+
+
+def merged_trust(current: Any, ours: Policy) -> dict[str, Any]:
+    """The existing trust policy with our statement added or replaced (matched by Sid); every
+    other statement kept as it is (pure)."""
+    document = json.loads(current) if isinstance(current, str) else dict(current)
+    mine = json.loads(ours.to_json())
+    sids = {s.get("Sid") for s in mine["Statement"]}
+    kept = [s for s in document.get("Statement", []) if s.get("Sid") not in sids]
+    return {**document, "Version": mine["Version"], "Statement": kept + mine["Statement"]}

@@ -8,8 +8,11 @@ from typing import Any, Mapping
 
 from botocore.exceptions import ClientError
 
+from templates import names
+
+from stacksets import aurora
 from stacksets.aws import Aws, error_code, error_message
-from stacksets.config import SERVICE_MANAGED, Config
+from stacksets.config import Config
 from stacksets.plan import GLOBAL_REGION, Instance, Observed, Stack
 
 RUNNING = ("RUNNING", "QUEUED", "STOPPING")
@@ -27,16 +30,11 @@ def _template(body: Any) -> dict[str, Any]:
     return body if isinstance(body, dict) else json.loads(body or "{}")
 
 
-def _call_as(config: Config) -> dict[str, str]:
-    return {"CallAs": config.target.call_as} \
-        if config.target.permission_model == SERVICE_MANAGED else {}
-
-
 def stack_set(aws: Aws, config: Config) -> Stack | None:
     cfn = aws.cfn(config.administration_region)
     try:
         found = aws.call(cfn.describe_stack_set, StackSetName=config.stack_set_name,
-                         **_call_as(config))["StackSet"]
+                         **config.call_as)["StackSet"]
     except ClientError as error:
         if error_code(error) == "StackSetNotFoundException":
             return None
@@ -49,16 +47,9 @@ def stack_set(aws: Aws, config: Config) -> Stack | None:
 
 
 def operations(aws: Aws, config: Config) -> list[dict[str, Any]]:
-    cfn = aws.cfn(config.administration_region)
-    summaries: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = aws.call(cfn.list_stack_set_operations, StackSetName=config.stack_set_name,
-                        **({"NextToken": token} if token else {}), **_call_as(config))
-        summaries += page.get("Summaries", [])
-        token = page.get("NextToken")
-        if not token:
-            return sorted(summaries, key=lambda o: str(o.get("CreationTimestamp", "")))
+    summaries = aws.pages(aws.cfn(config.administration_region).list_stack_set_operations,
+                          "Summaries", StackSetName=config.stack_set_name, **config.call_as)
+    return sorted(summaries, key=lambda o: str(o.get("CreationTimestamp", "")))
 
 
 def stack_outputs(aws: Aws, region: str, stack_id: str) -> dict[str, str]:
@@ -71,20 +62,29 @@ def stack_outputs(aws: Aws, region: str, stack_id: str) -> dict[str, str]:
     return _outputs(stacks[0]) if stacks else {}
 
 
-def instances(aws: Aws, config: Config, with_outputs: bool = True) -> dict[str, Instance]:
+def summaries(aws: Aws, config: Config) -> list[dict[str, Any]]:
+    return aws.pages(aws.cfn(config.administration_region).list_stack_instances, "Summaries",
+                     StackSetName=config.stack_set_name, **config.call_as)
+
+
+def stray_regions(config: Config, listed: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Regions with a stack instance that the config no longer names (pure)."""
+    return tuple(sorted({s["Region"] for s in listed} - set(config.regions)))
+
+
+def instances(aws: Aws, config: Config, with_outputs: bool = True,
+              listed: list[dict[str, Any]] | None = None) -> dict[str, Instance]:
     """The configured regions' stack instances; `with_outputs` also reads each stack's
     outputs (one DescribeStacks per region)."""
     cfn = aws.cfn(config.administration_region)
-    summaries = aws.call(cfn.list_stack_instances, StackSetName=config.stack_set_name,
-                         **_call_as(config)).get("Summaries", [])
     found = {}
-    for summary in summaries:
+    for summary in listed if listed is not None else summaries(aws, config):
         region = summary["Region"]
         if summary.get("Account") != config.target.account or region not in config.regions:
             continue
         detail = aws.call(cfn.describe_stack_instance, StackSetName=config.stack_set_name,
                           StackInstanceAccount=summary["Account"], StackInstanceRegion=region,
-                          **_call_as(config))["StackInstance"]
+                          **config.call_as)["StackInstance"]
         stack_id = detail.get("StackId")
         found[region] = Instance(
             region=region, status=detail.get("Status", ""),
@@ -113,13 +113,33 @@ def global_stack(aws: Aws, config: Config) -> Stack | None:
                  version=str(stack.get("LastUpdatedTime") or stack.get("CreationTime")))
 
 
+def global_cluster_id(outputs: Mapping[str, Mapping[str, str]]) -> str | None:
+    """The global cluster's identifier from any region's stack outputs."""
+    return next((o[names.OUT_GLOBAL_CLUSTER_ID] for o in outputs.values()
+                 if o.get(names.OUT_GLOBAL_CLUSTER_ID)), None)
+
+
+def writer(aws: Aws, config: Config, instances: Mapping[str, Instance]) -> str | None:
+    identifier = global_cluster_id({r: i.outputs for r, i in instances.items()})
+    if not identifier:
+        return None
+    try:
+        return aurora.writer_region(aws, config.regions, identifier)
+    except (ClientError, NotImplementedError):
+        return None  # reported by `status`; the rollout never depends on it
+
+
 def observe(aws: Aws, config: Config) -> Observed:
     found = stack_set(aws, config)
     if found is None:
         return Observed(global_stack=global_stack(aws, config))
     history = operations(aws, config)
     running = [o["OperationId"] for o in history if o.get("Status") in RUNNING]
-    return Observed(stack_set=found, instances=instances(aws, config),
+    listed = summaries(aws, config)
+    current = instances(aws, config, listed=listed)
+    return Observed(stack_set=found, instances=current,
+                    stray_regions=stray_regions(config, listed),
                     running_operation=running[-1] if running else None,
                     last_operation=history[-1]["OperationId"] if history else "",
-                    global_stack=global_stack(aws, config))
+                    global_stack=global_stack(aws, config),
+                    writer_region=writer(aws, config, current))

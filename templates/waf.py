@@ -51,7 +51,9 @@ def _handler_body_limit() -> int:
     """`MAX_BODY_BYTES` of lambda/payments/http.py, so the WAF rule and the handler cannot
     disagree. Read from the source (lambda/ is not a package; the build never imports it):
     a constant expression of integer literals such as `16 * 1024`."""
-    path = Path(__file__).resolve().parent.parent / "lambda" / "payments" / "http.py"
+    from payments_build.sources import lambda_source  # a checkout's or the installed copy
+
+    path = lambda_source() / "payments" / "http.py"
     for node in ast.parse(path.read_text()).body:
         if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [
                 "MAX_BODY_BYTES"]:
@@ -67,7 +69,10 @@ def _constant(node: ast.expr) -> int:
     raise RuntimeError(f"MAX_BODY_BYTES must be integer literals multiplied: {ast.dump(node)}")
 
 
-MAX_BODY_BYTES = _handler_body_limit()
+def max_body_bytes() -> int:
+    """Read when the template is built, not at import (an installed copy finds its source
+    only once the build asks for it)."""
+    return _handler_body_limit()
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,7 @@ def _body_size_rule() -> wafv2.WebACLRule:
         Name="BodyLargerThanHandlerLimit", Priority=BODY_RULE_PRIORITY,
         Action=wafv2.RuleAction(Block=wafv2.BlockAction()),
         Statement=wafv2.Statement(SizeConstraintStatement=wafv2.SizeConstraintStatement(
-            ComparisonOperator="GT", Size=MAX_BODY_BYTES,
+            ComparisonOperator="GT", Size=max_body_bytes(),
             FieldToMatch=wafv2.FieldToMatch(Body=wafv2.Body(OversizeHandling="MATCH")),
             TextTransformations=[wafv2.TextTransformation(Priority=0, Type="NONE")])),
         VisibilityConfig=_visibility("BodyLargerThanHandlerLimit"),

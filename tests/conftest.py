@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import build  # noqa: E402
+import payments_build  # noqa: E402
 from tests.cfn import Cfn, render  # noqa: E402
 
 PRIMARY = "us-east-1"
@@ -26,9 +26,9 @@ BASE_PARAMETERS = {
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
-    """One real `build.py` run for every test that reads emitted files."""
+    """One real build (what `build.py` runs) for every test that reads emitted files."""
     out = tmp_path_factory.mktemp("build")
-    assert build.main(["--out", str(out)]) == 0
+    assert payments_build.main(["--out", str(out)]) == 0
     return out
 
 

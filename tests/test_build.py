@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from build import FUNCTIONS
+from payments_build.lambda_zips import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -158,7 +158,7 @@ def test_body_size_rule_matches_the_handler_limit(regional):
     (rule,) = [r for r in regional.props("WebAcl")["Rules"]
                if r["Name"] == "BodyLargerThanHandlerLimit"]
     size = rule["Statement"]["SizeConstraintStatement"]
-    assert size["ComparisonOperator"] == "GT" and size["Size"] == limit == waf.MAX_BODY_BYTES
+    assert size["ComparisonOperator"] == "GT" and size["Size"] == limit == waf.max_body_bytes()
     # A body beyond what WAF inspects is "oversize": it must match (be blocked), not pass.
     assert size["FieldToMatch"] == {"Body": {"OversizeHandling": "MATCH"}}
     assert regional.props("WebAcl")["AssociationConfig"] == {

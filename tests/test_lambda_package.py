@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-import build
-from build import FUNCTIONS
+from payments_build import lambda_zips as build
+from payments_build.lambda_zips import FUNCTIONS
 from templates.service import CODE_KEY_PATTERN
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # What the Lambda Python runtime provides besides the standard library (AWS Lambda Developer
 # Guide, "Building Lambda functions with Python": the runtime includes the SDK for Python).
@@ -90,7 +92,7 @@ def test_zip_imports_its_handler_in_a_clean_interpreter(built, tmp_path, functio
 @pytest.mark.parametrize("function", ["processor", "health"])
 def test_zip_carries_the_rds_ca_bundle(built, function):
     """Lambda unpacks the zip to /var/task: DB_TLS_CA_FILE=/var/task/certs/rds-ca-bundle.pem."""
-    bundle = build.LAMBDA_SOURCE / "certs" / "rds-ca-bundle.pem"
+    bundle = ROOT / "lambda" / "certs" / "rds-ca-bundle.pem"
     with zipfile.ZipFile(zips(built)[function]) as archive:
         assert archive.read("certs/rds-ca-bundle.pem") == bundle.read_bytes()
         certs = [n for n in archive.namelist() if n.startswith("certs/")]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from stacksets import artifacts, roles, state
+from stacksets import artifacts, preflight, roles, state
 from stacksets.context import Context, desired, uploads
-from stacksets.operations import RolloutError
+from stacksets.operations import RolloutError, StaleState
 from stacksets.plan import Blocked, Step, next_step
 
 MAX_STEPS = 16  # a first rollout needs 6 (with 2 override sets); more means no convergence
@@ -56,6 +56,8 @@ def rollout(ctx: Context, wanted) -> list[dict[str, Any]]:
                       f"({observed.running_operation}): waiting for it before planning")
         runner.wait(observed.running_operation, "running operation", fail=False)
         observed = state.observe(ctx.aws, config)
+    for line in preflight.strays(config, observed.stray_regions):
+        reporter.warn(line)
     executed: list[dict[str, Any]] = []
     previous = None
     for _ in range(MAX_STEPS):
@@ -63,15 +65,22 @@ def rollout(ctx: Context, wanted) -> list[dict[str, Any]]:
         if step is None:
             break
         if isinstance(step, Blocked):
-            reporter.warn(f"{step.phase} phase skipped: {step.reason}")
-            reporter.append("phases", {"phase": step.phase, "result": "SKIPPED",
+            reporter.append("phases", {"phase": step.phase, "result": "BLOCKED",
                                        "reason": step.reason})
-            break
+            raise RolloutError(f"{step.phase} phase blocked: {step.reason}; the rollout is "
+                               "not complete (re-run deploy once the cause is fixed)")
         if previous is not None and _comparable(step) == previous:
             raise RolloutError(f"{step.summary}: succeeded but AWS does not show the change; "
                                "stopping instead of repeating it")
         previous = _comparable(step)
-        record = runner.run(step)
+        try:
+            record = runner.run(step)
+        except StaleState as stale:
+            reporter.info(f"   the stack set changed since it was read ({stale}); reading it "
+                          "again")
+            previous = None
+            observed = state.observe(ctx.aws, config)
+            continue
         reporter.append("phases", record)
         executed.append(record)
         observed = state.observe(ctx.aws, config)
@@ -88,9 +97,14 @@ def rollout(ctx: Context, wanted) -> list[dict[str, Any]]:
 def run(ctx: Context, args) -> int:
     reporter = ctx.reporter
     wanted = desired(ctx.config, ctx.bundle)  # refuses an incomplete build before any write
-    identity = ctx.aws.identity()
+    identity = ctx.identity
+    refused = preflight.refusals(ctx.aws, ctx.config, wanted.regional_template,
+                                 state.stack_set(ctx.aws, ctx.config))
+    if refused:
+        raise RolloutError("deploy refused before any change", refused)
+    # moto's IAM is consistent at once: the rehearsal does not wait for propagation
     for line in roles.ensure(ctx.aws, ctx.config, identity, ctx.bundle.regional.resource_types,
-                             write=True):
+                             write=True, settle=0 if ctx.local else roles.PROPAGATION_SECONDS):
         reporter.info(line)
     for line in publish_artifacts(ctx, identity["partition"]):
         reporter.info(line)

@@ -1,13 +1,16 @@
 """`destroy`: ordered teardown.
 
 1. the global stack (DNS failover records and health checks) in us-east-1;
-2. the secondary's Aurora cluster leaves the global cluster (and the tool waits until it has);
+2. every Aurora cluster leaves the global cluster, the writer last (the tool waits for each),
+   then deletion protection goes off, with a line per change: both clusters, the recovery
+   region's table replica, the (retained) global cluster; in production the global stack's
+   termination protection goes off before step 1;
 3. "unpeer": one UpdateStackInstances for both regions back to the foundation values
    (PeerRegionReady=false, no peer VPC, no peering connection; region overrides kept), so the
    peering connection, the routes over it, the replicas and the replication rules go while both
    regions still exist;
-4. the secondary's stack instance, then the primary's (with `--empty-buckets`, non-production
-   only, each region's receipts bucket is emptied of every object version first);
+4. the recovery region's stack instance, then the home region's (with `--empty-buckets`,
+   non-production only, each region's receipts bucket is emptied of every object version);
 5. the stack set.
 Resources with a Retain or Snapshot DeletionPolicy stay; they are listed at the end, with the
 artifact buckets. A production environment (`production: true`) is refused unless
@@ -15,13 +18,14 @@ artifact buckets. A production environment (`production: true`) is refused unles
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from templates import names
 
-from stacksets import aurora, state
+from stacksets import aurora, protection, state
 from stacksets.aws import error_message
 from stacksets.context import Context
 from stacksets.operations import RolloutError
@@ -52,6 +56,12 @@ def refusal(config, args) -> str | None:
     return None
 
 
+def refusal_before_build(raw: dict, args) -> str | None:
+    """The same refusal from the raw config file, before the build and any AWS call."""
+    return refusal(SimpleNamespace(production=raw.get("production") is True,
+                                   environment=str(raw.get("environment", ""))), args)
+
+
 def retained(template: dict, present: set[str] | None = None) -> list[str]:
     """Logical ids with a retaining DeletionPolicy; only those in `present` when given (a
     resource whose condition is false in a region does not exist there)."""
@@ -60,15 +70,10 @@ def retained(template: dict, present: set[str] | None = None) -> list[str]:
 
 
 def stack_resources(ctx: Context, region: str, stack: str) -> set[str] | None:
-    cfn, found, token = ctx.aws.cfn(region), set(), None
     try:
-        while True:
-            page = ctx.aws.call(cfn.list_stack_resources, StackName=stack,
-                                **({"NextToken": token} if token else {}))
-            found |= {r["LogicalResourceId"] for r in page.get("StackResourceSummaries", [])}
-            token = page.get("NextToken")
-            if not token:
-                return found
+        return {r["LogicalResourceId"] for r in ctx.aws.pages(
+            ctx.aws.cfn(region).list_stack_resources, "StackResourceSummaries",
+            StackName=stack)}
     except ClientError as error:
         ctx.reporter.warn(f"cannot list the resources of {stack} in {region} "
                           f"({error_message(error)}): listing every retaining resource")
@@ -105,11 +110,59 @@ def unpeer_step(config, observed) -> Step | None:
 def delete_instance_step(config, region: str, stack_set_id: str) -> Step:
     arguments: dict[str, Any] = {
         "StackSetName": config.stack_set_name, **deployment(config), "Regions": [region],
-        "RetainStacks": False, "OperationPreferences": operation_preferences(config, (region,))}
+        "RetainStacks": False, "OperationPreferences": operation_preferences(config, (region,)),
+        **config.call_as}
     arguments["OperationId"] = operation_id("destroy", arguments, stack_set_id + region)
     return Step("destroy", "delete_stack_instances", config.administration_region, arguments,
                 f"destroy: delete the stack instance in {region} ({config.role_of(region)})",
                 (region,))
+
+
+def leave_order(config, writer: str | None) -> tuple[str, ...]:
+    """The regions whose clusters leave the global cluster, the writer's last: a secondary
+    leaves first, the writer when it is the only member (Aurora User Guide, "Deleting an
+    Amazon Aurora global database"). After a failover the writer is in the recovery region."""
+    return tuple(sorted(config.regions, key=lambda region: region == writer))
+
+
+def _record(reporter, phase: str, action: str, regions: list[str], result: str) -> None:
+    reporter.info(f"-> {phase}: {result}")
+    reporter.append("phases", {"phase": phase, "action": action, "regions": regions,
+                               "result": result})
+
+
+def release_data_tier(ctx: Context, observed) -> None:
+    """Every member cluster leaves the global cluster (writer last), then deletion protection
+    goes off for what the teardown deletes (both clusters, the recovery region's table
+    replica) and for the retained, now empty global cluster."""
+    config, reporter = ctx.config, ctx.reporter
+    writer = observed.writer_region or config.home_region
+    for region in leave_order(config, writer):
+        instance = observed.instances.get(region)
+        if instance is not None:
+            result = aurora.leave_global_cluster(ctx.aws, region, instance.outputs)
+            _record(reporter, "leave-global-cluster", "remove_from_global_cluster", [region],
+                    f"{region}: {result}")
+    outputs = {r: i.outputs for r, i in observed.instances.items()}
+    releases = [(region, "modify_db_cluster",
+                 lambda r=region: protection.cluster(ctx.aws, r, outputs[r][
+                     names.OUT_DB_CLUSTER_ID]))
+                for region in leave_order(config, writer)
+                if outputs.get(region, {}).get(names.OUT_DB_CLUSTER_ID)]
+    table = next((o[names.OUT_TABLE_NAME] for o in outputs.values()
+                  if o.get(names.OUT_TABLE_NAME)), None)
+    if table:
+        releases.append((config.recovery_region, "update_table",
+                         lambda: protection.table_replica(ctx.aws, config.recovery_region,
+                                                          table)))
+    identifier = state.global_cluster_id(outputs)
+    if identifier:
+        releases.append((writer, "modify_global_cluster",
+                         lambda: protection.global_cluster(ctx.aws, writer, identifier)))
+    for region, action, release in releases:
+        result = release()
+        if result:
+            _record(reporter, "release", action, [region], result)
 
 
 def run(ctx: Context, args) -> int:
@@ -124,17 +177,14 @@ def run(ctx: Context, args) -> int:
         kept += [f"{GLOBAL_REGION} {config.global_stack_name}: {r}"
                  for r in retained(observed.global_stack.template,
                                    stack_resources(ctx, GLOBAL_REGION, config.global_stack_name))]
+        released = protection.stack(ctx.aws, GLOBAL_REGION, config.global_stack_name)
+        if released:
+            _record(reporter, "release", "update_termination_protection", [], released)
         reporter.append("phases", runner.run(Step(
             "global", "delete_stack", GLOBAL_REGION, {"StackName": config.global_stack_name},
             f"global: delete {config.global_stack_name}", stack_set=False)))
 
-    secondary = observed.instances.get(config.secondary_region)
-    if secondary is not None:
-        result = aurora.leave_global_cluster(ctx.aws, config.secondary_region, secondary.outputs)
-        reporter.info(f"-> aurora ({config.secondary_region}): {result}")
-        reporter.append("phases", {"phase": "leave-global-cluster", "action":
-                                   "remove_from_global_cluster",
-                                   "regions": [config.secondary_region], "result": result})
+    release_data_tier(ctx, observed)
 
     if observed.stack_set is not None:
         for region in reversed(config.regions):  # listed before unpeer deletes any of them
@@ -147,7 +197,7 @@ def run(ctx: Context, args) -> int:
         step = unpeer_step(config, observed)
         if step is not None:
             reporter.append("phases", runner.run(step))
-        for region in reversed(config.regions):  # secondary first
+        for region in reversed(config.regions):  # recovery region first
             instance = observed.instances.get(region)
             if instance is None:
                 continue
@@ -158,7 +208,7 @@ def run(ctx: Context, args) -> int:
             reporter.append("phases", runner.run(
                 delete_instance_step(config, region, observed.stack_set.stack_id)))
         ctx.aws.call(ctx.aws.cfn(config.administration_region).delete_stack_set,
-                     StackSetName=config.stack_set_name)
+                     StackSetName=config.stack_set_name, **config.call_as)
         reporter.info(f"-> deleted stack set {config.stack_set_name}")
         reporter.append("phases", {"phase": "stack-set", "action": "delete_stack_set",
                                    "regions": [], "result": "deleted"})

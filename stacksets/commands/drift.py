@@ -14,13 +14,16 @@ from stacksets.operations import RolloutError
 from stacksets.plan import operation_id, operation_preferences
 
 DRIFTED_EXIT = 3
+LOCAL = ("drift detection is not available in the local rehearsal (moto does not implement "
+         "DetectStackSetDrift); run drift against AWS")
 DIFFERENCE_STATUSES = ["MODIFIED", "DELETED"]
 
 
 def detect_args(config, last_operation: str) -> dict[str, Any]:
     arguments: dict[str, Any] = {"StackSetName": config.stack_set_name,
                                  "OperationPreferences": operation_preferences(config,
-                                                                               config.regions)}
+                                                                               config.regions),
+                                 **config.call_as}
     arguments["OperationId"] = operation_id("drift", arguments, last_operation)
     return arguments
 
@@ -37,19 +40,15 @@ def resource_rows(drifts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def drifted_resources(ctx: Context, region: str, stack_id: str) -> list[dict[str, Any]]:
-    cfn, drifts, token = ctx.aws.cfn(region), [], None
-    while True:
-        page = ctx.aws.call(cfn.describe_stack_resource_drifts, StackName=stack_id,
-                            StackResourceDriftStatusFilters=DIFFERENCE_STATUSES,
-                            **({"NextToken": token} if token else {}))
-        drifts += page.get("StackResourceDrifts", [])
-        token = page.get("NextToken")
-        if not token:
-            return resource_rows(drifts)
+    return resource_rows(ctx.aws.pages(
+        ctx.aws.cfn(region).describe_stack_resource_drifts, "StackResourceDrifts",
+        StackName=stack_id, StackResourceDriftStatusFilters=DIFFERENCE_STATUSES))
 
 
 def run(ctx: Context, args) -> int:
     config, reporter, runner = ctx.config, ctx.reporter, ctx.runner
+    if ctx.local:
+        raise RolloutError(LOCAL)
     if state.stack_set(ctx.aws, config) is None:
         raise RolloutError(f"stack set {config.stack_set_name} does not exist: nothing to check")
     history = state.operations(ctx.aws, config)
@@ -58,9 +57,7 @@ def run(ctx: Context, args) -> int:
     try:
         started = ctx.aws.call(cfn.detect_stack_set_drift, **arguments)["OperationId"]
     except NotImplementedError as error:  # moto: "has not been implemented"
-        raise RolloutError("drift detection is not available in the local rehearsal (moto "
-                           "does not implement DetectStackSetDrift); run it against AWS") \
-            from error
+        raise RolloutError(LOCAL) from error
     runner.wait(started, "drift")
     drifted = {}
     for region, instance in state.instances(ctx.aws, config, with_outputs=False).items():

@@ -29,11 +29,10 @@ from types import ModuleType
 from botocore.exceptions import ClientError
 
 from stacksets.aws import error_code
-from stacksets.bundle import REPO_ROOT
+from payments_build.sources import lambda_source
 from stacksets.context import Context
 
 USAGE, FAILED, OK = 2, 1, 0
-KEYS_MODULE = REPO_ROOT / "lambda" / "payments" / "merchant_keys.py"
 LISTED = ("key_id", "merchant_id", "key_status", "created_at", "revoked_at", "label")
 
 
@@ -41,7 +40,9 @@ LISTED = ("key_id", "merchant_id", "key_status", "created_at", "revoked_at", "la
 def merchant_keys() -> ModuleType:
     """lambda/payments/merchant_keys.py (standard library only), loaded by path: `lambda` is
     a keyword, so the handler code is not an importable package."""
-    spec = importlib.util.spec_from_file_location("payments_merchant_keys", KEYS_MODULE)
+    # The authorizer's own rules (lambda/ is not a package): a checkout's or the installed copy.
+    spec = importlib.util.spec_from_file_location(
+        "payments_merchant_keys", lambda_source() / "payments" / "merchant_keys.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while being defined
     spec.loader.exec_module(module)
@@ -72,7 +73,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         ctx.reporter.error("keys: not available with --local (the rehearsal starts from an "
                            "empty account each run, so a key could never be listed or revoked)")
         return USAGE
-    region = args.region or ctx.config.primary_region
+    region = args.region or ctx.config.home_region
     if region not in ctx.config.regions:
         ctx.reporter.error(f"keys: --region {region} is not one of this environment's regions "
                            f"{list(ctx.config.regions)}")

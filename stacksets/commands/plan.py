@@ -3,21 +3,42 @@ override; NoEcho values masked) and, where stacks exist, what would change. No w
 
 from __future__ import annotations
 
-from stacksets import cost, roles, state
+from stacksets import cost, preflight, roles, state
+from stacksets.operations import RolloutError
 from stacksets.context import Context, desired, uploads
-from stacksets.plan import (FOUNDATION, GLOBAL_REGION, JOIN, PEER_ROUTES, Blocked,
-                            effective_parameters, next_step, region_overrides,
-                            resource_changes)
+from stacksets.plan import (FOUNDATION, GLOBAL, GLOBAL_REGION, JOIN, PEER_ROUTES, Blocked,
+                            distinct_override_sets, effective_parameters, next_step,
+                            region_overrides, resource_changes)
+
+ORDER = (FOUNDATION, JOIN, PEER_ROUTES, GLOBAL)
+
+
+def sequential_operations(config, wanted, observed, step) -> int:
+    """How many StackSet or stack operations deploy would run one after another (pure): the
+    instance creations still missing (one per distinct override set), then each later phase.
+    The synchronous CreateStackSet call is not counted."""
+    if step is None or isinstance(step, Blocked):
+        return 0
+    declared = wanted.regional_parameters
+    missing = {r: region_overrides(config, r, declared)
+               for r in config.regions if r not in observed.instances}
+    if step.phase == FOUNDATION:
+        return distinct_override_sets(config, missing) + 3
+    if step.phase in ORDER:
+        return len(ORDER) - ORDER.index(step.phase)
+    return 1
 
 
 def run(ctx: Context, args) -> int:
     config, reporter = ctx.config, ctx.reporter
     wanted = desired(config, ctx.bundle)
-    identity = ctx.aws.identity()
+    identity = ctx.identity
     observed = state.observe(ctx.aws, config)
     for line in roles.ensure(ctx.aws, config, identity, ctx.bundle.regional.resource_types,
                              write=False):
         reporter.info(line)
+    for line in preflight.strays(config, observed.stray_regions):
+        reporter.warn(line)
     reporter.info(f"artifacts: {len(uploads(config, ctx.bundle))} object(s) in "
                   f"{config.artifact_bucket_prefix}-<region> (uploaded by deploy if missing)")
     if observed.stack_set is not None:
@@ -60,11 +81,17 @@ def run(ctx: Context, args) -> int:
     else:
         reporter.info(f"next: {step.summary}")
         nxt = {"phase": step.phase, "action": step.action, "regions": list(step.targets)}
-        later = [p for p in (FOUNDATION, JOIN, PEER_ROUTES, "global")
-                 if (FOUNDATION, JOIN, PEER_ROUTES, "global").index(p) >
-                 (FOUNDATION, JOIN, PEER_ROUTES, "global").index(step.phase)] \
-            if step.phase in (FOUNDATION, JOIN, PEER_ROUTES, "global") else []
+        later = [p for p in ORDER if step.phase in ORDER and
+                 ORDER.index(p) > ORDER.index(step.phase)]
         if later:
             reporter.info(f"then (values known only after the step above): {', '.join(later)}")
+    count = sequential_operations(config, wanted, observed, step)
+    reporter.info(f"sequential operations: {count}" + (
+        " at least (more if that step changes what follows)" if step is not None and
+        not isinstance(step, Blocked) and step.phase not in ORDER else ""))
     reporter.record("next", nxt)
+    reporter.record("sequential_operations", count)
+    refused = preflight.refusals(ctx.aws, config, wanted.regional_template, observed.stack_set)
+    if refused:
+        raise RolloutError("deploy would be refused before any change", refused)
     return 0

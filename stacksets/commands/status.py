@@ -1,19 +1,30 @@
 """`status`: stack instances and drift state, where the Aurora writer is, replication health
-of the global table and the receipts buckets, health-check state. Warns when the configured
-primary is not where the writer is: after a failover, a deploy must not fight it."""
+of the global table and the receipts buckets, health-check state; a table per concern and
+exit status 4 when something needs attention.
+
+The Aurora writer may be in either region. "writer in <recovery>, home <home>" after a failover
+or switchover is a normal state, not a mistake in the config: the home region (which declares
+the global database, the table and the secret) never changes, and `deploy` changes no database
+resource wherever the writer is. Failing back is a runbook step, never a config edit."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import re
+from typing import Any, Callable, Mapping
 
 from botocore.exceptions import ClientError
 
 from templates import names
 
-from stacksets import state
+from stacksets import aurora, preflight, state
 from stacksets.aws import error_code
 from stacksets.context import Context
 from stacksets.plan import GLOBAL_REGION
+from stacksets.state import global_cluster_id
+
+ATTENTION_EXIT = 4
+UNAVAILABLE_LOCALLY = "not available in the local rehearsal"
+HEALTHY_REPLICA = "ACTIVE"
 
 
 def _probe(function: Callable[[], Any]) -> Any:
@@ -22,19 +33,26 @@ def _probe(function: Callable[[], Any]) -> Any:
     except ClientError as error:
         return f"unknown ({error_code(error)})"
     except NotImplementedError:
-        return "not available in the local rehearsal"
+        return UNAVAILABLE_LOCALLY
 
 
-def writer_region(ctx: Context, outputs: dict) -> Any:
-    identifier = outputs.get("primary", {}).get(names.OUT_GLOBAL_CLUSTER_ID)
+def writer(ctx: Context, outputs: Mapping[str, Mapping[str, str]]) -> Any:
+    identifier = global_cluster_id(outputs)
     if not identifier:
         return "not deployed"
-    rds = ctx.aws.client("rds", ctx.config.primary_region)
-    clusters = ctx.aws.call(rds.describe_global_clusters,
-                            GlobalClusterIdentifier=identifier)["GlobalClusters"]
-    writers = [m["DBClusterArn"].split(":")[3] for c in clusters
-               for m in c.get("GlobalClusterMembers", []) if m.get("IsWriter")]
-    return writers[0] if writers else "no writer"
+    return aurora.writer_region(ctx.aws, ctx.config.regions, identifier) or "no writer"
+
+
+def writer_line(writer: Any, home: str, recovery: str) -> str:
+    """How the writer's place reads to an operator (pure)."""
+    if writer == home:
+        return f"aurora: writer in {writer}, home {home}"
+    if writer == recovery:
+        return (f"aurora: writer in {writer}, home {home}: the database runs in the recovery "
+                "region after a failover or switchover. This is a supported state: deploy "
+                "changes no database resource; fail back with the runbook when the home region "
+                "is healthy (the config stays as it is)")
+    return f"aurora: writer {writer}, home {home}"
 
 
 def table_replicas(ctx: Context, region: str, table: str | None) -> Any:
@@ -69,14 +87,54 @@ def health(ctx: Context, check_id: str | None) -> Any:
     return f"{healthy}/{len(observations)} checkers healthy"
 
 
+def attention(regions: Mapping[str, Mapping[str, Any]], checks: Mapping[str, Any]) -> list[str]:
+    """What an operator must look at (pure): an instance that is not CURRENT, drift, a table
+    replica that is not ACTIVE, a disabled replication rule, a failing health check, a probe
+    that could not answer."""
+    found = []
+    for region, row in regions.items():
+        if row["instance"] == "not created":
+            found.append(f"{region}: no stack instance yet (run deploy)")
+        elif row["instance"] != "CURRENT":
+            found.append(f"{region}: stack instance {row['instance']} "
+                         f"{row['detailed_status']}".rstrip() + " (run deploy to push it again)")
+        if row["drift"] == "DRIFTED":
+            found.append(f"{region}: drifted (run drift for the resources)")
+        replicas = row["table_replicas"]
+        if isinstance(replicas, dict):
+            found += [f"{region}: table replica in {r} is {s}" for r, s in replicas.items()
+                      if s != HEALTHY_REPLICA]
+        rules = row["bucket_replication"]
+        if isinstance(rules, dict):
+            found += [f"{region}: bucket replication rule {r} is {s}" for r, s in rules.items()
+                      if s != "Enabled"]
+        for key in ("table_replicas", "bucket_replication"):
+            if isinstance(row[key], str) and row[key].startswith("unknown"):
+                found.append(f"{region}: {key.replace('_', ' ')} {row[key]}")
+    for role, check in checks.items():
+        counts = re.fullmatch(r"(\d+)/(\d+) checkers healthy", str(check))
+        # Route 53 calls an endpoint healthy when more than 18% of its checkers do (Route 53
+        # Developer Guide, "How Amazon Route 53 determines whether a health check is healthy").
+        if counts and int(counts[1]) <= 0.18 * int(counts[2]) or \
+                str(check).startswith("unknown"):
+            found.append(f"health check of the {role} region: {check}")
+    return found
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    return str(value) if value not in ("", None) else "-"
+
+
 def run(ctx: Context, args) -> int:
     config, reporter = ctx.config, ctx.reporter
     observed = state.observe(ctx.aws, config)
-    outputs = {config.role_of(r): dict(i.outputs) for r, i in observed.instances.items()}
+    outputs = {r: dict(i.outputs) for r, i in observed.instances.items()}
     regions = {}
     for region in config.regions:
         instance = observed.instances.get(region)
-        own = outputs.get(config.role_of(region), {})
+        own = outputs.get(region, {})
         regions[region] = {
             "role": config.role_of(region),
             "instance": instance.status if instance else "not created",
@@ -87,22 +145,29 @@ def run(ctx: Context, args) -> int:
             "bucket_replication": _probe(lambda: bucket_replication(
                 ctx, region, own.get(names.OUT_BUCKET_NAME))),
         }
-        reporter.info(f"{region} ({config.role_of(region)}): " + ", ".join(
-            f"{k}={v}" for k, v in regions[region].items() if k != "role"))
-    writer = _probe(lambda: writer_region(ctx, outputs))
-    reporter.info(f"aurora writer: {writer}")
-    if writer in config.regions and writer != config.primary_region:
-        reporter.warn(f"the Aurora writer is in {writer}, but the config names "
-                      f"{config.primary_region} primary (a failover happened?): swap "
-                      "regions.primary/secondary in the config before the next deploy")
+    reporter.table(["region", "role", "instance", "drift", "table replicas",
+                    "bucket replication"],
+                   [[r, row["role"], f"{row['instance']} {row['detailed_status']}".strip(),
+                     row["drift"], _cell(row["table_replicas"]), _cell(row["bucket_replication"])]
+                    for r, row in regions.items()])
+    where = _probe(lambda: writer(ctx, outputs))
+    reporter.info(writer_line(where, *config.regions))
     global_outputs = observed.global_stack.outputs if observed.global_stack else {}
     checks = {role: _probe(lambda key=key: health(ctx, global_outputs.get(key)))
-              for role, key in (("primary", names.OUT_PRIMARY_HEALTH_CHECK_ID),
-                                ("secondary", names.OUT_SECONDARY_HEALTH_CHECK_ID))}
-    reporter.info(f"health checks: {checks}")
+              for role, key in (("home", names.OUT_PRIMARY_HEALTH_CHECK_ID),
+                                ("recovery", names.OUT_SECONDARY_HEALTH_CHECK_ID))}
+    reporter.table(["health check (Route 53)", "state"],
+                   [[f"{role} ({region})", _cell(checks[role])]
+                    for role, region in zip(("home", "recovery"), config.regions)])
+    needs = attention(regions, checks) + preflight.strays(config, observed.stray_regions)
+    for line in needs:
+        reporter.warn(line)
     reporter.record("regions", regions)
-    reporter.record("aurora_writer", writer)
+    reporter.record("aurora_writer", where)
+    reporter.record("home_region", config.home_region)
     reporter.record("health_checks", checks)
+    reporter.record("attention", needs)
     reporter.record("global", {"status": observed.global_stack.status
                                if observed.global_stack else "not created"})
-    return 0
+    reporter.record("result", "attention" if needs else "ok")
+    return ATTENTION_EXIT if needs else 0

@@ -23,7 +23,7 @@ from stacksets.dr.timeline import Timeline
 from stacksets.report import Reporter
 
 OK, FAILED, USAGE = 0, 1, 2
-EXAMPLE = bundle_module.REPO_ROOT / "stacksets" / "environments" / "example.yaml"
+EXAMPLE = Path(__file__).resolve().parent.parent / "environments" / "example.yaml"
 HELP = {
     "status": "where the writer is, home, replication and RPO lag, health, DNS, replicas; "
               "exit 0 only when everything is healthy",
@@ -96,7 +96,7 @@ def rto_seconds(built) -> float:
 
 def _load(args, reporter: Reporter):
     built = (bundle_module.load(args.build_dir) if args.build_dir
-             else bundle_module.build(bundle_module.REPO_ROOT / "build"))
+             else bundle_module.build(bundle_module.DEFAULT_BUILD))
     return built, config_module.load(args.config, built.regional.parameters)
 
 

@@ -35,11 +35,10 @@ from typing import Any, Callable
 import pg8000.exceptions
 import pg8000.native
 
-from stacksets.bundle import REPO_ROOT
+from payments_build.sources import lambda_source
 from stacksets.localpg import (ADMIN_USER, DATABASE, SERVER_HOSTNAME, PostgresServer,
                                WriterEndpoint, create_server, create_standby)
 
-LAMBDA_DIR = REPO_ROOT / "lambda"
 ACCOUNT = "123456789012"
 
 
@@ -80,8 +79,8 @@ def load_handlers(tag: str) -> tuple[Any, dict[str, Callable]]:
     "container" per region)."""
     name = f"payments_drill_{tag}"
     spec = importlib.util.spec_from_file_location(
-        name, LAMBDA_DIR / "payments" / "__init__.py",
-        submodule_search_locations=[str(LAMBDA_DIR / "payments")])
+        name, lambda_source() / "payments" / "__init__.py",
+        submodule_search_locations=[str(lambda_source() / "payments")])
     package = importlib.util.module_from_spec(spec)
     sys.modules[name] = package
     spec.loader.exec_module(package)
@@ -93,7 +92,7 @@ def load_handlers(tag: str) -> tuple[Any, dict[str, Callable]]:
         handlers = {}
         for handler in ("process_handler", "health_handler", "migrate_handler"):
             file_spec = importlib.util.spec_from_file_location(f"{handler}_drill_{tag}",
-                                                               LAMBDA_DIR / f"{handler}.py")
+                                                               lambda_source() / f"{handler}.py")
             module = importlib.util.module_from_spec(file_spec)
             file_spec.loader.exec_module(module)
             handlers[handler] = module.handler

@@ -12,11 +12,11 @@ from stacksets.config import Config
 
 
 def home(config: Config) -> str:
-    return config.primary_region
+    return config.home_region
 
 
 def recovery(config: Config) -> str:
-    return config.secondary_region
+    return config.recovery_region
 
 
 def _base(config: Config) -> str:

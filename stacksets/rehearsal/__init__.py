@@ -6,7 +6,9 @@ it is active, teaches moto what it lacks for these templates:
 - `Fn::Cidr` and a region-aware `Fn::GetAZs` (`intrinsics.py`),
 - CloudFormation's StackSet semantics for updates and overrides (`fidelity.py`),
 - deletion of the EC2 resources moto creates from a template but never deletes
-  (`deletions.py`; without it a stack's VPC cannot be deleted).
+  (`deletions.py`; without it a stack's VPC cannot be deleted),
+- Lambda `GetAccountSettings`, which moto lacks (`lambda_quota.py`),
+- Aurora global-cluster calls that moto lacks or gets wrong (`rds_global.py`).
 Everything here is rehearsal-only: nothing in it ever runs against AWS, and the templates are
 never altered. A rehearsal proves the phase order, the parameter wiring between phases and
 stacks, and the tool's own behaviour; it does not prove that AWS accepts the resources.
@@ -25,7 +27,7 @@ from moto import mock_aws
 from moto.cloudformation import parsing
 from moto.moto_api._internal.models import moto_api_backend
 
-from stacksets.rehearsal import deletions, fidelity, intrinsics
+from stacksets.rehearsal import deletions, fidelity, intrinsics, lambda_quota, rds_global
 from stacksets.rehearsal.models import STAND_INS
 
 FAKE_CREDENTIALS = {
@@ -87,7 +89,9 @@ def local_aws(account_id: str, region: str = "us-east-1") -> Iterator[None]:
         stack.enter_context(_model_map_with_stand_ins())
         stack.enter_context(mock.patch.object(parsing, "clean_json",
                                               intrinsics.with_shims(parsing.clean_json)))
-        for owner, name, replacement in fidelity.PATCHES + deletions.PATCHES:
+        stack.enter_context(mock.patch.dict(*lambda_quota.ROUTES))
+        for owner, name, replacement in fidelity.PATCHES + deletions.PATCHES + \
+                rds_global.PATCHES:
             stack.enter_context(mock.patch.object(owner, name, replacement, create=True))
         yield
 

@@ -23,6 +23,8 @@ moto 5.2 creates a stack per self-managed instance, but:
   created and then replaced by `None` when its type has no update support, so `Ref` and
   outputs on it vanish; one whose condition became false stays): after moto's update, such
   resources are created, kept or deleted as CloudFormation would;
+- a resource whose properties use an `Fn::If` on a condition that changed is not updated
+  (moto only follows parameters a resource names): stand-ins are rebuilt and reconciled;
 - (speed, not semantics) moto parses every template with PyYAML's pure-Python loader, about
   0.5 s for the regional template per operation: JSON templates are parsed as JSON first.
 These patches give the rehearsal CloudFormation's documented semantics for those calls
@@ -201,6 +203,8 @@ _resource_map_update = ResourceMap.update
 def resource_map_update(self: ResourceMap, template: dict[str, Any],
                         parameters: dict[str, Any] | None = None) -> None:
     before = dict(self._parsed_resources)
+    conditions = list(template.get("Conditions", {}))
+    was = {name: self.lazy_condition_map[name] for name in conditions}
     diff = self.build_resource_diff
 
     def conditional_diff(other_template: dict[str, Any], params: Any = None) -> dict[str, Any]:
@@ -234,6 +238,28 @@ def resource_map_update(self: ResourceMap, template: dict[str, Any],
                 self._parsed_resources[logical_id] = before[logical_id]
             else:
                 self[logical_id]  # noqa: B018 (the lazy map creates on access)
+    _reevaluate_stand_ins(self, template, {c for c in conditions
+                                           if self.lazy_condition_map[c] != was[c]})
+
+
+def _reevaluate_stand_ins(resources: ResourceMap, template: dict[str, Any],
+                          changed: set[str]) -> None:
+    """moto re-evaluates a resource only when a parameter it names changed, not when an
+    `Fn::If` inside its properties flips (the global table's second replica): a stand-in whose
+    properties use a changed condition is rebuilt from the new values and reconciled with the
+    old one (`updated`), as CloudFormation would update it."""
+    from stacksets.rehearsal.models import StandIn
+
+    for logical_id, resource_json in template["Resources"].items():
+        old = resources._parsed_resources.get(logical_id)
+        text = json.dumps(resource_json.get("Properties", {}))
+        if not isinstance(old, StandIn) or not any(f'"Fn::If": ["{c}"' in text
+                                                    for c in changed):
+            continue
+        resources._parsed_resources.pop(logical_id)
+        new = resources[logical_id]
+        if isinstance(new, StandIn):
+            new.updated(old)
 
 
 _parse_template = cfn.Stack.parse_template

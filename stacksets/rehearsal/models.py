@@ -4,8 +4,11 @@ Checked against moto 5.2.5: without these, moto skips the type with a warning, `
 string "None" and `Fn::GetAtt` raises, so a template that wires outputs from them cannot be
 rehearsed. Each stand-in returns attributes shaped like the real ones (identifiers, ARNs,
 endpoints) and nothing more: they prove that the rollout wires outputs to parameters, never
-that the real service accepts the properties. `AWS::RDS::DBInstance` replaces moto's own model,
-which ignores `DBClusterIdentifier` and cannot create an Aurora cluster member.
+that the real service accepts the properties. The Aurora global cluster and clusters, and each
+global-table replica, are mirrored by real moto objects with their deletion protection, so a
+teardown that forgot to turn it off fails in the rehearsal as it would in AWS.
+`AWS::RDS::DBInstance` replaces moto's own model, which ignores `DBClusterIdentifier` and
+cannot create an Aurora cluster member.
 
 Never used outside `--local`: the classes register themselves with moto when this module is
 imported, and only `stacksets.rehearsal` imports it.
@@ -20,6 +23,8 @@ from typing import Any, ClassVar
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
+from moto.rds.exceptions import InvalidParameterCombination
+from moto.rds.models import rds_backends
 
 # Route 53 alias hosted zone ids of API Gateway regional endpoints ("Amazon API Gateway
 # endpoints and quotas", AWS General Reference). Other regions get a well-formed fake.
@@ -135,7 +140,25 @@ class _LowercaseIdentifier(StandIn):
         return name.lower().replace(":", "-").replace("_", "-")
 
 
-class GlobalCluster(_LowercaseIdentifier):
+def _flag(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+class _MirroredInRds(_LowercaseIdentifier):
+    """Mirrored by a real moto RDS object, so the rollout's Aurora calls (writer region,
+    leaving the global cluster, deletion protection) run against moto, and moto's own
+    deletion-protection check refuses to delete a protected cluster, as RDS does."""
+
+    def backend(self):
+        return rds_backends[self.account_id][self.region]
+
+    def updated(self, original: StandIn) -> None:
+        self.created()
+
+
+class GlobalCluster(_MirroredInRds):
+    """Kept in moto's us-east-1 RDS backend, where moto's API looks global clusters up."""
+
     TYPE = "AWS::RDS::GlobalCluster"
     NAME_PROPERTY = "GlobalClusterIdentifier"
     ATTRIBUTES = ("GlobalEndpoint.Address",)
@@ -143,8 +166,28 @@ class GlobalCluster(_LowercaseIdentifier):
     def attribute(self, name: str) -> Any:
         return f"{self.name}.global-{_token(self.name, length=8)}.global.rds.amazonaws.com"
 
+    def backend(self):
+        return rds_backends[self.account_id]["us-east-1"]
 
-class DBCluster(_LowercaseIdentifier):
+    def created(self) -> None:
+        if self.name not in self.backend().global_clusters:
+            self.backend().create_global_cluster(
+                self.name, None, self.properties.get("Engine", "aurora-postgresql"),
+                self.properties.get("EngineVersion"),
+                _flag(self.properties.get("StorageEncrypted")),
+                _flag(self.properties.get("DeletionProtection")))
+
+    def deleted(self) -> None:
+        global_cluster = self.backend().global_clusters.get(self.name)
+        if global_cluster is not None and global_cluster.deletion_protection:
+            raise InvalidParameterCombination(
+                "Cannot delete protected Global Cluster, please disable deletion protection "
+                "and try again.")
+        if global_cluster is not None:
+            self.backend().delete_global_cluster(self.name)
+
+
+class DBCluster(_MirroredInRds):
     TYPE = "AWS::RDS::DBCluster"
     NAME_PROPERTY = "DBClusterIdentifier"
     ATTRIBUTES = ("Endpoint.Address", "Endpoint.Port", "ReadEndpoint.Address", "DBClusterArn",
@@ -159,6 +202,22 @@ class DBCluster(_LowercaseIdentifier):
             "DBClusterArn": self.arn("rds", f"cluster:{self.name}"),
             "DBClusterResourceId": f"cluster-{_token(self.arn('rds', self.name), length=26).upper()}",
         }[name]
+
+    def created(self) -> None:
+        if self.name not in self.backend().clusters:
+            self.backend().create_db_cluster({
+                "db_cluster_identifier": self.name,
+                "engine": self.properties.get("Engine", "aurora-postgresql"),
+                "engine_version": self.properties.get("EngineVersion"),
+                "storage_encrypted": _flag(self.properties.get("StorageEncrypted")),
+                "deletion_protection": _flag(self.properties.get("DeletionProtection")),
+                "global_cluster_identifier": self.properties.get("GlobalClusterIdentifier"),
+                "master_username": "rehearsal" if "MasterUsername" in self.properties else None,
+            })
+
+    def deleted(self) -> None:
+        if self.name in self.backend().clusters:  # moto refuses a protected cluster
+            self.backend().delete_db_cluster(self.name)
 
 
 class DBInstance(_LowercaseIdentifier):
@@ -203,8 +262,13 @@ class GlobalTable(StandIn):
                     indexes=self.properties.get("LocalSecondaryIndexes"),
                     streams=self.properties.get("StreamSpecification"),
                     billing_mode=self.properties.get("BillingMode", "PAY_PER_REQUEST"),
-                    sse_specification=None, tags=[], deletion_protection_enabled=None,
-                    warm_throughput=None)
+                    sse_specification=None, tags=[],
+                    deletion_protection_enabled=self.protected(region), warm_throughput=None)
+
+    def protected(self, region: str) -> bool:
+        """The replica's DeletionProtectionEnabled: moto's DeleteTable then refuses it."""
+        return any(_flag(r.get("DeletionProtectionEnabled")) for r in
+                   self.properties.get("Replicas", []) if r and r.get("Region") == region)
 
     def updated(self, original: StandIn) -> None:
         self.created()

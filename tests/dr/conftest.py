@@ -146,19 +146,20 @@ class TwoRegions:
     def rejoin_as_standby(self, server: PostgresServer, of: PostgresServer) -> None:
         create_standby(of, reuse=server)
 
-    def wait_replicated(self, timeout: float = 10.0) -> None:
-        """Until the standby has replayed everything the writer has written."""
+    def wait_replicated(self, timeout: float = 15.0) -> None:
+        """Until the standby has replayed everything committed so far: a marker row committed
+        now on the writer must become visible on the standby (commits replay in order)."""
         writer = admin_connection(self.writer)
         standby = admin_connection(self.recovery_db if self.writer is self.home_db
                                    else self.home_db)
         try:
-            ((target,),) = writer.run("SELECT pg_current_wal_insert_lsn()::text")
+            ((marker,),) = writer.run(
+                "INSERT INTO heartbeats (region, written_at) VALUES ('zz-marker-1', "
+                "clock_timestamp()) ON CONFLICT (region) DO UPDATE SET written_at = "
+                "EXCLUDED.written_at RETURNING written_at")
             deadline = time.monotonic() + timeout
-            while True:
-                ((ok,),) = standby.run(
-                    "SELECT pg_last_wal_replay_lsn() >= CAST(:t AS pg_lsn)", t=target)
-                if ok:
-                    return
+            while standby.run("SELECT written_at FROM heartbeats WHERE region = 'zz-marker-1'"
+                              ) != [[marker]]:
                 if time.monotonic() > deadline:
                     raise AssertionError("the standby did not catch up")
                 time.sleep(0.05)

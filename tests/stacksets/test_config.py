@@ -32,10 +32,10 @@ def test_the_example_is_valid(example_config):
 
 @pytest.mark.parametrize("path, value, expected", [
     ("colour", "blue", ["colour: unknown key; allowed keys here:", "alarm_email"]),
-    ("regions.tertiary", "eu-west-1", ["regions.tertiary: unknown key", "secondary"]),
-    ("regions.secondary", "us-east-1", ["regions.secondary: got 'us-east-1', the same as "
-                                        "regions.primary"]),
-    ("regions.primary", "us-middle-7", ["regions.primary: got 'us-middle-7'", "eu-west-1"]),
+    ("regions.tertiary", "eu-west-1", ["regions.tertiary: unknown key", "recovery"]),
+    ("regions.recovery", "us-east-1", ["regions.recovery: got 'us-east-1', the same as "
+                                        "regions.home"]),
+    ("regions.home", "us-middle-7", ["regions.home: got 'us-middle-7'", "eu-west-1"]),
     ("target.account", "12345", ["target.account: got '12345'; expected 12 digits"]),
     ("parameters.RecoveryVpcCidr", "10.0.0.0/16",
      ["parameters.RecoveryVpcCidr: 10.0.0.0/16 overlaps HomeVpcCidr 10.0.0.0/16"]),
@@ -56,11 +56,22 @@ def test_the_example_is_valid(example_config):
      ["target.organizational_units: required with permission_model service-managed"]),
     ("target.permission_model", "borrowed", ["target.permission_model: got 'borrowed'; "
                                              "allowed values: self-managed, service-managed"]),
-    ("environment", "Prod_1", ["environment: got 'Prod_1'; must match the template's "
-                               "AllowedPattern"]),
+    ("environment", "Prod_1", ["environment: got 'Prod_1'; must be 2-10 of a-z and 0-9, "
+                               "starting with a letter"]),
+    ("parameters.HomeVpcCidr", "10.0.0.0/8", ["parameters.HomeVpcCidr: got '10.0.0.0/8'; must "
+                                              "be an IPv4 /16 such as 10.0.0.0/16"]),
+    ("regions.primary", "us-east-1", ["regions.primary: renamed to regions.home"]),
+    ("regions.secondary", "us-west-2", ["regions.secondary: renamed to regions.recovery"]),
+    ("regoins", {}, ["regoins: unknown key; did you mean 'regions'?"]),
+    ("target.acount", "1", ["target.acount: unknown key; did you mean 'account'?"]),
     ("operation_preferences.max_concurrent_percentage", 150,
      ["operation_preferences.max_concurrent_percentage: got 150; allowed: 1..100"]),
     ("production", "yes", ["production: got 'yes', expected bool"]),
+    ("operation_preferences.failure_tolerance_count", 1,
+     ["operation_preferences.failure_tolerance_count: got 1; allowed: 0. FailureToleranceCount "
+      "counts failed stack instances per region"]),
+    ("region_overrides.us-west-2.ApiDomainName", "x.example.com",
+     ["region_overrides.us-west-2.ApiDomainName: set by the tool from domain.name"]),
 ])
 def test_each_rule_names_field_value_and_allowed(raw_example, bundle, path, value, expected):
     found = "\n".join(problems(changed(raw_example, path, value), bundle))
@@ -71,8 +82,30 @@ def test_each_rule_names_field_value_and_allowed(raw_example, bundle, path, valu
 def test_required_fields(raw_example, bundle):
     raw = copy.deepcopy(raw_example)
     del raw["production"]
-    del raw["regions"]["secondary"]
-    assert {"production: required", "regions.secondary: required"} <= set(problems(raw, bundle))
+    del raw["regions"]["recovery"]
+    del raw["regions"]["administration"]
+    found = problems(raw, bundle)
+    assert "production: required" in found
+    assert "regions.recovery: required (the standby region)" in found
+    assert any(p.startswith("regions.administration: required (where the stack set lives")
+               and "independent of the home and recovery regions" in p for p in found)
+
+
+def test_old_region_keys_name_the_new_ones_instead_of_being_required(raw_example, bundle):
+    raw = copy.deepcopy(raw_example)
+    raw["regions"] = {"primary": "us-east-1", "secondary": "us-west-2",
+                      "administration": "us-east-1"}
+    found = problems(raw, bundle)
+    assert [p.split(":")[0] for p in found] == ["regions.primary", "regions.secondary"]
+    assert "renamed to regions.home" in found[0] and "renamed to regions.recovery" in found[1]
+
+
+def test_the_administration_region_is_its_own_setting(raw_example, bundle):
+    raw = changed(raw_example, "regions.administration", "eu-west-1")
+    config = config_module.validate(raw, "env.yaml", bundle.regional.parameters)
+    assert (config.home_region, config.recovery_region, config.administration_region) == \
+        ("us-east-1", "us-west-2", "eu-west-1")
+    assert config.role_of("us-east-1") == "home" and config.role_of("us-west-2") == "recovery"
 
 
 def test_all_problems_are_reported_at_once(raw_example, bundle):
@@ -86,3 +119,15 @@ def test_yaml_numbers_and_booleans_become_parameter_strings(raw_example, bundle)
         pytest.skip("the regional template does not declare DbBackupRetentionDays")
     config = config_module.validate(raw, "env.yaml", bundle.regional.parameters)
     assert config.parameters["DbBackupRetentionDays"] == "14"
+
+
+def test_an_override_of_a_parameter_without_default_needs_a_stack_set_value(raw_example, bundle):
+    declared = {**bundle.regional.parameters, "PagerKey": {"Type": "String"}}
+    raw = changed(raw_example, "region_overrides.us-west-2.PagerKey", "k2")
+    with pytest.raises(ConfigError) as caught:
+        config_module.validate(raw, "env.yaml", declared)
+    assert caught.value.problems == [
+        "region_overrides.us-west-2.PagerKey: the template has no default for it, so the stack "
+        "set needs a value too (AWS only overrides parameters the stack set has); set "
+        "parameters.PagerKey as well"]
+    config_module.validate(changed(raw, "parameters.PagerKey", "k1"), "env.yaml", declared)

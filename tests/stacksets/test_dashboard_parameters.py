@@ -14,7 +14,7 @@ OUTPUTS = {names.OUT_API_DOMAIN_TARGET: "d-abc.execute-api.us-east-1.amazonaws.c
 
 def test_global_stack_gets_both_regions(example_config, bundle):
     values = plan.global_parameters(example_config, desired(example_config, bundle),
-                                    {"primary": OUTPUTS, "secondary": OUTPUTS})
+                                    {"home": OUTPUTS, "recovery": OUTPUTS})
     assert values[names.HOME_REGION] == "us-east-1"
     assert values[names.RECOVERY_REGION] == "us-west-2"
     assert "ProcessorReservedConcurrency" not in values  # not set: the template's default
@@ -24,5 +24,5 @@ def test_global_stack_repeats_the_configured_reservation(example_config, bundle)
     config = dataclasses.replace(example_config, parameters={
         **example_config.parameters, "ProcessorReservedConcurrency": "80"})
     values = plan.global_parameters(config, desired(config, bundle),
-                                    {"primary": OUTPUTS, "secondary": OUTPUTS})
+                                    {"home": OUTPUTS, "recovery": OUTPUTS})
     assert values["ProcessorReservedConcurrency"] == "80"

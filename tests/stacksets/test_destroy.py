@@ -1,7 +1,9 @@
 """Teardown pieces without moto: the unpeer operation's arguments, the production refusal,
-the retained list, and the secondary's Aurora cluster leaving the global cluster (Stubber)."""
+the retained list, the recovery region's Aurora cluster leaving the global cluster and
+deletion protection going off (Stubber)."""
 
 import dataclasses
+from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
@@ -117,3 +119,32 @@ def test_a_removal_that_never_finishes_stops_with_advice():
         rds.add_response("describe_global_clusters", members(CLUSTER_ARN))
     with pytest.raises(RolloutError, match="still a member .* re-run destroy"):
         aurora.leave_global_cluster(aws, "us-west-2", OUTPUTS, timeout=10, first_delay=5)
+
+
+def test_termination_and_replica_protection_go_off_through_the_api():
+    """moto implements neither termination protection nor a replica the rehearsal can
+    protect: Stubber (issue 10, item 7)."""
+    from stacksets import protection
+
+    aws, stubs, _ = stubbed_aws([("cloudformation", "us-east-1"), ("dynamodb", "us-west-2")])
+    cfn, dynamodb = stubs[("cloudformation", "us-east-1")], stubs[("dynamodb", "us-west-2")]
+    cfn.add_response("describe_stacks", {"Stacks": [{
+        "StackName": "payments-prod-global", "CreationTime": datetime(2026, 1, 1),
+        "StackStatus": "CREATE_COMPLETE", "EnableTerminationProtection": True}]})
+    cfn.add_response("update_termination_protection", {}, {
+        "StackName": "payments-prod-global", "EnableTerminationProtection": False})
+    dynamodb.add_response("describe_table", {"Table": {"TableName": "payments-prod-payments",
+                                                       "DeletionProtectionEnabled": True}})
+    dynamodb.add_response("update_table", {}, {"TableName": "payments-prod-payments",
+                                               "DeletionProtectionEnabled": False})
+    assert protection.stack(aws, "us-east-1", "payments-prod-global") == \
+        "termination protection off for stack payments-prod-global (us-east-1)"
+    assert protection.table_replica(aws, "us-west-2", "payments-prod-payments") == \
+        "deletion protection off for the payments-prod-payments replica in us-west-2"
+    for stub in stubs.values():
+        stub.assert_no_pending_responses()
+
+
+def test_after_a_failover_the_writer_leaves_the_global_cluster_last(example_config):
+    assert destroy.leave_order(example_config, "us-east-1") == ("us-west-2", "us-east-1")
+    assert destroy.leave_order(example_config, "us-west-2") == ("us-east-1", "us-west-2")

@@ -94,7 +94,7 @@ def test_drifted_resources_are_listed_per_region_and_resource_with_exit_3(drift_
          "differences": ["/Tags/0/Value (NOT_EQUAL): expected payments actual hand-edited"]},
         {"logical_id": "PeerRouteFromRecoveryA", "type": "AWS::EC2::RouteTable",
          "physical_id": "peerroutefromrecoverya-1", "status": "DELETED", "differences": []}]
-    assert "us-west-2 (secondary): DRIFTED" in text
+    assert "us-west-2 (recovery): DRIFTED" in text
     assert "PrivateRouteTableA (AWS::EC2::RouteTable privateroutetablea-1) MODIFIED" in text
     assert "/Tags/0/Value (NOT_EQUAL): expected payments actual hand-edited" in text
     assert clock.slept == [2 * 1.2]  # one poll while RUNNING
@@ -103,7 +103,7 @@ def test_drifted_resources_are_listed_per_region_and_resource_with_exit_3(drift_
 def test_in_sync_exits_0_without_reading_resource_drifts(drift_run):
     status, document, text, _ = drift_run("IN_SYNC")
     assert status == 0 and document["result"] == "in sync"
-    assert "us-west-2 (secondary): IN_SYNC" in text
+    assert "us-west-2 (recovery): IN_SYNC" in text
 
 
 def test_exit_statuses_are_documented_in_help(capsys):

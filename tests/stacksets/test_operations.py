@@ -103,6 +103,77 @@ def test_failed_instance_reports_reason_and_first_failed_event(stubbed):
         "The engine version is not supported for global clusters"]
 
 
+def test_an_operation_that_succeeded_with_a_failed_instance_is_a_failure(stubbed):
+    """Issue 10, item 3: a tolerated failure ends SUCCEEDED; the results still show it."""
+    runner, stubs, clock, lines = stubbed
+    admin, west = stubs["us-east-1"], stubs["us-west-2"]
+    admin.add_response("describe_stack_set_operation", operation("SUCCEEDED"))
+    admin.add_response("list_stack_set_operation_results", results(
+        ("us-east-1", "SUCCEEDED", None), ("us-west-2", "FAILED", "Quota exceeded")))
+    admin.add_response("describe_stack_instance", {"StackInstance": {
+        "StackSetId": "s:1", "Region": "us-west-2", "Account": "123456789012",
+        "StackId": STACK_ID}})
+    west.add_response("describe_stack_events", {"StackEvents": []})
+    with pytest.raises(RolloutError) as caught:
+        runner.wait("join-1", "join")
+    assert "operation join-1 SUCCEEDED with a failed stack instance" in str(caught.value)
+    assert caught.value.details == ["us-west-2 (123456789012): FAILED: Quota exceeded"]
+
+
+def test_a_ci_log_gets_a_line_at_least_every_30_seconds_with_the_latest_events(stubbed):
+    """Issue 10, item 8: nothing changes for minutes (an Aurora cluster being created);
+    without a TTY a heartbeat names the newest stack event per region."""
+    runner, stubs, clock, lines = stubbed
+    admin, west = stubs["us-east-1"], stubs["us-west-2"]
+    polls = 12
+    for number in range(polls):
+        status = "SUCCEEDED" if number == polls - 1 else "RUNNING"
+        admin.add_response("describe_stack_set_operation", operation(status))
+        admin.add_response("list_stack_set_operation_results",
+                           results(("us-west-2", status, None)))
+    asked = []
+
+    def latest_events(found):
+        asked.append([r["Region"] for r in found])
+        return ["us-west-2 DbCluster CREATE_IN_PROGRESS"]
+
+    runner.latest_events = latest_events
+    printed = []
+    real_info, real_progress = runner.reporter.info, runner.reporter.progress
+    runner.reporter.info = lambda text: (printed.append((clock.now(), text)), real_info(text))
+
+    def progress(*args):
+        shown = real_progress(*args)
+        if shown:
+            printed.append((clock.now(), "progress"))
+        return shown
+
+    runner.reporter.progress = progress
+    assert runner.wait("join-1", "join") == "SUCCEEDED"
+    assert sum(clock.slept) > 180  # minutes of waiting...
+    times = [0.0] + [t for t, _ in printed]
+    assert max(b - a for a, b in zip(times, times[1:])) <= 30  # ...never 30 s without a line
+    beats = [text for _, text in printed if "still RUNNING" in text]
+    assert len(beats) >= 6 and asked[0] == ["us-west-2"]
+    assert beats[0].endswith("; latest: us-west-2 DbCluster CREATE_IN_PROGRESS")
+
+
+def test_latest_events_reads_each_instance_stack_once(stubbed):
+    runner, stubs, clock, lines = stubbed
+    admin, west = stubs["us-east-1"], stubs["us-west-2"]
+    admin.add_response("describe_stack_instance", {"StackInstance": {
+        "StackSetId": "s:1", "Region": "us-west-2", "Account": "123456789012",
+        "StackId": STACK_ID}})
+    for status in ("CREATE_IN_PROGRESS", "CREATE_COMPLETE"):
+        west.add_response("describe_stack_events", {"StackEvents": [{
+            "StackId": STACK_ID, "EventId": "e", "StackName": "StackSet-x",
+            "LogicalResourceId": "DbCluster", "ResourceStatus": status, "Timestamp": STARTED}]},
+            {"StackName": STACK_ID})
+    found = [{"Region": "us-west-2", "Account": "123456789012"}]
+    assert runner.latest_events(found) == ["us-west-2 DbCluster CREATE_IN_PROGRESS"]
+    assert runner.latest_events(found) == ["us-west-2 DbCluster CREATE_COMPLETE"]
+
+
 def test_throttling_is_retried_with_jitter(stubbed):
     runner, stubs, clock, lines = stubbed
     admin = stubs["us-east-1"]

@@ -58,8 +58,8 @@ def test_create_stack_set(example_config, wanted):
     assert arguments.pop("Parameters") == plan.parameter_list(wanted.stack_set_parameters)
     assert arguments == {
         "StackSetName": "payments-example-regional",
-        "Description": "payments-example: payment API, regional (us-east-1 primary, "
-                       "us-west-2 standby)",
+        "Description": "payments-example: payment API, regional (home us-east-1, "
+                       "recovery us-west-2)",
         "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
         "Tags": [{"Key": "Environment", "Value": "example"},
                  {"Key": "ManagedBy", "Value": "payments-dr-stacksets"}],
@@ -77,15 +77,15 @@ def test_stack_set_parameters_are_declared_ones_with_foundation_phase_values(wan
     assert values[names.PROCESSOR_CODE_KEY].startswith("lambda/processor-")
 
 
-def instance_step(config, wanted, observed):
+def instance_step(config, wanted, observed, concurrency="PARALLEL"):
     step = plan.next_step(config, wanted, observed)
     arguments = dict(step.arguments)
     assert arguments.pop("OperationId") == plan.operation_id(
         step.phase, {k: v for k, v in arguments.items()}, observed.last_operation)
     assert arguments.pop("StackSetName") == "payments-example-regional"
     assert arguments.pop("Accounts") == [ACCOUNT]
-    assert arguments.pop("OperationPreferences") == {**PREFERENCES,
-                                                     "RegionOrder": arguments["Regions"]}
+    assert arguments.pop("OperationPreferences") == {
+        **PREFERENCES, "RegionConcurrencyType": concurrency, "RegionOrder": arguments["Regions"]}
     return step, arguments
 
 
@@ -164,10 +164,60 @@ def test_an_instance_that_is_not_current_is_redeployed_with_its_values(example_c
     observed = dataclasses.replace(observed, instances={
         **observed.instances, "us-west-2": dataclasses.replace(
             observed.instances["us-west-2"], status="OUTDATED")})
-    step, arguments = instance_step(example_config, wanted, observed)
+    step, arguments = instance_step(example_config, wanted, observed, "SEQUENTIAL")
     assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
-    assert arguments["ParameterOverrides"] == [keep("EgressMode"), *parameters(
-        PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)]
+    assert arguments["ParameterOverrides"] == parameters(
+        EgressMode="none", PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)
+
+
+@pytest.mark.parametrize("status", ["OUTDATED", "INOPERABLE"])
+def test_a_failed_recovery_foundation_is_retried_before_join_needs_its_outputs(
+        example_config, wanted, status):
+    """Issue 10, item 2: the failed creation has no VpcId output; the join phase must not
+    block on that before the instance is pushed again."""
+    observed = observed_after(wanted, "foundation")
+    observed = dataclasses.replace(observed, instances={
+        **observed.instances, "us-west-2": dataclasses.replace(
+            observed.instances["us-west-2"], status=status, outputs={})})
+    step, arguments = instance_step(example_config, wanted, observed, "SEQUENTIAL")
+    assert (step.phase, step.action, step.targets) == (
+        "overrides", "update_stack_instances", ("us-west-2",))
+    assert arguments["ParameterOverrides"] == parameters(EgressMode="none")
+
+
+def test_a_region_override_of_a_parameter_the_config_leaves_alone_is_in_the_stack_set(
+        example_config, bundle):
+    """Issue 10, item 4: AWS only overrides parameters the stack set has."""
+    config = dataclasses.replace(example_config, region_overrides={
+        **example_config.region_overrides, "us-west-2": {"EgressMode": "none",
+                                                         "DbBackupRetentionDays": "7"}})
+    values = desired(config, bundle).stack_set_parameters
+    default = bundle.regional.parameters["DbBackupRetentionDays"]["Default"]
+    assert values["DbBackupRetentionDays"] == str(default)
+    assert values["EgressMode"] == "single-nat"  # parameters: wins over the default
+
+
+def test_an_override_recorded_by_use_previous_value_does_not_repeat_an_operation(
+        example_config, wanted):
+    """Checked only on paper: if AWS recorded `UsePreviousValue` on EgressMode as an override
+    of the home region (with the stack set's value), the rollout still converges."""
+    observed = observed_after(wanted, "peer-routes")
+    home = observed.instances["us-east-1"]
+    pinned = dataclasses.replace(home, overrides={**home.overrides, "EgressMode": "single-nat"})
+    observed = dataclasses.replace(observed, instances={**observed.instances,
+                                                        "us-east-1": pinned})
+    step = plan.next_step(example_config, wanted, observed)
+    assert isinstance(step, plan.Blocked) and step.phase == "global"  # nothing regional
+    # once the stack set's value changes, the stale pin is removed in one operation
+    config = dataclasses.replace(example_config, parameters={
+        **example_config.parameters, "EgressMode": "nat-per-az"})
+    changed = dataclasses.replace(wanted, stack_set_parameters={
+        **wanted.stack_set_parameters, "EgressMode": "nat-per-az"})
+    observed = dataclasses.replace(observed, stack_set=dataclasses.replace(
+        observed.stack_set, parameters=changed.stack_set_parameters))
+    step, arguments = instance_step(config, changed, observed)
+    assert (step.phase, step.targets) == ("overrides", ("us-east-1",))
+    assert "EgressMode" not in {p["ParameterKey"] for p in arguments["ParameterOverrides"]}
 
 
 def test_template_change_updates_the_stack_set_sequentially_primary_first(example_config, wanted):
@@ -181,6 +231,35 @@ def test_template_change_updates_the_stack_set_sequentially_primary_first(exampl
         "RegionConcurrencyType": "SEQUENTIAL", "MaxConcurrentPercentage": 100,
         "FailureToleranceCount": 0, "RegionOrder": ["us-east-1", "us-west-2"]}
     assert step.arguments["Regions"] == ["us-east-1", "us-west-2"]
+
+
+def test_a_template_update_that_failed_half_way_is_retried_sequentially_home_first(
+        example_config, wanted):
+    """Issue 10, item 6: the stack set already holds the new template, both instances are
+    OUTDATED; the retry keeps the update's order (home region first, SEQUENTIAL)."""
+    observed = observed_after(wanted, "peer-routes")
+    same = {**observed.instances["us-west-2"].overrides, "EgressMode": "single-nat"}
+    observed = dataclasses.replace(observed, instances={
+        r: dataclasses.replace(i, status="OUTDATED", overrides=same)
+        for r, i in observed.instances.items()})
+    config = dataclasses.replace(example_config, region_overrides={
+        "us-east-1": {"EgressMode": "single-nat"}, "us-west-2": {"EgressMode": "single-nat"}})
+    step, arguments = instance_step(config, wanted, observed, "SEQUENTIAL")
+    assert step.targets == ("us-east-1", "us-west-2")
+    assert arguments["Regions"] == ["us-east-1", "us-west-2"]
+
+
+def test_update_stack_set_names_the_roles_it_was_created_with(example_config, wanted):
+    config = dataclasses.replace(example_config, target=dataclasses.replace(
+        example_config.target, administration_role_arn="arn:aws:iam::123456789012:role/Admin",
+        execution_role_name="PaymentsExecution"))
+    observed = observed_after(wanted, "peer-routes")
+    observed = dataclasses.replace(observed, stack_set=dataclasses.replace(
+        observed.stack_set, template={}))
+    step = plan.next_step(config, wanted, observed)
+    assert step.action == "update_stack_set"
+    assert step.arguments["AdministrationRoleARN"] == "arn:aws:iam::123456789012:role/Admin"
+    assert step.arguments["ExecutionRoleName"] == "PaymentsExecution"
 
 
 def test_global_stack_is_skipped_with_a_reason_while_outputs_are_missing(example_config, wanted):
@@ -205,7 +284,7 @@ def test_global_stack_arguments(example_config, wanted):
                names.OUT_API_DOMAIN_ZONE_ID: "Z1UJRXOUMOOFQ8",
                names.OUT_API_ENDPOINT_HOST: "abc.execute-api.us-east-1.amazonaws.com"}
     values = plan.global_parameters(example_config, wanted,
-                                    {"primary": outputs, "secondary": outputs})
+                                    {"home": outputs, "recovery": outputs})
     assert values[names.PRIMARY_API_TARGET] == outputs[names.OUT_API_DOMAIN_TARGET]
     assert values[names.SECONDARY_HEALTH_HOST] == outputs[names.OUT_API_ENDPOINT_HOST]
     assert values[names.HOSTED_ZONE_ID] == "Z0123456789EXAMPLE"

@@ -176,7 +176,7 @@ def test_a_second_deploy_is_a_no_op_and_plan_agrees(rehearsal):
     assert again["result"] == "no changes" and again["sequential_operations"] == 0
     assert "phases" not in again
     status, planned = rehearsal.planned
-    assert status == 0 and planned["next"] is None
+    assert status == 0 and planned["next"] is None and planned["sequential_operations"] == 0
 
 
 def test_destroy_order_and_what_is_left(rehearsal):
@@ -185,6 +185,11 @@ def test_destroy_order_and_what_is_left(rehearsal):
     assert [(p["phase"], p["action"], p["regions"]) for p in document["phases"]] == [
         ("global", "delete_stack", []),
         ("leave-global-cluster", "remove_from_global_cluster", [SECONDARY]),
+        ("leave-global-cluster", "remove_from_global_cluster", [PRIMARY]),  # writer last
+        ("release", "modify_db_cluster", [SECONDARY]),
+        ("release", "modify_db_cluster", [PRIMARY]),
+        ("release", "update_table", [SECONDARY]),
+        ("release", "modify_global_cluster", [PRIMARY]),
         ("unpeer", "update_stack_instances", [PRIMARY, SECONDARY]),
         ("destroy", "delete_stack_instances", [SECONDARY]),
         ("destroy", "delete_stack_instances", [PRIMARY]),
@@ -200,6 +205,38 @@ def test_destroy_order_and_what_is_left(rehearsal):
                               "stack_sets": []}
 
 
+def test_after_a_failover_status_is_normal_plan_is_empty_and_protection_is_enforced(
+        moto_session, build_dir):
+    """One deployed session: the writer moves to the recovery region (what
+    FailoverGlobalCluster does; moto lacks it); status reports it as a normal state, plan has
+    nothing to do; then a teardown that skipped turning deletion protection off is refused by
+    moto, as DynamoDB and RDS would refuse it."""
+    assert run(build_dir, "deploy")[0] == 0
+    from moto.rds.models import rds_backends
+    for region in (PRIMARY, SECONDARY):
+        for cluster in rds_backends[ACCOUNT][region].clusters.values():
+            cluster.is_writer = region == SECONDARY
+    out = io.StringIO()
+    with mock.patch("stacksets.rehearsal.local_aws", lambda *a, **k: contextlib.nullcontext()), \
+            contextlib.redirect_stdout(out):
+        cli.main(["status", "--config", str(EXAMPLE), "--local", "--build-dir", str(build_dir)])
+    text = out.getvalue()
+    assert "aurora: writer in us-west-2, home us-east-1: the database runs in the recovery " \
+           "region after a failover or switchover. This is a supported state" in text
+    assert "swap" not in text and "regions.home" not in text
+    status, planned = run(build_dir, "plan")
+    assert status == 0 and planned["next"] is None  # deploy would change nothing
+
+    with mock.patch("stacksets.commands.destroy.release_data_tier", lambda ctx, observed: None):
+        status, document = run(build_dir, "destroy")
+    assert status == 1, document
+    # the first protected resource the unpeer removes: the recovery table replica
+    assert "be deleted while DeletionProtectionEnabled is set to True" in \
+        document["error"]["message"]
+    cluster = boto3.client("rds", region_name=SECONDARY).describe_db_clusters()["DBClusters"][0]
+    assert cluster["DeletionProtection"] is True
+
+
 def test_interrupted_between_phases_resumes_where_it_stopped(moto_session, build_dir, tmp_path):
     """Also the operation count without region overrides: 1 create + join + peer-routes +
     global."""
@@ -207,23 +244,30 @@ def test_interrupted_between_phases_resumes_where_it_stopped(moto_session, build
     text = EXAMPLE.read_text()
     config.write_text(text[:text.index("region_overrides:")] +
                       text[text.index("operation_preferences:"):])
-    real_run, calls = Runner.run, []
+    real_wait, calls = Runner.wait, []
 
-    def interrupted(self, step):
-        if step.phase == "peer-routes":
-            raise KeyboardInterrupt  # Ctrl-C after the join phase
-        calls.append((step.phase, step.targets))
-        return real_run(self, step)
+    def interrupted(self, operation_id, label, fail=True):
+        calls.append(label)
+        if label == "peer-routes":
+            raise KeyboardInterrupt  # Ctrl-C while the peer-routes operation runs
+        return real_wait(self, operation_id, label, fail)
 
-    with mock.patch.object(Runner, "run", interrupted), pytest.raises(KeyboardInterrupt):
-        run(build_dir, "deploy", config=config)
-    assert calls == [("foundation", ()), ("foundation", (PRIMARY, SECONDARY)),
-                     ("join", (PRIMARY, SECONDARY))]
+    with mock.patch.object(Runner, "wait", interrupted):
+        status, document = run(build_dir, "deploy", config=config)
+    assert status == 130
+    assert calls == ["foundation", "join", "peer-routes"]
+    assert document["result"] == "interrupted"
+    message = document["error"]["message"]
+    assert re.fullmatch(r"interrupted: operation \S+ \(peer-routes\) on "
+                        r"payments-example-regional keeps running in AWS CloudFormation; "
+                        r"re-running deploy resumes it \(it waits for that operation first\)",
+                        message), message
+    assert [p["phase"] for p in document["phases"]] == ["foundation", "foundation", "join"]
 
     status, document = run(build_dir, "deploy", config=config)
     assert status == 0
-    assert [p["phase"] for p in document["phases"]] == ["peer-routes", "global"]
-    assert len(calls) - 1 + document["sequential_operations"] == 4
+    assert [p["phase"] for p in document["phases"]] == ["global"]  # peer-routes had finished
+    assert 2 + 1 + document["sequential_operations"] == 4
 
 
 def test_failed_operation_stops_the_rollout_with_exit_status_1(moto_session, build_dir):
@@ -247,6 +291,7 @@ def test_plan_writes_nothing(moto_session, build_dir):
     status, document = run(build_dir, "plan")
     assert status == 0
     assert document["next"]["action"] == "create_stack_set"
+    assert document["sequential_operations"] == 5  # what the deploy then runs (see above)
     assert boto3.client("s3").list_buckets()["Buckets"] == []
     assert boto3.client("cloudformation").list_stack_sets()["Summaries"] == []
     secondary = {r["name"]: r for r in document["regions"][SECONDARY]["parameters"]}
@@ -274,3 +319,23 @@ def test_a_rehearsal_starts_from_an_empty_account_even_inside_another_mock():
         boto3.client("s3", region_name=PRIMARY).create_bucket(Bucket="someone-elses")
         with local_aws(ACCOUNT):
             assert boto3.client("s3", region_name=PRIMARY).list_buckets()["Buckets"] == []
+
+
+def test_moto_answers_get_account_settings_with_the_default_quota(moto_session):
+    """moto 5.2 has no GetAccountSettings: the rehearsal's route answers AWS's default."""
+    for region in (PRIMARY, SECONDARY):
+        limit = boto3.client("lambda", region_name=region).get_account_settings()["AccountLimit"]
+        assert limit["ConcurrentExecutions"] == 1000
+
+
+def test_a_small_lambda_quota_refuses_plan_and_deploy_before_any_write(moto_session, build_dir,
+                                                                      monkeypatch):
+    monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "100")
+    for command in ("plan", "deploy"):
+        status, document = run(build_dir, command)
+        assert status == 1, document
+        assert [d.split(" ")[0] for d in document["error"]["details"]] == [PRIMARY, SECONDARY]
+        assert "quota is 100" in document["error"]["details"][0]
+    assert boto3.client("s3").list_buckets()["Buckets"] == []
+    assert boto3.client("cloudformation").list_stack_sets()["Summaries"] == []
+    assert boto3.client("iam").list_roles()["Roles"] == []
