@@ -31,10 +31,9 @@ def _members(aws: Aws, region: str, identifier: str) -> list[str]:
     return [m["DBClusterArn"] for c in clusters for m in c.get("GlobalClusterMembers", [])]
 
 
-def writer_region(aws: Aws, regions: tuple[str, ...], identifier: str) -> str | None:
-    """The region of the global cluster's writer, asked in each of `regions` in turn (a
-    region that is down does not answer; the other still knows the global cluster). None
-    when no region knows the global cluster or none has a writer."""
+def global_cluster(aws: Aws, regions: tuple[str, ...], identifier: str) -> dict | None:
+    """DescribeGlobalClusters, asked in each of `regions` in turn (a region that is down does
+    not answer; the other still knows the global cluster). None when no region knows it."""
     last_error = None
     for region in regions:
         try:
@@ -45,12 +44,19 @@ def writer_region(aws: Aws, regions: tuple[str, ...], identifier: str) -> str | 
                 return None
             last_error = error
             continue
-        writers = [m["DBClusterArn"].split(":")[3] for c in clusters
-                   for m in c.get("GlobalClusterMembers", []) if m.get("IsWriter")]
-        return writers[0] if writers else None
+        return clusters[0] if clusters else None
     if last_error is not None:
         raise last_error
     return None
+
+
+def writer_region(aws: Aws, regions: tuple[str, ...], identifier: str) -> str | None:
+    """The region of the global cluster's writer; None when there is no global cluster or no
+    writer."""
+    found = global_cluster(aws, regions, identifier) or {}
+    writers = [m["DBClusterArn"].split(":")[3] for m in found.get("GlobalClusterMembers", [])
+               if m.get("IsWriter")]
+    return writers[0] if writers else None
 
 
 def leave_global_cluster(aws: Aws, region: str, outputs: Mapping[str, str],

@@ -43,7 +43,8 @@ TOOL_OWNED = {
     names.AUTHORIZER_CODE_KEY: "(the build's authorizer zip)",
 }
 # Set by the rollout phases from the stacks' outputs.
-PHASE_OWNED = (names.RECOVERY_VPC_ID, names.PEER_REGION_READY, names.PEERING_CONNECTION_ID)
+PHASE_OWNED = (names.RECOVERY_VPC_ID, names.PEER_REGION_READY, names.PEERING_CONNECTION_ID,
+               names.GLOBAL_WRITER_ENDPOINT)
 # Both regions must see the same value: the template derives each region's role from them.
 SYMMETRIC = (names.HOME_VPC_CIDR, names.RECOVERY_VPC_CIDR)
 

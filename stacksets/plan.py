@@ -96,6 +96,9 @@ class Observed:
     # deliberately never read by `next_step`: a failover moves the writer, not the roles, so
     # a deploy after it plans exactly what it would plan before.
     writer_region: str | None = None
+    # The global database's writer endpoint (DescribeGlobalClusters `Endpoint`): a join-phase
+    # parameter of both regions. Its name never changes, so a failover changes no plan.
+    writer_endpoint: str | None = None
     # Regions where the stack set has an instance that the config does not name (a region
     # removed from the config): reported, never deleted or ignored silently.
     stray_regions: tuple[str, ...] = ()
@@ -166,22 +169,28 @@ def stack_set_parameters(config: Config, declared: Mapping[str, Any],
 
 
 def phase_values(phase: str, declared: Mapping[str, Any],
-                 outputs: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+                 outputs: Mapping[str, Mapping[str, str]],
+                 writer_endpoint: str = "") -> dict[str, str]:
     """The phase parameters a phase sets (declared ones only); `outputs` maps role -> stack
-    outputs. Join leaves PeeringConnectionId as it is (it passes it with UsePreviousValue)."""
+    outputs. Join leaves PeeringConnectionId as it is (it passes it with UsePreviousValue).
+    From the join on, both regions get the global database's writer endpoint
+    (DescribeGlobalClusters `Endpoint`): the functions of both connect to it, and it follows
+    the writer through switchovers and failovers, so it never changes afterwards."""
     if phase == FOUNDATION:
         values = {names.RECOVERY_VPC_ID: "", names.PEER_REGION_READY: "false",
-                  names.PEERING_CONNECTION_ID: ""}
+                  names.PEERING_CONNECTION_ID: "", names.GLOBAL_WRITER_ENDPOINT: ""}
     else:
         values = {names.RECOVERY_VPC_ID: outputs["recovery"][names.OUT_VPC_ID],
-                  names.PEER_REGION_READY: "true"}
+                  names.PEER_REGION_READY: "true",
+                  names.GLOBAL_WRITER_ENDPOINT: writer_endpoint}
         if phase != JOIN:
             values[names.PEERING_CONNECTION_ID] = outputs["home"].get(
                 names.OUT_PEERING_CONNECTION_ID, "")
     return {k: v for k, v in values.items() if k in declared}
 
 
-PHASE_PARAMETERS = (names.RECOVERY_VPC_ID, names.PEER_REGION_READY, names.PEERING_CONNECTION_ID)
+PHASE_PARAMETERS = (names.RECOVERY_VPC_ID, names.PEER_REGION_READY, names.PEERING_CONNECTION_ID,
+                    names.GLOBAL_WRITER_ENDPOINT)
 
 
 def region_overrides(config: Config, region: str, declared: Mapping[str, Any]) -> dict[str, str]:
@@ -544,7 +553,11 @@ def _instances_step(config: Config, desired: Desired,
             names.RECOVERY_VPC_ID in declared or names.PEER_REGION_READY in declared):
         return Blocked(JOIN, f"the recovery region stack in {config.recovery_region} has no "
                        f"{names.OUT_VPC_ID} output; check its status")
-    join = phase_values(JOIN, declared, outputs)
+    if names.GLOBAL_WRITER_ENDPOINT in declared and not observed.writer_endpoint:
+        return Blocked(JOIN, "the global database's writer endpoint is not known yet "
+                       f"(DescribeGlobalClusters in {config.home_region} gave no Endpoint); "
+                       "check the home region's global cluster")
+    join = phase_values(JOIN, declared, outputs, observed.writer_endpoint or "")
     regions = tuple(r for r in config.regions
                     if any(observed.instances[r].overrides.get(k) != v for k, v in join.items()))
     if regions:
@@ -557,7 +570,7 @@ def _instances_step(config: Config, desired: Desired,
             not outputs["home"].get(names.OUT_PEERING_CONNECTION_ID):
         return Blocked(PEER_ROUTES, f"the home region stack in {config.home_region} has no "
                        f"{names.OUT_PEERING_CONNECTION_ID} output after the join phase")
-    final = phase_values(PEER_ROUTES, declared, outputs)
+    final = phase_values(PEER_ROUTES, declared, outputs, observed.writer_endpoint or "")
     stale = tuple(r for r in config.regions if phase_overrides(observed.instances[r]) != final)
     if stale:
         return _phase_step(config, PEER_ROUTES, stale, final, keep, observed,

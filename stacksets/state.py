@@ -119,14 +119,19 @@ def global_cluster_id(outputs: Mapping[str, Mapping[str, str]]) -> str | None:
                  if o.get(names.OUT_GLOBAL_CLUSTER_ID)), None)
 
 
-def writer(aws: Aws, config: Config, instances: Mapping[str, Instance]) -> str | None:
+def writer(aws: Aws, config: Config,
+           instances: Mapping[str, Instance]) -> tuple[str | None, str | None]:
+    """(the writer's region, the global writer endpoint), None where unknown."""
     identifier = global_cluster_id({r: i.outputs for r, i in instances.items()})
     if not identifier:
-        return None
+        return None, None
     try:
-        return aurora.writer_region(aws, config.regions, identifier)
+        found = aurora.global_cluster(aws, config.regions, identifier) or {}
     except (ClientError, NotImplementedError):
-        return None  # reported by `status`; the rollout never depends on it
+        return None, None  # the join phase waits for the endpoint (Blocked, with the reason)
+    writers = [m["DBClusterArn"].split(":")[3] for m in found.get("GlobalClusterMembers", [])
+               if m.get("IsWriter")]
+    return (writers[0] if writers else None), (found.get("Endpoint") or None)
 
 
 def observe(aws: Aws, config: Config) -> Observed:
@@ -137,9 +142,10 @@ def observe(aws: Aws, config: Config) -> Observed:
     running = [o["OperationId"] for o in history if o.get("Status") in RUNNING]
     listed = summaries(aws, config)
     current = instances(aws, config, listed=listed)
+    where, endpoint = writer(aws, config, current)
     return Observed(stack_set=found, instances=current,
                     stray_regions=stray_regions(config, listed),
                     running_operation=running[-1] if running else None,
                     last_operation=history[-1]["OperationId"] if history else "",
                     global_stack=global_stack(aws, config),
-                    writer_region=writer(aws, config, current))
+                    writer_region=where, writer_endpoint=endpoint)

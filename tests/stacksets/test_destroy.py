@@ -24,7 +24,8 @@ OUTPUTS = {names.OUT_GLOBAL_CLUSTER_ID: "payments-example-global",
 
 
 def joined(wanted, **secondary):
-    values = {"RecoveryVpcId": VPC, "PeerRegionReady": "true", "PeeringConnectionId": PCX}
+    values = {"RecoveryVpcId": VPC, "PeerRegionReady": "true", "PeeringConnectionId": PCX,
+              "GlobalWriterEndpoint": "payments-example-global.global-0a.global.rds.amazonaws.com"}
     return Observed(stack_set=Stack("ACTIVE", wanted.regional_template, {}), last_operation="op",
                     instances={"us-east-1": Instance("us-east-1", overrides=values),
                                "us-west-2": Instance("us-west-2", overrides={
@@ -38,6 +39,7 @@ def test_unpeer_is_one_operation_for_both_regions_keeping_region_overrides(examp
     assert step.targets == ("us-east-1", "us-west-2")
     assert step.arguments["ParameterOverrides"] == [
         {"ParameterKey": "EgressMode", "UsePreviousValue": True},
+        {"ParameterKey": "GlobalWriterEndpoint", "ParameterValue": ""},
         {"ParameterKey": "PeerRegionReady", "ParameterValue": "false"},
         {"ParameterKey": "PeeringConnectionId", "ParameterValue": ""},
         {"ParameterKey": "RecoveryVpcId", "ParameterValue": ""}]

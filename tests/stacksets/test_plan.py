@@ -14,6 +14,7 @@ ACCOUNT = "123456789012"
 PREFERENCES = {"RegionConcurrencyType": "PARALLEL", "MaxConcurrentPercentage": 100,
                "FailureToleranceCount": 0}
 VPC, PCX = "vpc-0123456789abcdef0", "pcx-0123456789abcdef0"
+WRITER = "payments-example-global.global-0a1b2c3d.global.rds.amazonaws.com"
 
 
 def parameters(**values):
@@ -32,13 +33,15 @@ def observed_after(wanted, phase):
     if phase == "stack set":
         return Observed(stack_set=stack_set, last_operation="")
     values = {"foundation": {},
-              "join": {"RecoveryVpcId": VPC, "PeerRegionReady": "true"},
+              "join": {"RecoveryVpcId": VPC, "PeerRegionReady": "true",
+                       "GlobalWriterEndpoint": WRITER},
               "peer-routes": {"RecoveryVpcId": VPC, "PeerRegionReady": "true",
-                              "PeeringConnectionId": PCX}}[phase]
+                              "PeeringConnectionId": PCX, "GlobalWriterEndpoint": WRITER}}[phase]
     primary_outputs = {names.OUT_VPC_ID: "vpc-0aaaaaaaaaaaaaaaa"}
     if phase != "foundation":
         primary_outputs[names.OUT_PEERING_CONNECTION_ID] = PCX
-    return Observed(stack_set=stack_set, last_operation="op-1", instances={
+    return Observed(stack_set=stack_set, last_operation="op-1", writer_endpoint=WRITER,
+                    instances={
         "us-east-1": Instance("us-east-1", overrides=values, outputs=primary_outputs),
         "us-west-2": Instance("us-west-2", overrides={**values, "EgressMode": "none"},
                               outputs={names.OUT_VPC_ID: VPC})})
@@ -115,7 +118,8 @@ def test_join_is_one_operation_for_both_regions_keeping_their_overrides(example_
     step, arguments = instance_step(example_config, wanted, observed_after(wanted, "foundation"))
     assert (step.phase, step.action) == ("join", "update_stack_instances")
     assert arguments == {"Regions": ["us-east-1", "us-west-2"], "ParameterOverrides": [
-        keep("EgressMode"), {"ParameterKey": "PeerRegionReady", "ParameterValue": "true"},
+        keep("EgressMode"), {"ParameterKey": "GlobalWriterEndpoint", "ParameterValue": WRITER},
+        {"ParameterKey": "PeerRegionReady", "ParameterValue": "true"},
         keep("PeeringConnectionId"), {"ParameterKey": "RecoveryVpcId", "ParameterValue": VPC}]}
 
 
@@ -124,7 +128,8 @@ def test_peer_routes_is_one_operation_for_both_regions(example_config, wanted):
     assert (step.phase, step.action) == ("peer-routes", "update_stack_instances")
     assert arguments == {"Regions": ["us-east-1", "us-west-2"], "ParameterOverrides": [
         keep("EgressMode"),
-        *parameters(PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)]}
+        *parameters(GlobalWriterEndpoint=WRITER, PeerRegionReady="true",
+                    PeeringConnectionId=PCX, RecoveryVpcId=VPC)]}
 
 
 def test_without_region_overrides_nothing_is_kept(example_config, wanted):
@@ -136,7 +141,8 @@ def test_without_region_overrides_nothing_is_kept(example_config, wanted):
         for r, i in observed.instances.items()})
     step, arguments = instance_step(config, wanted, observed)
     assert arguments["ParameterOverrides"] == parameters(
-        PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)
+        GlobalWriterEndpoint=WRITER, PeerRegionReady="true", PeeringConnectionId=PCX,
+        RecoveryVpcId=VPC)
 
 
 def test_a_changed_region_override_is_its_own_operation_with_the_full_list(example_config,
@@ -146,7 +152,8 @@ def test_a_changed_region_override_is_its_own_operation_with_the_full_list(examp
     step, arguments = instance_step(config, wanted, observed_after(wanted, "peer-routes"))
     assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
     assert arguments["ParameterOverrides"] == parameters(
-        EgressMode="single-nat", PeerRegionReady="true", PeeringConnectionId=PCX,
+        EgressMode="single-nat", GlobalWriterEndpoint=WRITER, PeerRegionReady="true",
+        PeeringConnectionId=PCX,
         RecoveryVpcId=VPC)
 
 
@@ -156,7 +163,8 @@ def test_a_removed_region_override_is_left_out_so_the_stack_set_value_returns(ex
     step, arguments = instance_step(config, wanted, observed_after(wanted, "peer-routes"))
     assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
     assert arguments["ParameterOverrides"] == parameters(
-        PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)
+        GlobalWriterEndpoint=WRITER, PeerRegionReady="true", PeeringConnectionId=PCX,
+        RecoveryVpcId=VPC)
 
 
 def test_an_instance_that_is_not_current_is_redeployed_with_its_values(example_config, wanted):
@@ -167,7 +175,8 @@ def test_an_instance_that_is_not_current_is_redeployed_with_its_values(example_c
     step, arguments = instance_step(example_config, wanted, observed, "SEQUENTIAL")
     assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
     assert arguments["ParameterOverrides"] == parameters(
-        EgressMode="none", PeerRegionReady="true", PeeringConnectionId=PCX, RecoveryVpcId=VPC)
+        EgressMode="none", GlobalWriterEndpoint=WRITER, PeerRegionReady="true",
+        PeeringConnectionId=PCX, RecoveryVpcId=VPC)
 
 
 @pytest.mark.parametrize("status", ["OUTDATED", "INOPERABLE"])
@@ -318,3 +327,21 @@ def test_nothing_left_after_a_complete_rollout(example_config, wanted):
     done = dataclasses.replace(observed, global_stack=Stack(
         "CREATE_COMPLETE", wanted.global_template, values))
     assert plan.next_step(example_config, wanted, done) is None
+
+
+def test_join_waits_for_the_global_writer_endpoint(example_config, wanted):
+    """Both regions' functions connect to the global writer endpoint: the join phase does not
+    run without it (it would leave the recovery region with no database to reach)."""
+    observed = dataclasses.replace(observed_after(wanted, "foundation"), writer_endpoint=None)
+    step = plan.next_step(example_config, wanted, observed)
+    assert isinstance(step, plan.Blocked) and step.phase == "join"
+    assert "writer endpoint" in step.reason
+
+
+def test_a_failover_changes_no_phase_value(example_config, wanted):
+    """The global writer endpoint's name survives switchovers and failovers: a deploy after a
+    failover (writer in the recovery region) plans nothing."""
+    done = observed_after(wanted, "peer-routes")
+    moved = dataclasses.replace(done, writer_region="us-west-2")
+    assert plan.next_step(example_config, wanted, moved) == plan.next_step(
+        example_config, wanted, done)
