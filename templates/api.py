@@ -48,6 +48,7 @@ from .tagging import name, tags
 from .waf import Firewall, add_waf
 
 GROUP_API = "API"
+CERTIFICATE_KEY_ALGORITHM = "RSA_2048"
 STAGE_NAME = REST_API_STAGE_NAME  # the dashboard's Stage dimension
 PROCESS_PATH = "process"
 HEALTH_PATH_PART = names.HEALTH_PATH.strip("/")
@@ -359,7 +360,11 @@ def _custom_domains(t: Template, api, stage) -> None:
     certificate = t.add_resource(certificatemanager.Certificate(
         "ApiCertificate", DomainName=Ref(names.API_DOMAIN_NAME), ValidationMethod="DNS",
         SubjectAlternativeNames=[health_host()],
-        KeyAlgorithm="EC_prime256v1",
+        # RSA 2048: the API Gateway and ACM documentation found here does not say that regional
+        # custom domains serve ECDSA certificates (ACM: "some AWS services may require RSA
+        # keys"), and a certificate API Gateway rejects would fail the whole stack. RSA_2048
+        # is ACM's default and what every client accepts.
+        KeyAlgorithm=CERTIFICATE_KEY_ALGORITHM,
         DomainValidationOptions=If(names.IS_HOME, [failover, own], [own]),
         Tags=tags("api"),
     ))
