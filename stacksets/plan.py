@@ -578,12 +578,36 @@ def _instances_step(config: Config, desired: Desired,
     return None
 
 
+# The failover records' PRIMARY/SECONDARY inputs. `dr switchover` swaps each pair in the
+# global stack (template unchanged) so DNS prefers the new writer; a deploy keeps that choice.
+PREFERENCE_PAIRS = ((names.PRIMARY_API_TARGET, names.SECONDARY_API_TARGET),
+                    (names.PRIMARY_API_TARGET_ZONE, names.SECONDARY_API_TARGET_ZONE),
+                    (names.PRIMARY_HEALTH_HOST, names.SECONDARY_HEALTH_HOST))
+
+
+def swap_preference(values: Mapping[str, str]) -> dict[str, str]:
+    swapped = dict(values)
+    for first, second in PREFERENCE_PAIRS:
+        if first in swapped and second in swapped:
+            swapped[first], swapped[second] = swapped[second], swapped[first]
+    return swapped
+
+
+def prefers_recovery(stack: Stack | None, outputs: Mapping[str, Mapping[str, str]]) -> bool:
+    """True when the deployed global stack's PRIMARY record points at the recovery region:
+    `dr switchover` moved the DNS preference with the writer, and a deploy must not undo it."""
+    target = outputs.get("recovery", {}).get(names.OUT_API_DOMAIN_TARGET)
+    return bool(stack and target and stack.parameters.get(names.PRIMARY_API_TARGET) == target)
+
+
 def next_global_step(config: Config, desired: Desired, observed: Observed,
                      outputs: Mapping[str, Mapping[str, str]]) -> Step | Blocked | None:
     parameters = global_parameters(config, desired, outputs)
     if isinstance(parameters, Blocked):
         return parameters
     stack = observed.global_stack
+    if prefers_recovery(stack, outputs):
+        parameters = swap_preference(parameters)
     after = stack.version if stack else ""
     if stack is not None and stack.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
         # A stack whose creation failed can only be deleted (CloudFormation User Guide,

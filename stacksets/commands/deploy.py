@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stacksets import artifacts, preflight, roles, state
+from stacksets import artifacts, preflight, roles, schema, state
 from stacksets.context import Context, desired, uploads
 from stacksets.operations import RolloutError, StaleState
 from stacksets.plan import Blocked, Step, next_step
@@ -86,6 +86,11 @@ def rollout(ctx: Context, wanted) -> list[dict[str, Any]]:
         observed = state.observe(ctx.aws, config)
     else:
         raise RolloutError(f"no convergence after {MAX_STEPS} operations")
+    region = observed.writer_region or config.home_region
+    line = schema.migrate(ctx.aws, {r: i.outputs for r, i in observed.instances.items()},
+                          region, ctx.local)
+    reporter.info(line)
+    reporter.record("schema", line)
     reporter.record("regions", region_report(ctx, observed))
     if observed.global_stack:
         reporter.record("global", {"stack": config.global_stack_name,

@@ -22,13 +22,11 @@ from stacksets.config import Config
 from stacksets.dr import names
 from stacksets.dr.runbook import GLOBAL_REGION
 from stacksets.dr.state import DrState, Member, Step
+# Global stack parameters that say where each failover record and health check points (one
+# definition, shared with deploy, which keeps the preference `dr switchover` chose).
+from stacksets.plan import PREFERENCE_PAIRS
 
 HEALTH_TIMEOUT_SECONDS = 5.0
-# Global stack parameters that say where each failover record and health check points.
-PREFERENCE_PAIRS = ((template_names.PRIMARY_API_TARGET, template_names.SECONDARY_API_TARGET),
-                    (template_names.PRIMARY_API_TARGET_ZONE,
-                     template_names.SECONDARY_API_TARGET_ZONE),
-                    (template_names.PRIMARY_HEALTH_HOST, template_names.SECONDARY_HEALTH_HOST))
 
 
 class FailedRegionCall(RuntimeError):

@@ -345,3 +345,24 @@ def test_a_failover_changes_no_phase_value(example_config, wanted):
     moved = dataclasses.replace(done, writer_region="us-west-2")
     assert plan.next_step(example_config, wanted, moved) == plan.next_step(
         example_config, wanted, done)
+
+
+def test_a_deploy_keeps_the_dns_preference_that_dr_switchover_chose(example_config, wanted):
+    """After `dr switchover --to <recovery>`, the global stack's PRIMARY record points at the
+    recovery region; a later deploy must not move DNS back to home behind the operator."""
+    outputs = {"home": {names.OUT_API_DOMAIN_TARGET: "d-home.execute-api.us-east-1.amazonaws.com",
+                        names.OUT_API_DOMAIN_ZONE_ID: "ZHOME", names.OUT_API_ENDPOINT_HOST: "h"},
+               "recovery": {names.OUT_API_DOMAIN_TARGET:
+                            "d-rec.execute-api.us-west-2.amazonaws.com",
+                            names.OUT_API_DOMAIN_ZONE_ID: "ZREC", names.OUT_API_ENDPOINT_HOST: "r"}}
+    normal = plan.global_parameters(example_config, wanted, outputs)
+    swapped = plan.swap_preference(normal)
+    assert swapped[names.PRIMARY_API_TARGET] == outputs["recovery"][names.OUT_API_DOMAIN_TARGET]
+    deployed = Stack("UPDATE_COMPLETE", wanted.global_template, swapped, version="v1")
+    observed = Observed(global_stack=deployed)
+    assert plan.prefers_recovery(deployed, outputs)
+    assert plan.next_global_step(example_config, wanted, observed, outputs) is None
+    back_home = Stack("UPDATE_COMPLETE", wanted.global_template, normal, version="v1")
+    assert not plan.prefers_recovery(back_home, outputs)
+    assert plan.next_global_step(example_config, wanted, Observed(global_stack=back_home),
+                                 outputs) is None
