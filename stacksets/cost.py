@@ -17,6 +17,8 @@ from typing import Any, Mapping
 
 from templates import names
 
+from stacksets.conditions import NO_VALUE, resolver
+
 PRICES = Path(__file__).with_name("prices.json")
 EGRESS_MODES = ("nat-per-az", "single-nat", "none")
 # Until the REST API branch adds its web ACL to the regional template, the WAF line prices one
@@ -26,7 +28,6 @@ ASSUMED_WAF_RULES = 4
 # conditions (peering requested / routed); they are never shown.
 STEADY_STATE = {names.PEER_REGION_READY: "true", names.RECOVERY_VPC_ID: "vpc-0steadystate0",
                 names.PEERING_CONNECTION_ID: "pcx-0steadystate0"}
-NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
 class CostError(Exception):
@@ -74,43 +75,9 @@ def load_prices(path: Path = PRICES) -> Prices:
 
 
 # --- the templates as CloudFormation would see them ---------------------------------------------
-def _evaluator(doc: Mapping[str, Any], values: Mapping[str, str]):
-    cache: dict[str, bool] = {}
-
-    def condition(name: str) -> bool:
-        if name not in cache:
-            cache[name] = bool(evaluate(doc["Conditions"][name]))
-        return cache[name]
-
-    def evaluate(node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            (fn, arg), = node.items()
-            if fn == "Ref":
-                return node if arg == "AWS::NoValue" else values.get(arg, node)
-            if fn == "Condition":
-                return condition(arg)
-            if fn == "Fn::Equals":
-                return evaluate(arg[0]) == evaluate(arg[1])
-            if fn == "Fn::Not":
-                return not evaluate(arg[0])
-            if fn == "Fn::And":
-                return all(evaluate(a) for a in arg)
-            if fn == "Fn::Or":
-                return any(evaluate(a) for a in arg)
-            if fn == "Fn::If":
-                return evaluate(arg[1] if condition(arg[0]) else arg[2])
-        if isinstance(node, dict):
-            return {k: v for k, v in ((k, evaluate(v)) for k, v in node.items()) if v != NO_VALUE}
-        if isinstance(node, list):
-            return [v for v in (evaluate(v) for v in node) if v != NO_VALUE]
-        return node
-
-    return condition, evaluate
-
-
 def deployed(doc: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, dict]:
     """The resources CloudFormation would create with `values`, properties resolved."""
-    condition, evaluate = _evaluator(doc, values)
+    condition, evaluate = resolver(doc, values)
     return {lid: {"Type": r["Type"], "Properties": evaluate(r.get("Properties", {}))}
             for lid, r in doc.get("Resources", {}).items()
             if "Condition" not in r or condition(r["Condition"])}

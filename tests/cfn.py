@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-NO_VALUE = {"Ref": "AWS::NoValue"}
+from stacksets.conditions import NO_VALUE, resolver  # noqa: E402
 PSEUDO_DEFAULTS = {"AWS::AccountId": "123456789012", "AWS::Partition": "aws",
                    "AWS::URLSuffix": "amazonaws.com"}
 
@@ -89,36 +89,7 @@ def render(doc: dict, *, region: str, parameters: dict[str, str]) -> Cfn:
         raise KeyError(f"parameters without a default need a value: {missing}")
     values.update(PSEUDO_DEFAULTS, **{"AWS::Region": region})
 
-    conditions: dict[str, bool] = {}
-
-    def condition(name: str) -> bool:
-        if name not in conditions:
-            conditions[name] = bool(evaluate(doc["Conditions"][name]))
-        return conditions[name]
-
-    def evaluate(node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            (fn, arg), = node.items()
-            if fn == "Ref":
-                return node if arg == "AWS::NoValue" else values.get(arg, node)
-            if fn == "Condition":
-                return condition(arg)
-            if fn == "Fn::Equals":
-                return evaluate(arg[0]) == evaluate(arg[1])
-            if fn == "Fn::Not":
-                return not evaluate(arg[0])
-            if fn == "Fn::And":
-                return all(evaluate(a) for a in arg)
-            if fn == "Fn::Or":
-                return any(evaluate(a) for a in arg)
-            if fn == "Fn::If":
-                return evaluate(arg[1] if condition(arg[0]) else arg[2])
-        if isinstance(node, dict):
-            evaluated = {k: evaluate(v) for k, v in node.items()}
-            return {k: v for k, v in evaluated.items() if v != NO_VALUE}
-        if isinstance(node, list):
-            return [v for v in (evaluate(v) for v in node) if v != NO_VALUE]
-        return node
+    condition, evaluate = resolver(doc, values)
 
     rendered = copy.deepcopy(doc)
     for section in ("Resources", "Outputs"):
