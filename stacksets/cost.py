@@ -17,12 +17,13 @@ from typing import Any, Mapping
 
 from templates import names
 
-from stacksets.conditions import NO_VALUE, resolver
+from stacksets.conditions import resolver
 
 PRICES = Path(__file__).with_name("prices.json")
 EGRESS_MODES = ("nat-per-az", "single-nat", "none")
-# Until the REST API branch adds its web ACL to the regional template, the WAF line prices one
-# web ACL with this many rules (a managed rule group counts as one rule), marked as assumed.
+# A regional template without a web ACL (an older build) is priced as if it had one with this
+# many rules (a managed rule group counts as one rule), marked as assumed; the current
+# template's own web ACL is priced from its rules.
 ASSUMED_WAF_RULES = 4
 # The regional template at steady state: every rollout pass done. The ids only decide
 # conditions (peering requested / routed); they are never shown.
