@@ -183,7 +183,7 @@ def standby_cost(regional_doc: Mapping[str, Any], global_doc: Mapping[str, Any],
                  global_parameters: Mapping[str, str], global_region: str) -> dict:
     """Idle monthly cost per region and egress mode, plus the global stack, as a JSON-ready
     dict. `parameters` maps each region to its effective stack parameters."""
-    roles = {home: "primary", recovery: "secondary"}
+    roles = {home: "home", recovery: "recovery"}
     values_of = {region: template_values(regional_doc, region, {
         **parameters[region], names.HOME_REGION: home, names.RECOVERY_REGION: recovery,
         **STEADY_STATE}) for region in (home, recovery)}
