@@ -76,6 +76,19 @@ class Runner:
                          if latest else f"{region} no stack event yet")
         return lines
 
+    def latest_stack_event(self, region: str, stack: str) -> str:
+        """The newest event of one stack, for a heartbeat line ("" when none can be read)."""
+        try:
+            events = self.aws.call(self.aws.cfn(region).describe_stack_events,
+                                   StackName=stack)["StackEvents"]
+        except ClientError:
+            return ""
+        if not events:
+            return ""
+        newest = events[0]
+        return (f"{region} {newest.get('LogicalResourceId', '')} "
+                f"{newest.get('ResourceStatus', '')}").strip()
+
     def heartbeat(self, label: str, status: str, results: list[dict[str, Any]],
                   elapsed: float) -> None:
         self.reporter.info(f"  {label}: still {status} after {elapsed:.0f}s; latest: "
@@ -246,6 +259,7 @@ class Runner:
     def wait_stack(self, region: str, name: str, label: str, since: datetime) -> str:
         cfn = self.aws.cfn(region)
         started, delay = self.aws.clock.now(), self.first_delay
+        last_line = started
         while True:
             try:
                 stack = self.aws.call(cfn.describe_stacks, StackName=name)["Stacks"][0]
@@ -268,8 +282,11 @@ class Runner:
             if self.aws.clock.now() - started > self.timeout:
                 raise RolloutError(f"{label}: stack {name} still {status} after "
                                    f"{self.timeout:.0f}s; re-run deploy to resume")
+            now = self.aws.clock.now()
             if not self.reporter.tty and now - last_line + min(self.max_delay, delay * 1.2) \
                     > HEARTBEAT:
-                self.heartbeat(label, status, results, now - started)
+                self.reporter.info(f"  {label}: stack {name} still {status} after "
+                                   f"{now - started:.0f}s; latest: "
+                                   f"{self.latest_stack_event(region, name) or 'no event yet'}")
                 last_line = now
             delay = self._sleep(delay)

@@ -44,7 +44,7 @@ from .keys import Key
 from .parameters import HOSTNAME_PATTERN, ZONE_ID_PATTERN
 from .regional_params import Regional
 from .service import LOG_RETENTION_DAYS, Functions
-from .tagging import name, tags
+from .tagging import tags
 from .waf import Firewall, add_waf
 
 GROUP_API = "API"

@@ -17,19 +17,16 @@ from dataclasses import dataclass
 from awacs import dynamodb as ddb
 from awacs import kms as kms_actions
 from awacs.aws import Allow, Statement
-from troposphere import Ref, Sub, Template, awslambda, iam, logs
+from troposphere import Ref, Template, awslambda, iam
 
-from . import grants, names
-from .checks import skip_checkov
+from . import names
 from .keys import Key
 from .network import Network
 from .regional_params import Regional
 from .service import (
-    ARCHITECTURE, CODE_KEY_PATTERN, GROUP_SERVICE, LOG_RETENTION_DAYS, RUNTIME, FunctionSpec,
-    _base_statements, _code_bucket, _key_use_through, _table_arn,
+    CODE_KEY_PATTERN, GROUP_SERVICE, FunctionSpec, _key_use_through, _table_arn, add_function,
 )
 from .table import table_name
-from .tagging import name, tags
 
 AUTHORIZER = FunctionSpec(
     "authorizer", "Authorizer", "authorizer_handler.handler", names.AUTHORIZER_CODE_KEY,
@@ -74,50 +71,7 @@ def add_authorizer(regional: Regional, key: Key, network: Network) -> Authorizer
         AllowedPattern=CODE_KEY_PATTERN.format(function=AUTHORIZER.key),
         ConstraintDescription="lambda/authorizer-<64 hex digits>.zip",
     )
-    log_group = t.add_resource(logs.LogGroup(
-        "AuthorizerLogGroup",
-        LogGroupName=Sub(f"/aws/lambda/${{{names.NAME_PREFIX}}}-${{{names.ENVIRONMENT_NAME}}}-"
-                         f"{AUTHORIZER.key}"),
-        RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=key.arn,
-        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
-    ))
-    role = t.add_resource(iam.Role(
-        "AuthorizerRole",
-        Description="Merchant API key authorizer",
-        AssumeRolePolicyDocument=grants.policy(grants.assume_role_by("lambda")),
-        Policies=[iam.Policy(PolicyName="merchant-key-authorizer",
-                             PolicyDocument=grants.policy(*_base_statements(log_group),
-                                                          *authorizer_statements(key)))],
-        Tags=tags(AUTHORIZER.key),
-    ))
-    skip_checkov(
-        role,
-        CKV_AWS_111="EC2 network-interface (VPC access) and X-Ray trace writes have no resource "
-                    "scoping for an execution role; every other statement names its resource",
-    )
-    function = t.add_resource(awslambda.Function(
-        "AuthorizerFunction",
-        FunctionName=name(AUTHORIZER.key),
-        Description=AUTHORIZER.description,
-        Runtime=RUNTIME, Architectures=[ARCHITECTURE], Handler=AUTHORIZER.handler,
-        Code=awslambda.Code(S3Bucket=_code_bucket(),
-                            S3Key=Ref(AUTHORIZER.code_key_parameter)),
-        Role=role.get_att("Arn"),
-        MemorySize=AUTHORIZER.memory, Timeout=AUTHORIZER.timeout,
-        ReservedConcurrentExecutions=RESERVED_CONCURRENCY,
-        # In the private subnets: the table is reached through the DynamoDB gateway endpoint,
-        # so the authorizer works in every egress mode, NAT or none.
-        VpcConfig=awslambda.VPCConfig(SubnetIds=network.private_subnet_ids,
-                                      SecurityGroupIds=[Ref(network.lambda_security_group)]),
-        TracingConfig=awslambda.TracingConfig(Mode="Active"),
-        KmsKeyArn=key.arn,
-        LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
-        Environment=awslambda.Environment(Variables=environment()),
-        Tags=tags(AUTHORIZER.key),
-    ))
-    skip_checkov(
-        function,
-        CKV_AWS_116="invoked synchronously by API Gateway as an authorizer: a dead-letter "
-                    "queue only serves asynchronous invocations",
-    )
+    function = add_function(t, AUTHORIZER, authorizer_statements(key), key, network,
+                            environment(), RESERVED_CONCURRENCY)
+    role = t.resources[f"{AUTHORIZER.logical}Role"]
     return Authorizer(function=function, role=role)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs import s3 as s3_actions
 from awacs.aws import Statement
 from troposphere import Equals, GetAtt, If, Output, Ref, Sub, Template, fis, iam, s3
 

@@ -277,8 +277,11 @@ def _migrate_environment(database: Database) -> dict:
     }
 
 
-def _function(t: Template, spec: FunctionSpec, statements: list[Statement], key: Key,
-              network: Network, environment: dict, reserved) -> awslambda.Function:
+def add_function(t: Template, spec: FunctionSpec, statements: list[Statement], key: Key,
+                 network: Network, environment: dict, reserved) -> awslambda.Function:
+    """A function in the private subnets, with its own log group (KMS, retained) and role
+    (`statements` plus logs, VPC network interfaces and X-Ray). Logical ids derive from
+    `spec.logical`: <Logical>LogGroup, <Logical>Role, <Logical>Function."""
     log_group = _log_group(t, spec, key)
     role = t.add_resource(iam.Role(
         f"{spec.logical}Role",
@@ -323,13 +326,13 @@ def add_functions(regional: Regional, key: Key, network: Network, database: Data
                   storage: Storage) -> Functions:
     add_service_parameters(regional)
     t = regional.template
-    processor = _function(t, PROCESSOR, processor_statements(database, storage, key), key,
+    processor = add_function(t, PROCESSOR, processor_statements(database, storage, key), key,
                           network, _environment(database, storage),
                           _reservation(names.PROCESSOR_RESERVED_CONCURRENCY))
-    health = _function(t, HEALTH, health_statements(database, storage, key), key, network,
+    health = add_function(t, HEALTH, health_statements(database, storage, key), key, network,
                        _environment(database, storage),
                        _reservation(names.HEALTH_RESERVED_CONCURRENCY))
-    migrate = _function(t, MIGRATE, migrate_statements(database, key), key, network,
+    migrate = add_function(t, MIGRATE, migrate_statements(database, key), key, network,
                         _migrate_environment(database), Ref("AWS::NoValue"))
     t.add_output(Output(names.OUT_MIGRATE_FUNCTION, Value=Ref(migrate),
                         Description="The migrate function: invoke it after each deploy (roles, "

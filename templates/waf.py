@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from pathlib import Path
 
 from troposphere import GetAtt, Output, Ref, Sub, logs, wafv2
 
@@ -37,7 +36,7 @@ from . import names
 from .physical_names import web_acl_name
 from .keys import Key
 from .regional_params import Regional
-from .tagging import name, tags
+from .tagging import tags
 
 GROUP_WAF = "Web application firewall"
 LOG_RETENTION_DAYS = 365

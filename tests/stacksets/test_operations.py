@@ -237,3 +237,25 @@ def test_a_timeout_says_how_to_resume(stubbed):
         stubs["us-east-1"].add_response("list_stack_set_operation_results", results())
     with pytest.raises(RolloutError, match="Re-run deploy to resume"):
         runner.wait("join-1", "join")
+
+
+def test_waiting_for_the_global_stack_also_beats_every_30_seconds(stubbed):
+    """The global stack (a plain stack, not a StackSet operation) can take minutes too (health
+    checks, the certificate of a new zone): a CI log still gets a line every 30 s."""
+    runner, stubs, clock, lines = stubbed
+    east = stubs["us-east-1"]
+    polls = 10
+    for number in range(polls):
+        status = "CREATE_COMPLETE" if number == polls - 1 else "CREATE_IN_PROGRESS"
+        east.add_response("describe_stacks", {"Stacks": [{
+            "StackName": "payments-example-global", "StackId": "arn:stack/g/1",
+            "StackStatus": status, "CreationTime": STARTED}]})
+        if status != "CREATE_COMPLETE":
+            pass
+    runner.latest_stack_event = lambda region, stack: f"{region} PrimaryHealthCheck " \
+                                                      "CREATE_IN_PROGRESS"
+    assert runner.wait_stack("us-east-1", "payments-example-global", "global",
+                             STARTED) == "CREATE_COMPLETE"
+    beats = [line for line in lines if "still CREATE_IN_PROGRESS" in line]
+    assert sum(clock.slept) > 90 and beats
+    assert beats[0].endswith("latest: us-east-1 PrimaryHealthCheck CREATE_IN_PROGRESS")
