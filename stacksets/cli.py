@@ -51,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
                                  epilog=EXIT_STATUS + EXTRA_EXIT_STATUS.get(name, ""))
         command.add_argument("--config", required=True, type=Path,
                              help="environment file, e.g. stacksets/environments/example.yaml")
+        command.add_argument("--local-state", type=Path, default=None,
+                             help="--local only: the rehearsal's saved account (default: "
+                                  "build/rehearsal/<environment>.jsonl)")
         command.add_argument("--local", action="store_true",
                              help="rehearse against moto in-process (no account, no network)")
         command.add_argument("--output", choices=("text", "json"), default="text",
@@ -150,6 +153,18 @@ def main(argv: list[str] | None = None) -> int:
                 return USAGE
 
             stack.enter_context(rehearsal.local_aws(config.target.account))
+            state_path = args.local_state or rehearsal.journal.default_path(
+                args.build_dir or bundle_module.DEFAULT_BUILD, config.environment)
+            try:
+                replayed = rehearsal.resume(state_path, config.environment)
+            except rehearsal.journal.JournalError as error:
+                _failure(reporter, "error", str(error))
+                reporter.finish()
+                return USAGE
+            stack.enter_context(rehearsal.journal.recording(state_path, config.environment,
+                                                            replayed))
+            reporter.info(f"  rehearsal state: {state_path} ({replayed} recorded call(s) "
+                          "replayed; delete the file to start from an empty account)")
             config, zone = rehearsal.stand_in_hosted_zone(config)
             if zone:
                 reporter.info(f"  rehearsal hosted zone {zone} stands in for "

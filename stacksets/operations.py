@@ -104,6 +104,9 @@ class Runner:
             return {**record, "result": "created"}
         if not step.stack_set:
             return {**record, **self.run_stack(step)}
+        # Set before the call: an interruption while it is on the wire may leave it started.
+        self.current = (f"operation {step.arguments.get('OperationId', '(being started)')} "
+                        f"({step.phase}) on {self.config.stack_set_name}")
         operation_id = self.start(step)
         self.current = f"operation {operation_id} ({step.phase}) on {self.config.stack_set_name}"
         self.wait(operation_id, step.phase)
@@ -244,14 +247,15 @@ class Runner:
         cfn = self.aws.cfn(step.region)
         name = step.arguments["StackName"]
         since = datetime.now(timezone.utc)
+        self.current = f"{step.action} of stack {name} in {step.region}"
         try:
             self.aws.call(getattr(cfn, step.action), **step.arguments)
         except ClientError as error:
+            self.current = None
             if NO_UPDATES in error_message(error):
                 self.reporter.info(f"   {name}: no changes")
                 return {"result": "no changes"}
             raise
-        self.current = f"{step.action} of stack {name} in {step.region}"
         result = self.wait_stack(step.region, name, step.phase, since)
         self.current = None
         return {"result": result}

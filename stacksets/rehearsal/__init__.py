@@ -27,7 +27,7 @@ from moto import mock_aws
 from moto.cloudformation import parsing
 from moto.moto_api._internal.models import moto_api_backend
 
-from stacksets.rehearsal import deletions, fidelity, intrinsics, lambda_quota, rds_global
+from stacksets.rehearsal import deletions, fidelity, intrinsics, journal, lambda_quota, rds_global
 from stacksets.rehearsal.models import STAND_INS
 
 FAKE_CREDENTIALS = {
@@ -94,6 +94,15 @@ def local_aws(account_id: str, region: str = "us-east-1") -> Iterator[None]:
                 rds_global.PATCHES:
             stack.enter_context(mock.patch.object(owner, name, replacement, create=True))
         yield
+
+
+def resume(state_path, environment: str) -> int:
+    """Replay the saved calls of `environment` (journal.py): the account as the previous
+    `--local` invocation left it, with the same ids. Returns the calls replayed."""
+    import boto3
+
+    return journal.replay(state_path, environment, lambda service, region: boto3.client(
+        service, region_name=region))
 
 
 def stand_in_hosted_zone(config):

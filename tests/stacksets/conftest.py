@@ -11,6 +11,12 @@ EXAMPLE = ROOT / "stacksets" / "environments" / "example.yaml"
 
 
 @pytest.fixture(autouse=True)
+def own_rehearsal_state(monkeypatch, tmp_path):
+    """Every test's `--local` runs start from an empty account (their own journal)."""
+    monkeypatch.setenv("STACKSETS_REHEARSAL_STATE_DIR", str(tmp_path / "rehearsal"))
+
+
+@pytest.fixture(autouse=True)
 def no_real_aws(monkeypatch):
     """Fake credentials everywhere: nothing in these tests may reach AWS."""
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):

@@ -29,11 +29,22 @@ STACK_SET = "payments-example-regional"
 ARTIFACTS = "payments-example-artifacts-123456789012-{}"
 
 
+def in_this_session():
+    """The CLI's --local inside the moto session the test holds: no new moto, and no saved
+    state to replay into it (tests/stacksets/test_local_state.py covers the saved state)."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(mock.patch("stacksets.rehearsal.local_aws",
+                                   lambda *a, **k: contextlib.nullcontext()))
+    stack.enter_context(mock.patch("stacksets.rehearsal.resume", lambda *a, **k: 0))
+    stack.enter_context(mock.patch("stacksets.rehearsal.journal.recording",
+                                   lambda *a, **k: contextlib.nullcontext()))
+    return stack
+
+
 def run(build_dir, *argv, config=EXAMPLE):
     """One CLI run inside the already active moto session; returns (status, JSON document)."""
     out = io.StringIO()
-    with mock.patch("stacksets.rehearsal.local_aws", lambda *a, **k: contextlib.nullcontext()), \
-            contextlib.redirect_stdout(out):
+    with in_this_session(), contextlib.redirect_stdout(out):
         status = cli.main([argv[0], "--config", str(config), "--local", "--build-dir",
                            str(build_dir), "--output", "json", *argv[1:]])
     return status, json.loads(out.getvalue())
@@ -217,8 +228,7 @@ def test_after_a_failover_status_is_normal_plan_is_empty_and_protection_is_enfor
         for cluster in rds_backends[ACCOUNT][region].clusters.values():
             cluster.is_writer = region == SECONDARY
     out = io.StringIO()
-    with mock.patch("stacksets.rehearsal.local_aws", lambda *a, **k: contextlib.nullcontext()), \
-            contextlib.redirect_stdout(out):
+    with in_this_session(), contextlib.redirect_stdout(out):
         cli.main(["status", "--config", str(EXAMPLE), "--local", "--build-dir", str(build_dir)])
     text = out.getvalue()
     assert "aurora: writer in us-west-2, home us-east-1: the database runs in the recovery " \
