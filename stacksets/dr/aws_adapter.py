@@ -178,17 +178,11 @@ class AwsAdapter:
         return found
 
     def _health(self, region: str, notes: list[str]) -> tuple[bool | None, bool | None]:
-        try:
-            apis = self.aws.call(self.client("apigatewayv2", region).get_apis)["Items"]
-        except (ClientError, BotoCoreError) as error:
-            notes.append(f"GetApis in {region}: {_why(error)}")
+        url = names.health_url(self.config, region)
+        if url is None:
+            notes.append(f"/health of {region}: the config has no domain.name")
             return None, None
-        endpoint = next((a.get("ApiEndpoint") for a in apis
-                         if a.get("Name") == names.http_api(self.config)), None)
-        if not endpoint:
-            notes.append(f"no HTTP API named {names.http_api(self.config)} in {region}")
-            return None, None
-        status, body = self.get(endpoint.rstrip("/") + template_names.HEALTH_PATH)
+        status, body = self.get(url)
         return status == 200, writable_from(body)
 
     def _route53(self, notes: list[str]) -> tuple[dict[str, bool | None], str | None]:

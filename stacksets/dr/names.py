@@ -1,12 +1,15 @@
 """Where the DR runbook finds things, derived from the config alone.
 
-The templates name the global cluster, the clusters, the secret, the table and the HTTP API
+The templates name the global cluster, the clusters, the secret, the table and the health
+hosts
 deterministically (`templates/tagging.py`, `templates/database.py`), so a failover needs no
 stack-set call (the administration region may be the failed one). The two accessors `home` and
 `recovery` are the only places that know the config's key names.
 """
 
 from __future__ import annotations
+
+import re
 
 from stacksets.config import Config
 
@@ -47,15 +50,26 @@ def bucket(config: Config, region: str) -> str:
 S3_REPLICATION_RULE = "to-peer-region"  # templates/storage.py
 
 
-def http_api(config: Config) -> str:
-    return f"{_base(config)}-payments"
+def health_url(config: Config, region: str) -> str | None:
+    """The region's own health host, `<region>.<domain>` (templates/api.py `health_host`): the
+    URL Route 53 probes. No API call is needed to find it (the default `execute-api` endpoint
+    is disabled). None when the config names no domain."""
+    if config.domain is None or not config.domain.name:
+        return None
+    return f"https://{region}.{config.domain.name}/health"
 
 
 def region_of_arn(arn: str) -> str:
     return arn.split(":")[3] if arn.count(":") >= 5 else ""
 
 
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+
+
 def region_of_host(host: str) -> str:
-    """`<id>.execute-api.<region>.amazonaws.com` (and `d-<id>.execute-api...`) -> region."""
+    """`<id>.execute-api.<region>.amazonaws.com` (a regional domain target) or
+    `<region>.<domain>` (a region's health host) -> region; "" otherwise."""
     parts = host.split(".")
-    return parts[parts.index("execute-api") + 1] if "execute-api" in parts[:-2] else ""
+    if "execute-api" in parts[:-2]:
+        return parts[parts.index("execute-api") + 1]
+    return parts[0] if len(parts) > 2 and _REGION.fullmatch(parts[0]) else ""

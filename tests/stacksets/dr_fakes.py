@@ -32,7 +32,8 @@ def cluster_arn(region: str) -> str:
 
 
 def api_host(region: str) -> str:
-    return f"abc123.execute-api.{region}.amazonaws.com"
+    """A region's health host, `<region>.<ApiDomainName>` (templates/api.py)."""
+    return f"{region}.api.example.com"
 
 
 class Cloud:
@@ -63,7 +64,8 @@ class Cloud:
         return {r for _, r, _, _ in self.calls}
 
     def health(self, url: str) -> tuple[int, dict]:
-        region = url.split(".")[2]
+        assert url.startswith("https://") and url.endswith("/health"), url
+        region = url.split("//", 1)[1].split(".", 1)[0]
         if region in self.down or not self.api_up[region]:
             return (0, {}) if region in self.down else (503, {"status": "unhealthy"})
         if self.settling.get(region):
@@ -123,11 +125,6 @@ class Cloud:
             value = self.s3_failed.get(region, 0.0) if Statistics == ["Sum"] else 12.0
             return {"Datapoints": [{"Timestamp": now, Statistics[0]: value}]}
         return {"Datapoints": [{"Timestamp": now, "Maximum": self.lag[MetricName]}]}
-
-    def apigatewayv2_get_apis(self, region):
-        return {"Items": [{"Name": "payments-example-payments", "ApiId": "abc123",
-                           "ApiEndpoint": f"https://{api_host(region)}",
-                           "ProtocolType": "HTTP", "RouteSelectionExpression": "x"}]}
 
     def _parameters(self):
         other = self.recovery if self.preferred == self.home else self.home

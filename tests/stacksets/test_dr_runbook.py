@@ -315,3 +315,15 @@ def test_cli_rejects_an_unbounded_drill(build_dir, capsys):
                         "--build-dir", str(build_dir)])
     document = json.loads(capsys.readouterr().out)
     assert code == 2 and "--payments 0: allowed 1 to 1000" in document["error"]
+
+
+def test_health_is_read_from_each_regions_own_host_and_hosts_name_their_region(example_config):
+    """The REST API's default endpoint is disabled: `dr` probes `<region>.<domain>/health`
+    (templates/api.py health_host), and reads a region from either host form."""
+    from stacksets.dr import names as dr_names
+
+    assert dr_names.health_url(example_config, "us-west-2") == \
+        f"https://us-west-2.{example_config.domain.name}/health"
+    assert dr_names.region_of_host("us-west-2.api.example.com") == "us-west-2"
+    assert dr_names.region_of_host("d-1.execute-api.eu-west-1.amazonaws.com") == "eu-west-1"
+    assert dr_names.region_of_host("api.example.com") == ""
