@@ -1,5 +1,5 @@
 import sys
 
-from stacksets.cli import main
+from payments_dr.cli import main
 
 sys.exit(main())

@@ -13,7 +13,7 @@ from awacs.aws import Bool, Condition, Deny, Policy, Principal, Statement
 from awacs import s3 as s3_actions
 from botocore.exceptions import ClientError
 
-from stacksets.aws import call, error_code
+from toolkit.aws import call, error_code
 
 # CloudFormation API Reference, CreateStackSet/CreateStack: TemplateBody "Maximum length of
 # 51,200 bytes"; larger templates must be passed by TemplateURL (an S3 object).

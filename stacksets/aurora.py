@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError
 
 from templates import names
 
-from stacksets.aws import Aws, error_code
-from stacksets.errors import RolloutError
+from toolkit.aws import Aws, error_code
+from toolkit.errors import RolloutError
 
 NOT_MEMBER = ("DBClusterNotFoundFault", "GlobalClusterNotFoundFault",
               "InvalidGlobalClusterStateFault")

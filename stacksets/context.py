@@ -7,12 +7,12 @@ import functools
 from dataclasses import dataclass, field
 
 from stacksets import artifacts
-from stacksets.aws import Aws
-from stacksets.bundle import Bundle
-from stacksets.config import Config
+from toolkit.aws import Aws
+from toolkit.bundle import Bundle
+from toolkit.config import Config
 from stacksets.operations import Runner
 from stacksets.plan import GLOBAL_REGION, Desired, stack_set_parameters
-from stacksets.report import Reporter
+from toolkit.report import Reporter
 
 
 @dataclass

@@ -13,11 +13,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stacksets.aws import Aws, error_code, error_message
-from stacksets.config import Config
-from stacksets.errors import RolloutError, StaleState  # noqa: F401 (re-exported)
+from toolkit.aws import Aws, error_code, error_message
+from toolkit.config import Config
+from toolkit.errors import RolloutError, StaleState  # noqa: F401 (re-exported)
 from stacksets.plan import Step
-from stacksets.report import Reporter
+from toolkit.report import Reporter
 from stacksets.state import RUNNING
 
 DONE, FAILED, PENDING = "done", "failed", "pending"

@@ -38,7 +38,7 @@ from typing import Any, Mapping
 
 from templates import names
 
-from stacksets.config import SERVICE_MANAGED, Config
+from toolkit.config import SERVICE_MANAGED, Config
 
 FOUNDATION, JOIN, PEER_ROUTES, OVERRIDES, TEMPLATE, GLOBAL = (
     "foundation", "join", "peer-routes", "overrides", "template", "global")

@@ -19,8 +19,8 @@ from typing import Any, Mapping
 
 from templates import names
 
-from stacksets.aws import Aws
-from stacksets.config import Config
+from toolkit.aws import Aws
+from toolkit.config import Config
 from stacksets.plan import Stack
 
 UNRESERVED_MINIMUM = 100

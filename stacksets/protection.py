@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from stacksets.aws import Aws, error_code
+from toolkit.aws import Aws, error_code
 
 GONE = ("DBClusterNotFoundFault", "GlobalClusterNotFoundFault", "ResourceNotFoundException")
 

@@ -19,8 +19,8 @@ from awacs.aws import Action, Allow, Policy, Principal, Statement
 from awacs import sts
 from botocore.exceptions import ClientError
 
-from stacksets.aws import Aws, error_code
-from stacksets.config import DEFAULT_ADMINISTRATION_ROLE, SELF_MANAGED, Config
+from toolkit.aws import Aws, error_code
+from toolkit.config import DEFAULT_ADMINISTRATION_ROLE, SELF_MANAGED, Config
 
 POLICY_NAME = "payments-dr-stackset"
 # CloudFormation type namespace -> IAM service prefix, where they differ.

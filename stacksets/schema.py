@@ -16,8 +16,8 @@ from typing import Any, Mapping
 
 from templates import names
 
-from stacksets.aws import Aws
-from stacksets.errors import RolloutError
+from toolkit.aws import Aws
+from toolkit.errors import RolloutError
 
 NOT_LOCAL = ("the migrate function is not invoked in the local rehearsal: moto cannot run "
              "Lambda code (tests/handlers and `dr drill --local` run its handler against a "

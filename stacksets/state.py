@@ -11,8 +11,8 @@ from botocore.exceptions import ClientError
 from templates import names
 
 from stacksets import aurora
-from stacksets.aws import Aws, error_code, error_message
-from stacksets.config import Config
+from toolkit.aws import Aws, error_code, error_message
+from toolkit.config import Config
 from stacksets.plan import GLOBAL_REGION, Instance, Observed, Stack
 
 RUNNING = ("RUNNING", "QUEUED", "STOPPING")

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from stacksets.conditions import NO_VALUE, resolver  # noqa: E402
+from templates.conditions import NO_VALUE, resolver  # noqa: E402
 PSEUDO_DEFAULTS = {"AWS::AccountId": "123456789012", "AWS::Partition": "aws",
                    "AWS::URLSuffix": "amazonaws.com"}
 

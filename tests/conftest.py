@@ -9,7 +9,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import payments_build  # noqa: E402
+from toolkit import bundle as bundle_module  # noqa: E402
+from toolkit import config as config_module  # noqa: E402
 from tests.cfn import Cfn, render  # noqa: E402
+
+EXAMPLE = ROOT / "stacksets" / "environments" / "example.yaml"
 
 PRIMARY = "us-east-1"
 SECONDARY = "us-west-2"
@@ -55,3 +59,41 @@ def in_region(regional):
         region = {"primary": PRIMARY, "secondary": SECONDARY}[role]
         return render(regional.doc, region=region, parameters={**BASE_PARAMETERS, **parameters})
     return rendered
+
+
+
+@pytest.fixture(autouse=True)
+def own_rehearsal_state(monkeypatch, tmp_path):
+    """Every test's `--local` runs start from an empty account (their own journal)."""
+    monkeypatch.setenv("STACKSETS_REHEARSAL_STATE_DIR", str(tmp_path / "rehearsal"))
+
+
+@pytest.fixture(autouse=True)
+def no_real_aws(monkeypatch):
+    """Fake credentials everywhere: nothing in these tests may reach AWS."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture(scope="session")
+def build_dir(built) -> Path:
+    """The session's real `build.py` run: what a deploy would ship."""
+    return built
+
+
+@pytest.fixture(scope="session")
+def bundle(build_dir):
+    return bundle_module.load(build_dir)
+
+
+@pytest.fixture(scope="session")
+def raw_example():
+    return config_module.read(EXAMPLE)
+
+
+@pytest.fixture
+def example_config(bundle, raw_example):
+    return config_module.validate(raw_example, str(EXAMPLE), bundle.regional.parameters)

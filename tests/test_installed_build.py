@@ -39,7 +39,7 @@ def test_an_installed_copy_builds_the_same_bytes_without_a_checkout(tmp_path, bu
     assert installed_suffix() == ("share", "payments_dr", "lambda")
     code = ("import sys; from pathlib import Path; import payments_build.sources as s; "
             f"s.INSTALLED = Path({str(prefix / 'share/payments_dr/lambda')!r}); "
-            "from stacksets import bundle; "
+            "from toolkit import bundle; "
             f"b = bundle.build(Path({str(out)!r})); print(b.regional.sha256)")
     result = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, capture_output=True,
                             text=True, timeout=120, env={"PYTHONPATH": str(site),

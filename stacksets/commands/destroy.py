@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from templates import names
 
 from stacksets import aurora, protection, state
-from stacksets.aws import error_message
+from toolkit.aws import error_message
 from stacksets.context import Context
 from stacksets.operations import RolloutError
 from stacksets.plan import (FOUNDATION, GLOBAL_REGION, Step, deployment, instances_args,

@@ -3,7 +3,8 @@ override; NoEcho values masked) and, where stacks exist, what would change. No w
 
 from __future__ import annotations
 
-from stacksets import cost, preflight, roles, state
+from stacksets import preflight, roles, state
+from standby_cost import estimate as cost
 from stacksets.operations import RolloutError
 from stacksets.context import Context, desired, uploads
 from stacksets.plan import (FOUNDATION, GLOBAL, GLOBAL_REGION, JOIN, PEER_ROUTES, Blocked,

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from templates import names
 
 from stacksets import aurora, preflight, state
-from stacksets.aws import error_code
+from toolkit.aws import error_code
 from stacksets.context import Context
 from stacksets.plan import GLOBAL_REGION
 from stacksets.state import global_cluster_id

@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 import pytest
 
-from stacksets.localpg import (
+from rehearsal.localpg import (
     DATABASE, PostgresServer, PostgresUnavailable, WriterEndpoint, create_server,
     create_standby,
 )

@@ -30,7 +30,7 @@ sys.path.insert(0, str(LAMBDA_DIR))
 from payments import roles, schema_deploy, wiring  # noqa: E402
 from payments.database import tls_context  # noqa: E402
 
-from stacksets.localpg import (  # noqa: E402
+from rehearsal.localpg import (  # noqa: E402
     ADMIN_USER,
     DATABASE,
     SERVER_HOSTNAME,

@@ -16,7 +16,7 @@ from payments.errors import DependencyUnavailable
 from payments.ledger import Ledger
 
 from .conftest import REGION, SECRET_ARNS, Api
-from stacksets.localpg import ADMIN_USER, DATABASE, PostgresServer
+from rehearsal.localpg import ADMIN_USER, DATABASE, PostgresServer
 
 
 def database(

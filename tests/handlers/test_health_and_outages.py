@@ -11,7 +11,7 @@ import pytest
 from payments.health import CheckResult, evaluate
 
 from .conftest import Api, new_key, payment_body
-from stacksets.localpg import PostgresServer
+from rehearsal.localpg import PostgresServer
 
 
 def report(response: dict[str, Any]) -> dict[str, Any]:

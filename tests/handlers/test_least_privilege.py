@@ -13,7 +13,7 @@ import pytest
 from payments import roles, wiring
 from payments.database import Database, SecretCredentials, SessionLimits, tls_context
 
-from stacksets.localpg import DATABASE, SERVER_HOSTNAME, PostgresServer
+from rehearsal.localpg import DATABASE, SERVER_HOSTNAME, PostgresServer
 
 from .conftest import REGION, SECRET_ARNS, Api, admin_connection, new_key, payment_body
 

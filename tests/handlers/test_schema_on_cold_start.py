@@ -12,7 +12,7 @@ import pytest
 from .conftest import (
     REGION, SECRET_ARNS, Api, admin_connection, deploy_schema, new_key, payment_body,
 )
-from stacksets.localpg import PostgresServer
+from rehearsal.localpg import PostgresServer
 
 
 @pytest.fixture

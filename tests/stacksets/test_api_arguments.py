@@ -10,11 +10,11 @@ import pytest
 
 from stacksets import state
 from stacksets.commands import deploy, destroy, drift
-from stacksets.config import SERVICE_MANAGED
+from toolkit.config import SERVICE_MANAGED
 from stacksets.context import Context, desired
 from stacksets.operations import RolloutError, Runner, StaleState
 from stacksets.plan import Step, instances_args, next_step, update_stack_set_args
-from tests.stacksets.stubs import reporter, stubbed_aws
+from tests.stubs import reporter, stubbed_aws
 from tests.stacksets.test_plan import observed_after
 
 MODEL = boto3.client("cloudformation", region_name="us-east-1").meta.service_model

@@ -6,10 +6,10 @@ import json
 import pytest
 from botocore.exceptions import NoCredentialsError
 
-from stacksets import bundle as bundle_module
-from stacksets import cli
-from stacksets.aws import Aws
-from tests.stacksets.conftest import EXAMPLE
+from toolkit import bundle as bundle_module
+from payments_dr import cli
+from toolkit.aws import Aws
+from tests.conftest import EXAMPLE
 
 
 def run_json(capsys, *argv):

@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
-from stacksets import config as config_module
-from stacksets.config import ConfigError
+from toolkit import config as config_module
+from toolkit.config import ConfigError
 
 
 def problems(raw, bundle):

@@ -15,7 +15,7 @@ from stacksets.commands import destroy
 from stacksets.context import desired
 from stacksets.operations import RolloutError
 from stacksets.plan import Instance, Observed, Stack
-from tests.stacksets.stubs import stubbed_aws
+from tests.stubs import stubbed_aws
 
 VPC, PCX = "vpc-0123456789abcdef0", "pcx-0123456789abcdef0"
 CLUSTER_ARN = "arn:aws:rds:us-west-2:123456789012:cluster:payments-example-us-west-2"

@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from stacksets import cli
+from payments_dr import cli
 from stacksets.commands import drift
 from stacksets.context import Context
-from tests.stacksets.stubs import reporter, stubbed_aws
+from tests.stubs import reporter, stubbed_aws
 
 ACCOUNT = "123456789012"
 STACK_SET = "payments-example-regional"

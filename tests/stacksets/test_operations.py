@@ -6,11 +6,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from stacksets.aws import Aws, call
+from toolkit.aws import Aws, call
 from stacksets.operations import RolloutError, Runner
 from stacksets.plan import Step
-from stacksets.report import Reporter
-from tests.stacksets.stubs import FakeClock, Lines as _Lines
+from toolkit.report import Reporter
+from tests.stubs import FakeClock, Lines as _Lines
 
 STACK_SET = "payments-example-regional"
 STARTED = datetime(2026, 1, 1, tzinfo=timezone.utc)

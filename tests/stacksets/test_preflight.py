@@ -14,7 +14,7 @@ from stacksets.commands import deploy
 from stacksets.context import Context, desired
 from stacksets.operations import RolloutError
 from stacksets.plan import Stack
-from tests.stacksets.stubs import reporter, stubbed_aws
+from tests.stubs import reporter, stubbed_aws
 from tests.stacksets.test_plan import observed_after
 
 HOME, RECOVERY = "us-east-1", "us-west-2"

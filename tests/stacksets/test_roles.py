@@ -6,8 +6,8 @@ import json
 from datetime import datetime, timezone
 
 from stacksets import roles
-from stacksets.config import DEFAULT_ADMINISTRATION_ROLE, DEFAULT_EXECUTION_ROLE
-from tests.stacksets.stubs import stubbed_aws
+from toolkit.config import DEFAULT_ADMINISTRATION_ROLE, DEFAULT_EXECUTION_ROLE
+from tests.stubs import stubbed_aws
 
 IDENTITY = {"account": "123456789012", "partition": "aws"}
 CREATED = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -10,10 +10,10 @@ import pytest
 from botocore.response import StreamingBody
 
 from stacksets import schema
-from stacksets.errors import RolloutError
+from toolkit.errors import RolloutError
 from templates import names
 
-from tests.stacksets.stubs import stubbed_aws
+from tests.stubs import stubbed_aws
 
 HOME = "us-east-1"
 FUNCTION = "payments-example-migrate"

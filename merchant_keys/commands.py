@@ -1,0 +1,169 @@
+"""`keys`: merchant secret API keys: create (the key is shown once), list, revoke.
+
+    python -m stacksets keys create --config FILE --merchant M [--label TEXT]
+    python -m stacksets keys list   --config FILE [--merchant M]
+    python -m stacksets keys revoke --config FILE --key-id ID
+
+Keys live in the environment's payments global table (`<prefix>-<env>-payments`) as
+`merchant-key#<key id>` records holding the SHA-256 of the key, never the key. The command
+writes in the primary region by default; the global table replicates the record to the other
+region within about a second, and the authorizer in either region accepts the key (its result
+cache keeps a revoked key working for up to 30 s more). After a failover, pass `--region` to
+write where the table is writable now. The key format and hashing are
+`lambda/payments/merchant_keys.py`, loaded from the repository so there is one definition.
+
+Not available with `--local`: the rehearsal starts from an empty account on every run, so a
+key created there could never be listed or revoked by the next command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+import sys
+from datetime import UTC, datetime
+from functools import cache
+from types import ModuleType
+
+from botocore.exceptions import ClientError
+
+from toolkit.aws import error_code
+from payments_build.sources import lambda_source
+from stacksets.context import Context
+
+USAGE, FAILED, OK = 2, 1, 0
+LISTED = ("key_id", "merchant_id", "key_status", "created_at", "revoked_at", "label")
+
+
+@cache
+def merchant_keys() -> ModuleType:
+    """lambda/payments/merchant_keys.py (standard library only), loaded by path: `lambda` is
+    a keyword, so the handler code is not an importable package."""
+    # The authorizer's own rules (lambda/ is not a package): a checkout's or the installed copy.
+    spec = importlib.util.spec_from_file_location(
+        "payments_merchant_keys", lambda_source() / "payments" / "merchant_keys.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("create", "list", "revoke"),
+                        help="create a key (printed once), list keys, or revoke one")
+    parser.add_argument("--merchant", help="merchant id (create: required; list: filter)")
+    parser.add_argument("--label", default="", help="create: a note for operators, e.g. "
+                                                    "'checkout backend' (no secrets)")
+    parser.add_argument("--key-id", help="revoke: the key's id (16 hex digits, from list)")
+    parser.add_argument("--region", help="where to read and write the table (default: the "
+                                         "primary region; after a failover, the new writer's)")
+
+
+def table_name(ctx: Context) -> str:
+    return f"{ctx.config.name_prefix}-{ctx.config.environment}-payments"
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    if ctx.local:
+        ctx.reporter.error("keys: not available with --local (the rehearsal starts from an "
+                           "empty account each run, so a key could never be listed or revoked)")
+        return USAGE
+    region = args.region or ctx.config.home_region
+    if region not in ctx.config.regions:
+        ctx.reporter.error(f"keys: --region {region} is not one of this environment's regions "
+                           f"{list(ctx.config.regions)}")
+        return USAGE
+    client = ctx.aws.client("dynamodb", region)
+    action = {"create": create, "list": list_keys, "revoke": revoke}[args.action]
+    ctx.reporter.record("region", region)
+    ctx.reporter.record("table", table_name(ctx))
+    return action(ctx, args, client)
+
+
+def create(ctx: Context, args: argparse.Namespace, client) -> int:
+    keys = merchant_keys()
+    if not args.merchant:
+        ctx.reporter.error("keys create: --merchant is required")
+        return USAGE
+    new = keys.new_key(ctx.config.environment)
+    try:
+        item = keys.new_record(new.key_id, keys.key_hash(new.value), args.merchant, now(),
+                               args.label)
+    except ValueError as error:
+        ctx.reporter.error(f"keys create: {error}")
+        return USAGE
+    ctx.aws.call(client.put_item, TableName=table_name(ctx), Item=item,
+                 ConditionExpression="attribute_not_exists(pk)")
+    ctx.reporter.record("key_id", new.key_id)
+    ctx.reporter.record("merchant_id", args.merchant)
+    ctx.reporter.record("secret_key", new.value)
+    ctx.reporter.record("result", "created")
+    if ctx.reporter.mode == "text":
+        ctx.reporter.info(f"created key {new.key_id} for merchant {args.merchant}")
+        ctx.reporter.info(f"secret key (shown once, not stored): {new.value}")
+        ctx.reporter.info("The merchant sends it as `Authorization: Bearer <secret key>`.")
+    return OK
+
+
+def list_keys(ctx: Context, args: argparse.Namespace, client) -> int:
+    keys = merchant_keys()
+    expression = "begins_with(pk, :prefix)"
+    values = {":prefix": {"S": keys.RECORD_PREFIX}}
+    if args.merchant:
+        expression += " AND merchant_id = :merchant"
+        values[":merchant"] = {"S": args.merchant}
+    found = []
+    # A scan over the table: an operator command, run rarely; the hash is never read.
+    paginator = client.get_paginator("scan")
+    for page in paginator.paginate(TableName=table_name(ctx), FilterExpression=expression,
+                                   ExpressionAttributeValues=values,
+                                   ProjectionExpression=", ".join(LISTED)):
+        for item in page.get("Items", []):
+            found.append({name: item[name]["S"] for name in LISTED if name in item})
+    found.sort(key=lambda key: (key.get("merchant_id", ""), key.get("created_at", "")))
+    ctx.reporter.record("keys", found)
+    ctx.reporter.record("result", "listed")
+    if ctx.reporter.mode == "text":
+        for key in found:
+            revoked = f"  revoked {key['revoked_at']}" if "revoked_at" in key else ""
+            ctx.reporter.info(f"{key['key_id']}  {key['merchant_id']}  {key['key_status']}  "
+                              f"created {key['created_at']}{revoked}  {key.get('label', '')}")
+        ctx.reporter.info(f"{len(found)} key(s)")
+    return OK
+
+
+def revoke(ctx: Context, args: argparse.Namespace, client) -> int:
+    keys = merchant_keys()
+    if not args.key_id or not re.fullmatch(r"[0-9a-f]{16}", args.key_id):
+        ctx.reporter.error("keys revoke: --key-id must be the 16 hex digits `keys list` shows")
+        return USAGE
+    try:
+        ctx.aws.call(client.update_item, TableName=table_name(ctx),
+                     Key={"pk": {"S": keys.record_key(args.key_id)}},
+                     UpdateExpression="SET key_status = :revoked, revoked_at = :now",
+                     ConditionExpression="attribute_exists(pk) AND key_status = :active",
+                     ExpressionAttributeValues={":revoked": {"S": keys.REVOKED},
+                                                ":active": {"S": keys.ACTIVE},
+                                                ":now": {"S": now()}})
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":
+            raise
+        existing = client.get_item(TableName=table_name(ctx),
+                                   Key={"pk": {"S": keys.record_key(args.key_id)}},
+                                   ProjectionExpression="key_status").get("Item")
+        if existing is None:
+            ctx.reporter.error(f"keys revoke: no key {args.key_id}")
+            ctx.reporter.record("result", "not_found")
+            return FAILED
+        ctx.reporter.info(f"key {args.key_id} was already revoked")
+        ctx.reporter.record("result", "already_revoked")
+        return OK
+    ctx.reporter.info(f"revoked key {args.key_id}; the authorizers' cache forgets it within "
+                      "30 s")
+    ctx.reporter.record("result", "revoked")
+    return OK

@@ -1,0 +1,290 @@
+"""The runbook's adapter for AWS: observe into a `DrState`, act on a `Step`.
+
+Every client is made for a named region (`Aws.client(service, region)`), and a region marked
+`failed` is refused before any client for it exists: `dr failover` observes and acts only in the
+surviving region, plus Route 53 / CloudFormation in us-east-1 when us-east-1 is not the failed
+region. Read-only calls that fail are noted in the state (`notes`), never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import urllib.request
+from typing import Any, Callable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from templates import names as template_names
+
+from toolkit.aws import Aws, error_code
+from toolkit.config import Config
+from runbook import names
+from runbook.decide import GLOBAL_REGION
+from runbook.state import DrState, Member, Step
+# Global stack parameters that say where each failover record and health check points (one
+# definition, shared with deploy, which keeps the preference `dr switchover` chose).
+from stacksets.plan import PREFERENCE_PAIRS
+
+HEALTH_TIMEOUT_SECONDS = 5.0
+
+
+class FailedRegionCall(RuntimeError):
+    """A call in the region declared failed: a bug, never attempted."""
+
+
+def http_health(url: str) -> tuple[int, dict[str, Any]]:
+    """GET url -> (status, JSON body); a connection failure is status 0."""
+    try:
+        with urllib.request.urlopen(url, timeout=HEALTH_TIMEOUT_SECONDS) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        try:
+            return error.code, json.loads(error.read() or b"{}")
+        except ValueError:
+            return error.code, {}
+    except (OSError, ValueError):
+        return 0, {}
+
+
+def writable_from(body: dict[str, Any]) -> bool | None:
+    """Whether the region's /health proved a write. The public body says per dependency only
+    "ok" or "failing", and the database check is "ok" only after a committed heartbeat write
+    (lambda/payments/health.py); a body with an explicit `writable` flag is read as such."""
+    if isinstance(body.get("writable"), bool):
+        return body["writable"]
+    database = (body.get("checks") or {}).get("database")
+    if isinstance(database, dict):
+        database = database.get("writable")
+        return database if isinstance(database, bool) else None
+    return {"ok": True, "failing": False}.get(database) if isinstance(database, str) else None
+
+
+class AwsAdapter:
+    def __init__(self, aws: Aws, config: Config, *, failed: str | None = None,
+                 get: Callable[[str], tuple[int, dict[str, Any]]] = http_health):
+        self.aws, self.config, self.failed, self.get = aws, config, failed, get
+        self.home, self.recovery = names.home(config), names.recovery(config)
+        self.called: set[str] = set()
+
+    # --- plumbing --------------------------------------------------------------------------
+    def client(self, service: str, region: str) -> Any:
+        if region == self.failed:
+            raise FailedRegionCall(f"{service} in {region}: that region is declared failed")
+        self.called.add(region)
+        return self.aws.client(service, region)
+
+    def allowed(self, region: str) -> bool:
+        return region != self.failed
+
+    def now(self) -> float:
+        return self.aws.clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        self.aws.clock.sleep(seconds)
+
+    # --- observe ---------------------------------------------------------------------------
+    def observe(self) -> DrState:
+        notes: list[str] = []
+        self.called = set()
+        rds_region = self.home if self.allowed(self.home) else self.recovery
+        cluster = self._global_cluster(rds_region, notes)
+        members = tuple(
+            Member(names.region_of_arn(m["DBClusterArn"]), m["DBClusterArn"],
+                   bool(m.get("IsWriter")), m.get("SynchronizationStatus", ""))
+            for m in cluster.get("GlobalClusterMembers", []))
+        failover = cluster.get("FailoverState") or {}
+        writer = next((m.region for m in members if m.is_writer), None)
+        secondary = next((r for r in (self.home, self.recovery) if r != writer), None)
+        lag = rpo = None
+        if secondary and self.allowed(secondary):
+            lag = self._metric(secondary, "AuroraGlobalDBReplicationLag", notes)
+            rpo = self._metric(secondary, "AuroraGlobalDBRPOLag", notes)
+        elif secondary:
+            notes.append(f"replication lag not read: {secondary} is declared failed")
+        healthy, writable = {}, {}
+        for region in (self.home, self.recovery):
+            if self.allowed(region):
+                healthy[region], writable[region] = self._health(region, notes)
+        checks, preferred = self._route53(notes) if self.allowed(GLOBAL_REGION) else ({}, None)
+        if not self.allowed(GLOBAL_REGION):
+            notes.append("Route 53 and the global stack not read: their control plane is in "
+                         f"{GLOBAL_REGION}, declared failed; DNS moves by health checks")
+        return DrState(
+            home=self.home, recovery=self.recovery, global_cluster=names.global_cluster(
+                self.config), global_status=cluster.get("Status", ""),
+            failover_status=failover.get("Status", ""),
+            failover_to=names.region_of_arn(failover.get("ToDbClusterArn", "")),
+            members=members, replication_lag_ms=lag, rpo_lag_ms=rpo, healthy=healthy,
+            writable=writable, health_checks=checks, dns_preferred=preferred,
+            secret_replica=self._secret(notes), table_replicas=self._tables(notes),
+            s3_replication=self._s3_replication(notes),
+            observed_regions=tuple(sorted(self.called)), notes=tuple(notes))
+
+    def _global_cluster(self, region: str, notes: list[str]) -> dict[str, Any]:
+        rds = self.client("rds", region)
+        try:
+            found = self.aws.call(rds.describe_global_clusters,
+                                  GlobalClusterIdentifier=names.global_cluster(self.config))
+            return found["GlobalClusters"][0] if found["GlobalClusters"] else {}
+        except (ClientError, BotoCoreError) as error:
+            notes.append(f"DescribeGlobalClusters in {region}: {_why(error)}")
+            return {}
+
+    def _metric(self, region: str, metric: str, notes: list[str]) -> float | None:
+        """Latest 1-minute Maximum of an Aurora global metric of the secondary cluster (AWS/RDS,
+        dimension DBClusterIdentifier; Aurora User Guide, "Amazon CloudWatch metrics for
+        Amazon Aurora")."""
+        return self._statistic(region, "AWS/RDS", metric, {
+            "DBClusterIdentifier": names.cluster(self.config, region)}, "Maximum", 5, notes)
+
+    def _statistic(self, region: str, namespace: str, metric: str,
+                   dimensions: dict[str, str], statistic: str, minutes: int,
+                   notes: list[str]) -> float | None:
+        """The newest 1-minute datapoint (Maximum) or the sum over the window (Sum)."""
+        end = datetime.datetime.now(datetime.timezone.utc)
+        try:
+            points = self.aws.call(
+                self.client("cloudwatch", region).get_metric_statistics, Namespace=namespace,
+                MetricName=metric,
+                Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+                StartTime=end - datetime.timedelta(minutes=minutes), EndTime=end, Period=60,
+                Statistics=[statistic])["Datapoints"]
+        except (ClientError, BotoCoreError) as error:
+            notes.append(f"{metric} in {region}: {_why(error)}")
+            return None
+        if statistic == "Sum":
+            return float(sum(p["Sum"] for p in points)) if points else 0.0
+        latest = max(points, key=lambda p: p["Timestamp"], default=None)
+        return None if latest is None else float(latest[statistic])
+
+    def _s3_replication(self, notes: list[str]) -> dict[str, dict[str, float | None]]:
+        """S3 Replication Time Control metrics of each reachable region's outgoing rule
+        (AWS/S3, dimensions SourceBucket, DestinationBucket, RuleId; S3 User Guide,
+        "Monitoring replication with Amazon S3 Replication metrics")."""
+        found = {}
+        for source in (self.home, self.recovery):
+            if not self.allowed(source):
+                continue
+            other = self.recovery if source == self.home else self.home
+            dimensions = {"SourceBucket": names.bucket(self.config, source),
+                          "DestinationBucket": names.bucket(self.config, other),
+                          "RuleId": names.S3_REPLICATION_RULE}
+            found[source] = {
+                "failed": self._statistic(source, "AWS/S3", "OperationsFailedReplication",
+                                          dimensions, "Sum", 15, notes),
+                "latency_s": self._statistic(source, "AWS/S3", "ReplicationLatency",
+                                             dimensions, "Maximum", 15, notes)}
+        return found
+
+    def _health(self, region: str, notes: list[str]) -> tuple[bool | None, bool | None]:
+        url = names.health_url(self.config, region)
+        if url is None:
+            notes.append(f"/health of {region}: the config has no domain.name")
+            return None, None
+        status, body = self.get(url)
+        return status == 200, writable_from(body)
+
+    def _route53(self, notes: list[str]) -> tuple[dict[str, bool | None], str | None]:
+        cfn = self.client("cloudformation", GLOBAL_REGION)
+        try:
+            stack = self.aws.call(cfn.describe_stacks,
+                                  StackName=self.config.global_stack_name)["Stacks"][0]
+        except (ClientError, BotoCoreError) as error:
+            notes.append(f"global stack: {_why(error)}")
+            return {}, None
+        parameters = {p["ParameterKey"]: p.get("ParameterValue", "")
+                      for p in stack.get("Parameters", [])}
+        outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
+        preferred = names.region_of_host(parameters.get(template_names.PRIMARY_API_TARGET, ""))
+        checks: dict[str, bool | None] = {}
+        route53 = self.client("route53", GLOBAL_REGION)
+        for host_key, id_key in ((template_names.PRIMARY_HEALTH_HOST,
+                                  template_names.OUT_PRIMARY_HEALTH_CHECK_ID),
+                                 (template_names.SECONDARY_HEALTH_HOST,
+                                  template_names.OUT_SECONDARY_HEALTH_CHECK_ID)):
+            region = names.region_of_host(parameters.get(host_key, ""))
+            if not region or not outputs.get(id_key):
+                continue
+            try:
+                seen = self.aws.call(route53.get_health_check_status,
+                                     HealthCheckId=outputs[id_key])["HealthCheckObservations"]
+            except (ClientError, BotoCoreError) as error:
+                notes.append(f"GetHealthCheckStatus {region}: {_why(error)}")
+                checks[region] = None
+                continue
+            # Route 53 considers an endpoint healthy when more than 18% of its checkers do
+            # (Route 53 Developer Guide, "How Amazon Route 53 determines whether a health
+            # check is healthy").
+            ok = sum(o.get("StatusReport", {}).get("Status", "").startswith("Success")
+                     for o in seen)
+            checks[region] = bool(seen) and ok / len(seen) > 0.18
+        return checks, preferred or None
+
+    def _secret(self, notes: list[str]) -> str | None:
+        if not self.allowed(self.home):
+            notes.append("secret replica status not read: it is reported by the primary "
+                         f"secret in {self.home}, declared failed")
+            return None
+        try:
+            found = self.aws.call(self.client("secretsmanager", self.home).describe_secret,
+                                  SecretId=names.secret(self.config))
+        except (ClientError, BotoCoreError) as error:
+            notes.append(f"DescribeSecret in {self.home}: {_why(error)}")
+            return None
+        return next((r.get("Status") for r in found.get("ReplicationStatus", [])
+                     if r.get("Region") == self.recovery), None)
+
+    def _tables(self, notes: list[str]) -> dict[str, str]:
+        statuses: dict[str, str] = {}
+        for region in (self.home, self.recovery):
+            if not self.allowed(region):
+                continue
+            try:
+                table = self.aws.call(self.client("dynamodb", region).describe_table,
+                                      TableName=names.table(self.config))["Table"]
+            except (ClientError, BotoCoreError) as error:
+                notes.append(f"DescribeTable in {region}: {_why(error)}")
+                continue
+            statuses[region] = table.get("TableStatus", "")
+        return statuses
+
+    # --- act -------------------------------------------------------------------------------
+    def act(self, step: Step) -> None:
+        getattr(self, step.action)(step)
+
+    def switchover_global_cluster(self, step: Step) -> None:
+        self.aws.call(self.client("rds", step.region).switchover_global_cluster,
+                      **step.arguments)
+
+    def failover_global_cluster(self, step: Step) -> None:
+        self.aws.call(self.client("rds", step.region).failover_global_cluster,
+                      **step.arguments)
+
+    def prefer_dns(self, step: Step) -> None:
+        """UpdateStack of the global stack with the PRIMARY and SECONDARY parameter values
+        swapped (template unchanged): the PRIMARY record and its check follow the writer."""
+        cfn = self.client("cloudformation", step.region)
+        stack = self.aws.call(cfn.describe_stacks,
+                              StackName=self.config.global_stack_name)["Stacks"][0]
+        values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack["Parameters"]}
+        if names.region_of_host(values.get(template_names.PRIMARY_API_TARGET, "")) == \
+                step.arguments["region"]:
+            return
+        for first, second in PREFERENCE_PAIRS:
+            values[first], values[second] = values[second], values[first]
+        swapped = {key for pair in PREFERENCE_PAIRS for key in pair}
+        parameters = [{"ParameterKey": k, "ParameterValue": v} if k in swapped
+                      else {"ParameterKey": k, "UsePreviousValue": True}
+                      for k, v in sorted(values.items())]
+        try:
+            self.aws.call(cfn.update_stack, StackName=self.config.global_stack_name,
+                          UsePreviousTemplate=True, Parameters=parameters,
+                          Capabilities=["CAPABILITY_IAM"])
+        except ClientError as error:
+            if "No updates are to be performed" not in str(error):
+                raise
+
+
+def _why(error: Exception) -> str:
+    return error_code(error) if isinstance(error, ClientError) else type(error).__name__

@@ -1,0 +1,242 @@
+"""`python -m stacksets dr COMMAND`: status, switchover, failover, failback, drill.
+
+Exit status: 0 done (status: everything healthy; --dry-run: the next step was shown); 1 refused,
+failed, timed out, or (status) something is unhealthy, with every reason printed; 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib.util
+import time
+from pathlib import Path
+
+from templates.budget import RTO_PARAMETER
+
+from toolkit import bundle as bundle_module
+from toolkit import config as config_module
+from toolkit.aws import Aws
+from runbook import loop
+from runbook import names
+from runbook import decide as runbook
+from runbook.aws_adapter import AwsAdapter
+from runbook.timeline import Timeline
+from toolkit.report import Reporter
+
+OK, FAILED, USAGE = 0, 1, 2
+EXAMPLE = Path(__file__).resolve().parent.parent / "stacksets" / "environments" / "example.yaml"
+HELP = {
+    "status": "where the writer is, home, replication and RPO lag, health, DNS, replicas; "
+              "exit 0 only when everything is healthy",
+    "switchover": "planned move of the writer (no data loss): preflight, "
+                  "SwitchoverGlobalCluster, wait, verify /health, DNS preference",
+    "failover": "unplanned: FailoverGlobalCluster with AllowDataLoss in the surviving region; "
+                "never calls an API in the failed region; DNS moves by health checks",
+    "failback": "back home once home has rejoined and caught up: switchover home, DNS",
+    "drill": "local game day (--local): real PostgreSQL primary and hot standby, real "
+             "handlers, Route 53 failover model, client load; reports RTO/RPO and losses",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m stacksets dr", description=__doc__)
+    sub = top.add_subparsers(dest="dr_command", required=True, metavar="COMMAND")
+    for name, text in HELP.items():
+        command = sub.add_parser(name, help=text, description=text)
+        command.add_argument("--config", type=Path, required=name != "drill",
+                             default=EXAMPLE if name == "drill" else None,
+                             help="environment file, e.g. stacksets/environments/example.yaml")
+        command.add_argument("--output", choices=("text", "json"), default="text")
+        command.add_argument("--build-dir", type=Path, default=None,
+                             help="an existing build.py output (default: build into build/)")
+        if name in ("switchover", "failover"):
+            command.add_argument("--to", required=True, metavar="REGION",
+                                 help="the region that becomes the writer")
+        if name in ("switchover", "failover", "failback"):
+            command.add_argument("--dry-run", action="store_true",
+                                 help="observe and print the next step; change nothing")
+            command.add_argument("--timeline", type=Path, default=None,
+                                 help="JSON timeline file (default dr-<command>-<env>.json); "
+                                      "an unfinished one is resumed")
+            command.add_argument("--timeout", type=float, default=None,
+                                 help="seconds before giving up waiting (default: the RTO, "
+                                      "RecoveryTimeObjectiveMinutes of the global template)")
+            command.add_argument("--poll", type=float, default=10.0,
+                                 help="seconds between observations (default 10)")
+        if name == "failover":
+            command.add_argument("--force", action="store_true",
+                                 help="fail over although Route 53 still sees the other "
+                                      "region healthy (data written there may be lost)")
+        if name == "status":
+            command.add_argument("--lost", metavar="REGION", default=None,
+                                 help="a region known to be down: call nothing there (its "
+                                      "endpoints would only time out)")
+        if name in ("status", "switchover", "failback"):
+            command.add_argument("--max-lag-ms", type=float, default=runbook.DEFAULT_MAX_LAG_MS,
+                                 help="replication lag allowed (default 1000 ms)")
+        if name == "drill":
+            command.add_argument("--local", action="store_true", required=True,
+                                 help="required: the drill runs on this machine only")
+            command.add_argument("--plot", type=Path, default=None, metavar="FILE.png",
+                                 help="requests per second by outcome, with events "
+                                      "(needs the plot extra: matplotlib)")
+            command.add_argument("--payments", type=int, default=None,
+                                 help="client payments to send, one every 3 AWS seconds "
+                                      "(default: until home is back); 13 more follow the failback")
+            command.add_argument("--operator-delay", type=int, default=0, metavar="SECONDS",
+                                 help="AWS seconds between the page and the engineer typing "
+                                      "dr failover (default 0: the automation's lower bound)")
+    return top
+
+
+def rto_seconds(built) -> float:
+    """The RTO the global template declares (its default), in seconds; 30 min without one."""
+    declared = built.global_.parameters.get(RTO_PARAMETER, {}).get("Default", "30")
+    return float(declared) * 60
+
+
+def _load(args, reporter: Reporter):
+    built = (bundle_module.load(args.build_dir) if args.build_dir
+             else bundle_module.build(bundle_module.DEFAULT_BUILD))
+    return built, config_module.load(args.config, built.regional.parameters)
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    reporter = Reporter(args.output)
+    reporter.record("command", f"dr {args.dr_command}")
+    try:
+        built, config = _load(args, reporter)
+        bounds = {"payments": (1, 1000), "operator_delay": (0, 3600)}
+        for option, (low, high) in bounds.items():
+            value = getattr(args, option, None)
+            if value is not None and not low <= value <= high:
+                raise config_module.ConfigError("command line", [
+                    f"--{option.replace('_', '-')} {value}: allowed {low} to {high}"])
+        for option in ("to", "lost"):
+            value = getattr(args, option, None)
+            if value is not None and value not in config.regions:
+                raise config_module.ConfigError(str(args.config), [
+                    f"--{option} {value!r}: allowed are this environment's regions "
+                    f"{names.home(config)} (home) and {names.recovery(config)} (recovery)"])
+    except (config_module.ConfigError, bundle_module.BuildError, OSError) as error:
+        reporter.error(str(error))
+        reporter.record("result", "error")
+        reporter.record("error", str(error))
+        reporter.finish()
+        return USAGE
+    if args.dr_command == "drill":
+        if importlib.util.find_spec("moto") is None:
+            reporter.error("dr drill --local needs the rehearsal extra (moto is missing): "
+                           "pip install -e '.[rehearsal]'")
+            reporter.record("result", "error")
+            reporter.finish()
+            return USAGE
+        from rehearsal.gameday import drill  # starts PostgreSQL and moto: only for the drill
+        code = drill.main(args, config, built, reporter)
+        reporter.finish()
+        return code
+    aws = Aws()
+    failed = _other_region(config, args.to) if args.dr_command == "failover" else \
+        getattr(args, "lost", None)
+    adapter = AwsAdapter(aws, config, failed=failed)
+    if args.dr_command == "status":
+        code = status(adapter, args.max_lag_ms, reporter)
+    else:
+        code = execute(adapter, decider(args, config), args, config, reporter,
+                       rto_seconds(built))
+    reporter.finish()
+    return code
+
+
+def _other_region(config, region: str) -> str:
+    return names.recovery(config) if region == names.home(config) else names.home(config)
+
+
+def decider(args, config):
+    if args.dr_command == "switchover":
+        return functools.partial(runbook.switchover, to=args.to, max_lag_ms=args.max_lag_ms)
+    if args.dr_command == "failover":
+        return functools.partial(runbook.failover, to=args.to, force=args.force)
+    return functools.partial(runbook.failback, max_lag_ms=args.max_lag_ms)
+
+
+def status(adapter, max_lag_ms: float, reporter: Reporter) -> int:
+    state = adapter.observe()
+    for line in state_lines(state):
+        reporter.info(line)
+    found = runbook.problems(state, max_lag_ms)
+    for problem in found:
+        reporter.warn(problem)
+    reporter.info("healthy" if not found else f"{len(found)} problem(s)")
+    reporter.record("state", state.to_json())
+    reporter.record("problems", found)
+    reporter.record("result", "healthy" if not found else "unhealthy")
+    return OK if not found else FAILED
+
+
+def state_lines(state) -> list[str]:
+    lag = lambda v: "unknown" if v is None else f"{v:.0f} ms"  # noqa: E731
+    rows = [f"writer: {state.writer or 'none'} (home {state.home}, recovery {state.recovery}); "
+            f"global cluster {state.global_cluster} {state.global_status or '?'}",
+            f"replication lag {lag(state.replication_lag_ms)}, "
+            f"RPO lag {lag(state.rpo_lag_ms)}",
+            f"DNS prefers {state.dns_preferred or '?'}, serves {state.dns_serving or '?'}; "
+            f"secret replica {state.secret_replica or '?'}"]
+    for region in state.regions:
+        rows.append(f"  {region:<12} cluster={_cluster_role(state, region):<14}"
+                    f" /health={state.healthy.get(region)!s:<5}"
+                    f" writable={state.writable.get(region)!s:<5}"
+                    f" route53={state.health_checks.get(region)!s:<5}"
+                    f" table={state.table_replicas.get(region, '?')}"
+                    f" s3-failed={state.s3_replication.get(region, {}).get('failed', '?')}")
+    rows += [f"  note: {note}" for note in state.notes]
+    return rows
+
+
+def _cluster_role(state, region: str) -> str:
+    member = state.member(region)
+    if member is None:
+        return "absent"
+    return "writer" if member.is_writer else (member.synchronization or "secondary")
+
+
+def execute(adapter, decide, args, config, reporter: Reporter, rto: float = 1800.0) -> int:
+    path = args.timeline or Path(f"dr-{args.dr_command}-{config.environment}.json")
+    operation = f"{args.dr_command} {getattr(args, 'to', '') or ''}".strip()
+    timeline = Timeline.open(operation, None if args.dry_run else path, adapter.now)
+    started = time.perf_counter()
+    result = loop.run(adapter, decide, timeline, dry_run=args.dry_run,
+                      timeout=args.timeout or rto, poll=args.poll)
+    report_result(result, timeline, reporter, dry_run=args.dry_run, rto=rto)
+    if not args.dry_run:
+        reporter.info(f"timeline: {path} ({time.perf_counter() - started:.0f}s this run)")
+        reporter.record("timeline_file", str(path))
+    return OK if result.ok else FAILED
+
+
+def report_result(result: loop.Result, timeline: Timeline, reporter: Reporter,
+                  dry_run: bool = False, rto: float = 1800.0) -> None:
+    if result.first is not None:
+        for line in state_lines(result.first):
+            reporter.info(line)
+    if not dry_run:
+        for line in timeline.table():
+            reporter.info(line)
+        total = timeline.elapsed()
+        reporter.info(f"total {total:.0f}s of the {rto:.0f}s RTO"
+                      + ("" if total <= rto else ": OVER THE RTO"))
+        reporter.record("rto_budget_seconds", rto)
+    if result.reasons:
+        reporter.error(f"refused ({len(result.reasons)} reason(s)); nothing was changed by "
+                       "this step:")
+        for reason in result.reasons:
+            reporter.error(f"  - {reason}")
+    else:
+        (reporter.info if result.ok else reporter.error)(result.message)
+    reporter.record("result", result.outcome)
+    reporter.record("runbook", result.to_json())
+    reporter.record("timeline", timeline.to_json(result.outcome)["entries"])
+    if result.first is not None:
+        reporter.record("rpo_lag_ms_last_seen", result.first.rpo_lag_ms)

@@ -1,0 +1,191 @@
+"""The four runbooks as pure functions of the observed state: `DrState` -> one `Decision`.
+
+Nothing here calls anything. Each function is the whole ordering logic of its runbook, so a
+re-run after an interruption resumes by construction: a step whose effect is observed is not
+chosen again. Refusals list every reason at once.
+
+Facts the order depends on (checked against AWS documentation; see README "Runbook"):
+- `SwitchoverGlobalCluster` is the planned move: no data loss, both regions must be up, and the
+  old writer becomes a secondary (Aurora User Guide, "Performing switchovers for Amazon Aurora
+  global databases").
+- `FailoverGlobalCluster` with `AllowDataLoss` (and no `Switchover`) is the unplanned move: it
+  is called in the surviving region and loses what was not yet replicated; the old writer
+  rejoins as a secondary when its region is back (RDS API Reference, "FailoverGlobalCluster").
+- While either runs, DescribeGlobalClusters shows the move in `Status` and `FailoverState`.
+"""
+
+from __future__ import annotations
+
+from runbook.state import (SECRET_IN_SYNC, TABLE_ACTIVE, Decision, Done, DrState, Refuse,
+                                Step, Wait)
+
+GLOBAL_REGION = "us-east-1"  # Route 53's control plane and its health-check metrics
+DEFAULT_MAX_LAG_MS = 1000.0  # Aurora global database: typical lag under a second
+
+
+def _moving(state: DrState) -> Wait | None:
+    if state.moving:
+        return Wait(f"global cluster {state.global_cluster} is {state.global_status or '?'}"
+                    + (f" (failover state {state.failover_status} to {state.failover_to})"
+                       if state.failover_status else "") + ": a writer move is in progress")
+    return None
+
+
+def _writer_ready(state: DrState, region: str) -> Wait | None:
+    if state.writable.get(region) is not True:
+        return Wait(f"{region} is the writer; waiting for GET /health in {region} to report "
+                    f"writable (now {state.writable.get(region)!r})")
+    return None
+
+
+def _dns_step(state: DrState, region: str) -> Step | None:
+    if state.dns_preferred == region:
+        return None
+    return Step("prefer-dns", "prefer_dns", GLOBAL_REGION, {"region": region},
+                f"make the PRIMARY failover record point at {region} "
+                f"(now {state.dns_preferred}): update of the global stack in {GLOBAL_REGION}")
+
+
+def preflight(state: DrState, to: str, max_lag_ms: float) -> list[str]:
+    """Why a planned switchover to `to` would not be safe now (empty: safe)."""
+    problems = []
+    if state.writer is None:
+        problems.append(f"no single writer in global cluster {state.global_cluster} "
+                        f"(members: {[m.region for m in state.members] or 'none observed'})")
+    target = state.member(to)
+    if target is None:
+        problems.append(f"{to} has no cluster in global cluster {state.global_cluster}")
+    elif target.synchronization not in ("", "connected"):
+        problems.append(f"{to}'s cluster is {target.synchronization}, not connected")
+    for region in state.regions:
+        if state.healthy.get(region) is not True:
+            problems.append(f"GET /health in {region} is not healthy "
+                            f"({state.healthy.get(region)!r})")
+    lag = state.replication_lag_ms
+    if lag is None:
+        problems.append("AuroraGlobalDBReplicationLag has no recent datapoint")
+    elif lag > max_lag_ms:
+        problems.append(f"replication lag {lag:.0f} ms is above {max_lag_ms:.0f} ms")
+    if state.secret_replica != SECRET_IN_SYNC:
+        problems.append(f"the database secret's replica is {state.secret_replica!r}, "
+                        f"not {SECRET_IN_SYNC}")
+    for region in state.regions:
+        status = state.table_replicas.get(region)
+        if status != TABLE_ACTIVE:
+            problems.append(f"table replica in {region} is {status!r}, not {TABLE_ACTIVE}")
+    return problems
+
+
+def switchover(state: DrState, to: str, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> Decision:
+    """Planned: preflight, SwitchoverGlobalCluster, wait for the writer and its /health, DNS."""
+    if to not in state.regions:
+        return Refuse((f"--to {to}: not one of this environment's regions {state.regions}",))
+    if wait := _moving(state):
+        return wait
+    if state.writer == to:
+        if wait := _writer_ready(state, to):
+            return wait
+        if step := _dns_step(state, to):
+            return step
+        return Done(f"writer in {to}, /health there writable, DNS prefers {to}")
+    if problems := preflight(state, to, max_lag_ms):
+        return Refuse(tuple(problems))
+    target = state.member(to)
+    assert target is not None  # preflight refused otherwise
+    return Step("switchover", "switchover_global_cluster", to,
+                {"GlobalClusterIdentifier": state.global_cluster,
+                 "TargetDbClusterIdentifier": target.cluster},
+                f"SwitchoverGlobalCluster: {state.writer} -> {to} (planned, no data loss)")
+
+
+def failover(state: DrState, to: str, force: bool = False) -> Decision:
+    """Unplanned: FailoverGlobalCluster with AllowDataLoss, called in `to`; DNS is left to the
+    health checks (Route 53's control plane may be in the failed region)."""
+    if to not in state.regions:
+        return Refuse((f"--to {to}: not one of this environment's regions {state.regions}",))
+    failed = state.other(to)
+    if wait := _moving(state):
+        return wait
+    if state.writer == to:
+        if wait := _writer_ready(state, to):
+            return wait
+        serving = state.dns_serving
+        dns = (f"DNS serves {serving}" if serving else
+               "DNS not observed (Route 53 control plane not asked)")
+        return Done(f"writer in {to}, /health there writable; {dns}; the health check of "
+                    f"{failed} moves traffic, no DNS write was made")
+    problems = []
+    target = state.member(to)
+    if target is None:
+        problems.append(f"{to} has no cluster in global cluster {state.global_cluster} as seen "
+                        f"from {to}: nothing to promote")
+    if state.health_checks.get(failed) is True and not force:
+        problems.append(f"Route 53 reports {failed} healthy: a failover loses unreplicated "
+                        f"writes; use `dr switchover --to {to}` (no data loss), or --force if "
+                        f"{failed} is really lost")
+    if problems:
+        return Refuse(tuple(problems))
+    assert target is not None
+    return Step("failover", "failover_global_cluster", to,
+                {"GlobalClusterIdentifier": state.global_cluster,
+                 "TargetDbClusterIdentifier": target.cluster, "AllowDataLoss": True},
+                f"FailoverGlobalCluster with AllowDataLoss in {to}: {failed} is lost "
+                f"(last RPO lag seen: {_ms(state.rpo_lag_ms)}"
+                + (f"; last replicated transaction {state.last_replicated_at}"
+                   if state.last_replicated_at else "") + ")")
+
+
+def failback(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> Decision:
+    """Back home once home has rejoined as a secondary and caught up: a switchover home."""
+    home = state.home
+    if state.writer != home and not state.moving:
+        member = state.member(home)
+        if member is None:
+            return Refuse((f"{home} has no cluster in global cluster {state.global_cluster}: "
+                           "it has not rejoined; when its region is back Aurora rejoins it as "
+                           "a secondary (or add it back), then re-run failback",))
+        if member.synchronization not in ("", "connected"):
+            return Wait(f"{home} rejoined and is {member.synchronization}: waiting until it is "
+                        "connected")
+        lag = state.replication_lag_ms
+        if lag is None or lag > max_lag_ms:
+            return Wait(f"waiting for replication to {home} to catch up "
+                        f"(lag {_ms(lag)}, limit {max_lag_ms:.0f} ms)")
+    return switchover(state, home, max_lag_ms)
+
+
+def problems(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> list[str]:
+    """`dr status`: everything that is not healthy (empty: exit 0)."""
+    found = [n for n in state.notes]
+    writer = state.writer
+    if writer is None:
+        found.append(f"no single writer in {state.global_cluster}")
+    if state.moving:
+        found.append(f"writer move in progress ({state.global_status}/{state.failover_status})")
+    for region in state.regions:
+        if state.healthy.get(region) is not True:
+            found.append(f"GET /health in {region}: {state.healthy.get(region)!r}")
+    if writer and state.writable.get(writer) is not True:
+        found.append(f"/health in the writer region {writer} does not report writable")
+    lag = state.replication_lag_ms
+    if lag is None or lag > max_lag_ms:
+        found.append(f"replication lag {_ms(lag)} (limit {max_lag_ms:.0f} ms)")
+    if state.secret_replica != SECRET_IN_SYNC:
+        found.append(f"secret replica {state.secret_replica!r}")
+    for region in state.regions:
+        if state.table_replicas.get(region) != TABLE_ACTIVE:
+            found.append(f"table replica in {region}: {state.table_replicas.get(region)!r}")
+    for region, metrics in state.s3_replication.items():
+        if metrics.get("failed"):
+            found.append(f"S3 replication from {region}: {metrics['failed']:.0f} failed "
+                         "operations in the last 15 minutes")
+    if writer and state.dns_serving not in (None, writer):
+        found.append(f"DNS serves {state.dns_serving} but the writer is in {writer}")
+    return found
+
+
+def _ms(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.0f} ms"
+
+
+RUNBOOKS = ("switchover", "failover", "failback")

@@ -1,0 +1,330 @@
+"""The DR runbooks against a fake AWS (tests/runbook/fakes.py): every step, every refusal,
+failover never touching the failed region, an interrupted run that resumes, and the CLI."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import pytest
+
+from runbook import commands as dr_cli
+from runbook import loop
+from runbook import decide as runbook
+from runbook.aws_adapter import AwsAdapter
+from runbook.timeline import Timeline
+
+from tests.runbook.fakes import Cloud, FakeAws, cluster_arn
+
+HOME, RECOVERY = "us-east-1", "us-west-2"  # the example config's regions
+
+
+@pytest.fixture
+def cloud():
+    return Cloud(HOME, RECOVERY)
+
+
+def adapter(cloud, config, failed=None):
+    return AwsAdapter(FakeAws(cloud), config, failed=failed, get=cloud.health)
+
+
+def run(cloud, config, decide, tmp_path=None, failed=None, dry_run=False, **kwargs):
+    a = adapter(cloud, config, failed)
+    path = tmp_path / "timeline.json" if tmp_path else None
+    timeline = Timeline.open("op", path, a.now)
+    return loop.run(a, decide, timeline, dry_run=dry_run, poll=10, timeout=600, **kwargs), \
+        timeline, a
+
+
+def test_switchover_runs_every_step_in_order(cloud, example_config, tmp_path):
+    result, timeline, _ = run(cloud, example_config,
+                              functools.partial(runbook.switchover, to=RECOVERY), tmp_path)
+    assert result.outcome == "done", result.message
+    assert cloud.writes() == [("rds", RECOVERY, "switchover_global_cluster"),
+                              ("cloudformation", "us-east-1", "update_stack")]
+    call = next(c for c in cloud.calls if c[2] == "switchover_global_cluster")
+    assert call[3] == {"GlobalClusterIdentifier": "payments-example-global",
+                       "TargetDbClusterIdentifier": cluster_arn(RECOVERY)}
+    assert cloud.writer == RECOVERY and cloud.preferred == RECOVERY
+    steps = [e.step for e in timeline.entries]
+    assert steps == ["switchover", "wait", "wait", "prefer-dns", "done"]
+    assert "to report writable" in timeline.entries[2].summary
+    saved = json.loads((tmp_path / "timeline.json").read_text())
+    assert saved["result"] == "done" and all(e["outcome"] != "running" for e in saved["entries"])
+
+
+def test_switchover_when_already_there_changes_nothing(cloud, example_config):
+    cloud.writer = cloud.preferred = RECOVERY
+    result, _, _ = run(cloud, example_config, functools.partial(runbook.switchover, to=RECOVERY))
+    assert result.outcome == "done" and cloud.writes() == []
+
+
+@pytest.mark.parametrize("breakage, reason", [
+    (lambda c: c.api_up.__setitem__(RECOVERY, False), f"GET /health in {RECOVERY}"),
+    (lambda c: c.lag.__setitem__("AuroraGlobalDBReplicationLag", 5000.0), "replication lag 5000"),
+    (lambda c: setattr(c, "secret", "InProgress"), "secret's replica is 'InProgress'"),
+    (lambda c: c.tables.__setitem__(RECOVERY, "UPDATING"), "table replica in us-west-2"),
+    (lambda c: c.members.pop(RECOVERY), f"{RECOVERY} has no cluster"),
+    (lambda c: c.members.__setitem__(RECOVERY, "pending-resync"), "pending-resync"),
+])
+def test_switchover_preflight_refuses_with_the_reason(cloud, example_config, breakage, reason):
+    breakage(cloud)
+    result, _, _ = run(cloud, example_config, functools.partial(runbook.switchover, to=RECOVERY))
+    assert result.outcome == "refused"
+    assert any(reason in r for r in result.reasons), result.reasons
+    assert cloud.writes() == []
+
+
+def test_switchover_refuses_a_region_outside_the_environment(cloud, example_config):
+    state = adapter(cloud, example_config).observe()
+    decision = runbook.switchover(state, "eu-central-1")
+    assert "not one of this environment's regions" in decision.reasons[0]
+
+
+@pytest.mark.parametrize("home_region", [HOME, RECOVERY])
+def test_failover_never_calls_an_api_in_the_failed_region(example_config, home_region):
+    """Both directions: when us-east-1 is lost, Route 53's control plane is not asked either."""
+    failed = home_region
+    to = RECOVERY if failed == HOME else HOME
+    cloud = Cloud(HOME, RECOVERY)
+    cloud.writer = failed
+    cloud.preferred = failed
+    cloud.down.add(failed)
+    cloud.route53[failed] = False
+    fake = FakeAws(cloud)
+    a = AwsAdapter(fake, example_config, failed=failed, get=cloud.health)
+    timeline = Timeline.open("failover", None, a.now)
+    result = loop.run(a, functools.partial(runbook.failover, to=to), timeline, poll=10)
+    assert result.outcome == "done", result.message
+    assert cloud.writer == to
+    assert failed not in {region for _, region in fake.asked}
+    assert failed not in cloud.regions_called()
+    assert cloud.writes() == [("rds", to, "failover_global_cluster")]  # no DNS write
+    call = next(c for c in cloud.calls if c[2] == "failover_global_cluster")
+    assert call[3]["AllowDataLoss"] is True and "Switchover" not in call[3]
+    assert result.first.rpo_lag_ms == 800.0  # the RPO lag seen before the failover
+
+
+def test_failover_adapter_refuses_to_build_a_client_for_the_failed_region(cloud, example_config):
+    a = adapter(cloud, example_config, failed=HOME)
+    with pytest.raises(Exception, match="declared failed"):
+        a.client("rds", HOME)
+
+
+def test_failover_refused_while_route53_sees_the_other_region_healthy(example_config):
+    cloud = Cloud(HOME, RECOVERY)
+    cloud.writer = cloud.preferred = RECOVERY
+    result, _, _ = run(cloud, example_config, functools.partial(runbook.failover, to=HOME),
+                       failed=RECOVERY)
+    assert result.outcome == "refused" and "use `dr switchover" in result.reasons[0]
+    assert cloud.writes() == []
+    forced, _, _ = run(cloud, example_config,
+                       functools.partial(runbook.failover, to=HOME, force=True), failed=RECOVERY)
+    assert forced.outcome == "done" and cloud.writer == HOME
+
+
+class Interrupted(Exception):
+    pass
+
+
+class InterruptAfterAct(AwsAdapter):
+    def act(self, step):
+        super().act(step)
+        raise KeyboardInterrupt  # the operator's laptop dies right after the call
+
+
+def test_an_interrupted_switchover_resumes_without_repeating_the_call(cloud, example_config,
+                                                                      tmp_path):
+    path = tmp_path / "timeline.json"
+    first = InterruptAfterAct(FakeAws(cloud), example_config, get=cloud.health)
+    decide = functools.partial(runbook.switchover, to=RECOVERY)
+    with pytest.raises(KeyboardInterrupt):
+        loop.run(first, decide, Timeline.open("switchover us-west-2", path, first.now), poll=10)
+    assert json.loads(path.read_text())["entries"][-1]["outcome"] == "running"
+    second = adapter(cloud, example_config)
+    timeline = Timeline.open("switchover us-west-2", path, second.now)
+    result = loop.run(second, decide, timeline, poll=10)
+    assert result.outcome == "done"
+    assert [w[2] for w in cloud.writes()].count("switchover_global_cluster") == 1
+    steps = [e["step"] for e in json.loads(path.read_text())["entries"]]
+    assert steps[:2] == ["switchover", "resume"] and steps[-1] == "done"
+
+
+def test_failback_waits_for_rejoin_and_catch_up_then_switches_home(example_config):
+    cloud = Cloud(HOME, RECOVERY)
+    cloud.writer = RECOVERY       # after a failover
+    cloud.members = {RECOVERY: "connected"}
+    a = adapter(cloud, example_config)
+    decide = functools.partial(runbook.failback)
+    refused = runbook.failback(a.observe())
+    assert "has not rejoined" in refused.reasons[0]
+    cloud.members[HOME] = "pending-resync"
+    assert "connected" in runbook.failback(a.observe()).reason
+    cloud.members[HOME] = "connected"
+    cloud.lag["AuroraGlobalDBReplicationLag"] = 9000.0
+    assert "catch up" in runbook.failback(a.observe()).reason
+    cloud.lag["AuroraGlobalDBReplicationLag"] = 30.0
+    cloud.preferred = RECOVERY
+    result = loop.run(a, decide, Timeline.open("failback", None, a.now), poll=10)
+    assert result.outcome == "done"
+    assert cloud.writer == HOME and cloud.preferred == HOME
+    assert [w[2] for w in cloud.writes()] == ["switchover_global_cluster", "update_stack"]
+
+
+def test_waiting_gives_up_at_the_timeout_with_the_reason(example_config):
+    cloud = Cloud(HOME, RECOVERY)
+    cloud.writer = RECOVERY
+    cloud.members = {RECOVERY: "connected", HOME: "pending-resync"}
+    a = adapter(cloud, example_config)
+    timeline = Timeline.open("failback", None, a.now)
+    result = loop.run(a, runbook.failback, timeline, poll=10, timeout=60)
+    assert result.outcome == "timeout" and "pending-resync" in result.message
+    assert [e.step for e in timeline.entries] == ["wait", "timeout"]
+
+
+def test_dry_run_changes_nothing_and_names_the_next_step(cloud, example_config):
+    result, _, _ = run(cloud, example_config, functools.partial(runbook.switchover, to=RECOVERY),
+                       dry_run=True)
+    assert result.outcome == "dry-run" and result.planned.action == "switchover_global_cluster"
+    assert cloud.writes() == []
+
+
+def test_status_is_healthy_only_when_everything_is(cloud, example_config):
+    state = adapter(cloud, example_config).observe()
+    assert runbook.problems(state) == []
+    assert state.writer == HOME and state.dns_serving == HOME
+    cloud.route53[HOME] = False
+    cloud.api_up[HOME] = False
+    state = adapter(cloud, example_config).observe()
+    found = runbook.problems(state)
+    assert state.dns_serving == RECOVERY
+    assert any("GET /health in us-east-1" in p for p in found)
+    assert any("DNS serves us-west-2 but the writer is in us-east-1" in p for p in found)
+
+
+def test_status_reports_failed_s3_replication(cloud, example_config):
+    cloud.s3_failed[HOME] = 7.0
+    state = adapter(cloud, example_config).observe()
+    assert state.s3_replication[HOME] == {"failed": 7.0, "latency_s": 12.0}
+    assert any("S3 replication from us-east-1: 7 failed" in p for p in runbook.problems(state))
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+@pytest.fixture
+def patched_cli(monkeypatch, cloud):
+    monkeypatch.setattr(dr_cli, "Aws", lambda: FakeAws(cloud))
+    original = dr_cli.AwsAdapter
+    monkeypatch.setattr(dr_cli, "AwsAdapter",
+                        lambda aws, config, failed=None: original(aws, config, failed=failed,
+                                                                  get=cloud.health))
+    return cloud
+
+
+def cli(args, build_dir, capsys):
+    code = dr_cli.main([*args, "--config", str(Path("stacksets/environments/example.yaml")),
+                        "--build-dir", str(build_dir), "--output", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_cli_status_json_and_exit_code(patched_cli, build_dir, capsys):
+    code, document = cli(["status"], build_dir, capsys)
+    assert code == 0 and document["result"] == "healthy"
+    assert document["state"]["writer"] == HOME and document["state"]["home"] == HOME
+    patched_cli.secret = "Failed"
+    code, document = cli(["status"], build_dir, capsys)
+    assert code == 1 and any("secret replica 'Failed'" in p for p in document["problems"])
+
+
+def test_cli_switchover_writes_the_timeline(patched_cli, build_dir, capsys, tmp_path):
+    path = tmp_path / "t.json"
+    code, document = cli(["switchover", "--to", RECOVERY, "--poll", "1", "--timeline", str(path)],
+                         build_dir, capsys)
+    assert code == 0 and document["result"] == "done"
+    assert document["rto_budget_seconds"] == 30 * 60  # the global template's default RTO
+    assert [e["step"] for e in document["timeline"]] == [
+        e["step"] for e in json.loads(path.read_text())["entries"]]
+
+
+def test_cli_dry_run_failover(patched_cli, build_dir, capsys):
+    patched_cli.down.add(HOME)
+    patched_cli.route53[HOME] = False
+    code, document = cli(["failover", "--to", RECOVERY, "--dry-run"], build_dir, capsys)
+    assert code == 0 and document["runbook"]["next_step"]["action"] == "failover_global_cluster"
+    assert patched_cli.writes() == [] and HOME not in patched_cli.regions_called()
+
+
+def test_cli_rejects_an_unknown_region(patched_cli, build_dir, capsys):
+    code, document = cli(["switchover", "--to", "eu-central-1"], build_dir, capsys)
+    assert code == 2
+    assert "eu-central-1" in document["error"] and "us-east-1 (home)" in document["error"]
+
+
+def test_cli_status_with_a_lost_region_calls_nothing_there(patched_cli, build_dir, capsys):
+    patched_cli.down.add(RECOVERY)
+    code, document = cli(["status", "--lost", RECOVERY], build_dir, capsys)
+    assert code == 1 and RECOVERY not in patched_cli.regions_called()
+    assert any(f"GET /health in {RECOVERY}" in p for p in document["problems"])
+    code, document = cli(["status", "--lost", "mars-north-1"], build_dir, capsys)
+    assert code == 2 and "--lost 'mars-north-1'" in document["error"]
+
+
+def test_failover_refused_when_the_target_has_no_cluster(example_config):
+    cloud = Cloud(HOME, RECOVERY)
+    cloud.down.add(HOME)
+    cloud.members.pop(RECOVERY)
+    result, _, _ = run(cloud, example_config, functools.partial(runbook.failover, to=RECOVERY),
+                       failed=HOME)
+    assert result.outcome == "refused" and "nothing to promote" in result.reasons[0]
+    assert cloud.writes() == []
+
+
+def test_an_interrupted_failover_resumes_without_a_second_failover(example_config, tmp_path):
+    cloud = Cloud(HOME, RECOVERY)
+    cloud.down.add(HOME)
+    cloud.route53[HOME] = False
+    path = tmp_path / "failover.json"
+    decide = functools.partial(runbook.failover, to=RECOVERY)
+    first = InterruptAfterAct(FakeAws(cloud), example_config, failed=HOME, get=cloud.health)
+    with pytest.raises(KeyboardInterrupt):
+        loop.run(first, decide, Timeline.open("failover us-west-2", path, first.now), poll=10)
+    second = adapter(cloud, example_config, failed=HOME)
+    result = loop.run(second, decide, Timeline.open("failover us-west-2", path, second.now),
+                      poll=10)
+    assert result.outcome == "done" and cloud.writer == RECOVERY
+    assert [w[2] for w in cloud.writes()] == ["failover_global_cluster"]
+    assert HOME not in cloud.regions_called()
+
+
+def test_a_failed_call_stops_the_runbook_with_the_error(cloud, example_config, tmp_path):
+    from botocore.exceptions import ClientError
+
+    def refuse(region, **_):
+        raise ClientError({"Error": {"Code": "InvalidGlobalClusterStateFault",
+                                     "Message": "the global cluster is being modified"}},
+                          "SwitchoverGlobalCluster")
+    cloud.rds_switchover_global_cluster = refuse
+    result, timeline, _ = run(cloud, example_config,
+                              functools.partial(runbook.switchover, to=RECOVERY), tmp_path)
+    assert result.outcome == "failed" and "being modified" in result.message
+    assert timeline.entries[-1].outcome == "error: ClientError"
+    assert json.loads((tmp_path / "timeline.json").read_text())["result"] == "failed"
+
+
+def test_cli_rejects_an_unbounded_drill(build_dir, capsys):
+    code = dr_cli.main(["drill", "--local", "--payments", "0", "--output", "json",
+                        "--build-dir", str(build_dir)])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 2 and "--payments 0: allowed 1 to 1000" in document["error"]
+
+
+def test_health_is_read_from_each_regions_own_host_and_hosts_name_their_region(example_config):
+    """The REST API's default endpoint is disabled: `dr` probes `<region>.<domain>/health`
+    (templates/api.py health_host), and reads a region from either host form."""
+    from runbook import names as dr_names
+
+    assert dr_names.health_url(example_config, "us-west-2") == \
+        f"https://us-west-2.{example_config.domain.name}/health"
+    assert dr_names.region_of_host("us-west-2.api.example.com") == "us-west-2"
+    assert dr_names.region_of_host("d-1.execute-api.eu-west-1.amazonaws.com") == "eu-west-1"
+    assert dr_names.region_of_host("api.example.com") == ""
