@@ -163,12 +163,79 @@ def known_regions() -> list[str]:
     return list(_known_regions())
 
 
+MAX_CONFIG_BYTES = 256 * 1024  # an environment file is a few hundred bytes
+MAX_DEPTH = 16                  # the schema nests three levels; anything deeper is a mistake
+PRODUCTION_NAME = re.compile(r"^(prod|prd|production|live)([-_].*|\d*)$", re.IGNORECASE)
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """`repr(value)` cut to `limit` characters, for error messages: a config value is echoed
+    to say what was given, never in full when it is large."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML for a config file that a person writes: no anchors or aliases (a few lines of
+    aliases expand to gigabytes, the "billion laughs"), no duplicate keys (YAML says a mapping's
+    keys are unique; PyYAML keeps the last silently), at most MAX_DEPTH levels of nesting."""
+
+    def compose_node(self, parent, index):  # noqa: D102 (PyYAML's hook)
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()
+            raise _Refused(f"line {event.start_mark.line + 1}: alias *{event.anchor}: anchors "
+                           "and aliases are not allowed in a config (write the value out)")
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise _Refused(f"line {event.start_mark.line + 1}: anchor &{event.anchor}: anchors "
+                           "and aliases are not allowed in a config (write the value out)")
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(f"line {event.start_mark.line + 1}: nested more than "
+                               f"{MAX_DEPTH} levels deep (the config has at most three)")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):  # noqa: D102 (PyYAML's hook)
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise _Refused(f"line {line}: a key must be a plain value, got {shown(key)}")
+            if key in seen:
+                raise _Refused(f"line {line}: duplicate key {shown(key)} (first on line "
+                               f"{seen[key]}); each key may appear once")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class _Refused(Exception):
+    pass
+
+
 def read(path: str | Path) -> dict[str, Any]:
-    text = Path(path).read_text()
+    """The config file as a mapping, or ConfigError: too large, not UTF-8, not YAML, or YAML
+    that a config must not use (aliases, duplicate keys, deep nesting)."""
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(str(path), [f"larger than {MAX_CONFIG_BYTES} bytes; an environment "
+                                      "file is a few hundred bytes"])
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(str(path), [f"not valid YAML: {error}"]) from error
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(str(path), [f"not UTF-8 text (byte {error.start}: "
+                                      f"{data[error.start:error.start + 1]!r}); save the file "
+                                      "as UTF-8"]) from None
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except _Refused as refused:
+        raise ConfigError(str(path), [str(refused)]) from None
+    except (yaml.YAMLError, RecursionError) as error:
+        raise ConfigError(str(path), [f"not valid YAML: {error}"]) from None
     if not isinstance(raw, dict):
         raise ConfigError(str(path), [f"top level: got {type(raw).__name__}, expected a mapping"])
     return raw
@@ -178,7 +245,7 @@ def _walk(raw: Any, schema: Any, where: str, problems: list[str]) -> None:
     """Unknown keys and wrong types, recursively."""
     if isinstance(schema, dict):
         if not isinstance(raw, dict):
-            problems.append(f"{where}: got {raw!r}, expected a mapping with keys "
+            problems.append(f"{where}: got {shown(raw)}, expected a mapping with keys "
                             f"{', '.join(sorted(schema))}")
             return
         for key, value in raw.items():
@@ -195,9 +262,9 @@ def _walk(raw: Any, schema: Any, where: str, problems: list[str]) -> None:
             else:
                 _walk(value, schema[key], path, problems)
     elif schema is int and (isinstance(raw, bool) or not isinstance(raw, int)):
-        problems.append(f"{where}: got {raw!r}, expected an integer")
+        problems.append(f"{where}: got {shown(raw)}, expected an integer")
     elif schema is not int and not isinstance(raw, schema):
-        problems.append(f"{where}: got {raw!r}, expected {schema.__name__}")
+        problems.append(f"{where}: got {shown(raw)}, expected {schema.__name__}")
 
 
 def _get(raw: dict, dotted: str, default: Any = None) -> Any:
@@ -219,7 +286,7 @@ def _string_values(mapping: Any, where: str, problems: list[str]) -> dict[str, s
         elif isinstance(value, (str, int, float)):
             values[str(key)] = str(value)
         else:
-            problems.append(f"{where}.{key}: got {value!r}, expected a string or number")
+            problems.append(f"{where}.{key}: got {shown(value)}, expected a string or number")
     return values
 
 
@@ -227,21 +294,21 @@ def check_parameter(name: str, value: str, declaration: Mapping[str, Any]) -> st
     """The template's own constraints on a parameter value, as CloudFormation applies them."""
     allowed = declaration.get("AllowedValues")
     if allowed is not None and value not in [str(v) for v in allowed]:
-        return f"got {value!r}; allowed values: {', '.join(map(str, allowed))}"
+        return f"got {shown(value)}; allowed values: {', '.join(map(str, allowed))}"
     pattern = declaration.get("AllowedPattern")
     if pattern is not None and re.fullmatch(pattern, value) is None:
         expected = declaration.get("ConstraintDescription") or \
             f"something matching the template's AllowedPattern {pattern}"
-        return f"got {value!r}; must be {expected}"
+        return f"got {shown(value)}; must be {expected}"
     for bound, test in (("MinLength", lambda b: len(value) >= b),
                         ("MaxLength", lambda b: len(value) <= b)):
         if bound in declaration and not test(int(declaration[bound])):
-            return f"got {value!r} ({len(value)} characters); {bound} is {declaration[bound]}"
+            return f"got {shown(value)} ({len(value)} characters); {bound} is {declaration[bound]}"
     if declaration.get("Type") == "Number":
         try:
             number = float(value)
         except ValueError:
-            return f"got {value!r}; expected a number"
+            return f"got {shown(value)}; expected a number"
         if "MinValue" in declaration and number < float(declaration["MinValue"]):
             return f"got {value}; MinValue is {declaration['MinValue']}"
         if "MaxValue" in declaration and number > float(declaration["MaxValue"]):
@@ -276,7 +343,7 @@ def _cidrs_overlap(parameters: dict[str, str], declared: Mapping[str, Any],
             cidrs[name] = ipaddress.ip_network(value)
         except ValueError:
             if name in parameters:
-                problems.append(f"parameters.{name}: got {value!r}; expected a CIDR block")
+                problems.append(f"parameters.{name}: got {shown(value)}; expected a CIDR block")
     if len(cidrs) == 2:
         home, recovery = (cidrs[n] for n in SYMMETRIC)
         if home.overlaps(recovery):
@@ -305,19 +372,26 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
             if reason:
                 problems.append(f"{key}: {reason}")
 
+    production = _get(raw, "production")
+    if production is False and PRODUCTION_NAME.match(environment):
+        problems.append(f"production: false, but environment {shown(environment)} names a "
+                        "production environment; set production: true (a production "
+                        "environment refuses teardown without --confirm-production), or name "
+                        "the environment for what it is (e.g. staging)")
+
     account = str(_get(raw, "target.account", ""))
     if _get(raw, "target.account") is not None and not ACCOUNT_ID.match(account):
-        problems.append(f"target.account: got {account!r}; expected 12 digits (quote it in "
+        problems.append(f"target.account: got {shown(account)}; expected 12 digits (quote it in "
                         "YAML so leading zeros survive)")
     model_name = _get(raw, "target.permission_model", "self-managed")
     if model_name not in PERMISSION_MODELS:
-        problems.append(f"target.permission_model: got {model_name!r}; allowed values: "
+        problems.append(f"target.permission_model: got {shown(model_name)}; allowed values: "
                         f"{', '.join(PERMISSION_MODELS)}")
     permission_model = PERMISSION_MODELS.get(model_name, SELF_MANAGED)
     ous = [str(ou) for ou in _get(raw, "target.organizational_units", None) or []]
     for ou in ous:
         if not OU_ID.match(ou):
-            problems.append(f"target.organizational_units: got {ou!r}; expected ou-xxxx-xxxxxxxx "
+            problems.append(f"target.organizational_units: got {shown(ou)}; expected ou-xxxx-xxxxxxxx "
                             "or r-xxxx")
     if permission_model == SERVICE_MANAGED and not ous:
         problems.append("target.organizational_units: required with permission_model "
@@ -327,7 +401,7 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
                         "permission_model service-managed")
     call_as = _get(raw, "target.call_as", "SELF")
     if call_as not in ("SELF", "DELEGATED_ADMIN"):
-        problems.append(f"target.call_as: got {call_as!r}; allowed values: SELF, DELEGATED_ADMIN")
+        problems.append(f"target.call_as: got {shown(call_as)}; allowed values: SELF, DELEGATED_ADMIN")
 
     home = _get(raw, "regions.home")
     recovery = _get(raw, "regions.recovery")
@@ -335,10 +409,10 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
     for key, value in (("regions.home", home), ("regions.recovery", recovery),
                        ("regions.administration", administration)):
         if value is not None and value not in regions:
-            problems.append(f"{key}: got {value!r}; not a region with CloudFormation; known: "
+            problems.append(f"{key}: got {shown(value)}; not a region with CloudFormation; known: "
                             f"{', '.join(regions)}")
     if home is not None and home == recovery:
-        problems.append(f"regions.recovery: got {recovery!r}, the same as regions.home; "
+        problems.append(f"regions.recovery: got {shown(recovery)}, the same as regions.home; "
                         "the standby must be a different region")
 
     alarm_email = str(_get(raw, "alarm_email", ""))
@@ -367,7 +441,7 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
     longest = max(regions or ["us-east-1"], key=len) if not (home and recovery) \
         else max((home, recovery, "us-east-1"), key=len)
     if not BUCKET_NAME.match(f"{bucket_prefix}-{longest}"):
-        problems.append(f"artifacts.bucket_prefix: got {bucket_prefix!r}; "
+        problems.append(f"artifacts.bucket_prefix: got {shown(bucket_prefix)}; "
                         f"'{bucket_prefix}-{longest}' is not a valid S3 bucket name "
                         "(3-63 characters: lowercase letters, digits, hyphens)")
 
@@ -383,7 +457,7 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
                             f"{home}, {recovery}")
             continue
         if not isinstance(values, dict):
-            problems.append(f"{where}: got {values!r}, expected a mapping of parameters")
+            problems.append(f"{where}: got {shown(values)}, expected a mapping of parameters")
             continue
         overrides[region] = _string_values(values, where, problems)
         for name in SYMMETRIC:
@@ -401,7 +475,7 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
 
     concurrency = _get(raw, "operation_preferences.region_concurrency", "PARALLEL")
     if concurrency not in ("PARALLEL", "SEQUENTIAL"):
-        problems.append(f"operation_preferences.region_concurrency: got {concurrency!r}; "
+        problems.append(f"operation_preferences.region_concurrency: got {shown(concurrency)}; "
                         "allowed values: PARALLEL, SEQUENTIAL")
     percentage = _get(raw, "operation_preferences.max_concurrent_percentage", 100)
     if isinstance(percentage, int) and not 1 <= percentage <= 100:

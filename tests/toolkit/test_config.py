@@ -131,3 +131,73 @@ def test_an_override_of_a_parameter_without_default_needs_a_stack_set_value(raw_
         "set needs a value too (AWS only overrides parameters the stack set has); set "
         "parameters.PagerKey as well"]
     config_module.validate(changed(raw, "parameters.PagerKey", "k1"), "env.yaml", declared)
+
+
+# --- the file itself: what a config must not be (issue 16, "Operator robustness") -----------
+BOMB = "\n".join(["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+                 + [f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, "
+                    f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+                    f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]"
+                    for i in range(8)]) + "\nenvironment: *i\n"
+
+
+@pytest.mark.parametrize("content, expected", [
+    (BOMB.encode(), "line 1: anchor &a: anchors and aliases are not allowed"),
+    (b"a: [1]\nb: *a\n", "line 2: alias *a: anchors and aliases are not allowed"),
+    (b"environment: &e example\nproduction: false\n", "line 1: anchor &e: anchors and aliases"),
+    (b"environment: example\nproduction: false\nenvironment: prod\n",
+     "line 3: duplicate key 'environment' (first on line 1); each key may appear once"),
+    (b"regions:\n  home: us-east-1\n  home: us-west-2\n", "line 3: duplicate key 'home'"),
+    (b"environment: caf\xe9\n", "not UTF-8 text (byte 16: b'\\xe9'); save the file as UTF-8"),
+    (b"parameters: " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested more than 16 levels deep"),
+    (b"a: " + b"x" * (300 * 1024) + b"\n", "larger than 262144 bytes"),
+    (b"- just\n- a list\n", "top level: got list, expected a mapping"),
+    (b"environment: [unclosed\n", "not valid YAML"),
+    (b"? [a, b]\n: c\n", "a key must be a plain value"),
+])
+def test_a_config_file_that_is_not_a_plain_yaml_mapping_is_refused(tmp_path, content, expected):
+    path = tmp_path / "env.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        config_module.read(path)
+    assert expected in str(caught.value)
+    assert len(str(caught.value)) < 400  # the message never echoes an expanded value
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path):
+    """Before the fix, `plan` grew to 1.6 GB in 20 s building repr() of the expanded value."""
+    import time
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BOMB)
+    started = time.perf_counter()
+    with pytest.raises(ConfigError):
+        config_module.read(path)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_large_values_are_shortened_in_messages(raw_example, bundle):
+    found = problems(changed(raw_example, "production", ["x" * 50] * 1000), bundle)
+    assert found == ["production: got ['xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', "
+                     "'xxxxxxxxxxxxxxxxxxxxxxxx... (54000 characters), expected bool"]
+
+
+@pytest.mark.parametrize("environment", ["prod", "production", "prd", "live", "prod-eu",
+                                         "prod2"])
+def test_a_production_name_needs_production_true(raw_example, bundle, environment):
+    raw = changed(raw_example, "environment", environment)
+    declared = {k: v for k, v in bundle.regional.parameters.items() if k != "EnvironmentName"}
+    with pytest.raises(ConfigError) as caught:
+        config_module.validate(raw, "env.yaml", declared)
+    assert caught.value.problems == [
+        f"production: false, but environment '{environment}' names a production environment; "
+        "set production: true (a production environment refuses teardown without "
+        "--confirm-production), or name the environment for what it is (e.g. staging)"]
+    config_module.validate(changed(raw, "production", True), "env.yaml", declared)
+
+
+@pytest.mark.parametrize("environment", ["staging", "product", "dev", "preprod", "example"])
+def test_other_names_may_be_non_production(raw_example, bundle, environment):
+    raw = changed(raw_example, "environment", environment)
+    declared = {k: v for k, v in bundle.regional.parameters.items() if k != "EnvironmentName"}
+    assert config_module.validate(raw, "env.yaml", declared).environment == environment
