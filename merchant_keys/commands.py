@@ -9,8 +9,8 @@ Keys live in the environment's payments global table (`<prefix>-<env>-payments`)
 writes in the primary region by default; the global table replicates the record to the other
 region within about a second, and the authorizer in either region accepts the key (its result
 cache keeps a revoked key working for up to 30 s more). After a failover, pass `--region` to
-write where the table is writable now. The key format and hashing are
-`lambda/payments/merchant_keys.py`, loaded from the repository so there is one definition.
+write where the table is writable now. The key format and hashing are the authorizer's own
+(`payments.merchant_keys`, lambda/payments/merchant_keys.py): one definition.
 
 Not available with `--local`: the rehearsal starts from an empty account on every run, so a
 key created there could never be listed or revoked by the next command.
@@ -19,34 +19,17 @@ key created there could never be listed or revoked by the next command.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import re
-import sys
 from datetime import UTC, datetime
-from functools import cache
-from types import ModuleType
 
 from botocore.exceptions import ClientError
+from payments import merchant_keys as keys
 
 from toolkit.aws import error_code
-from payments_build.sources import lambda_source
 from stacksets.context import Context
 
 USAGE, FAILED, OK = 2, 1, 0
 LISTED = ("key_id", "merchant_id", "key_status", "created_at", "revoked_at", "label")
-
-
-@cache
-def merchant_keys() -> ModuleType:
-    """lambda/payments/merchant_keys.py (standard library only), loaded by path: `lambda` is
-    a keyword, so the handler code is not an importable package."""
-    # The authorizer's own rules (lambda/ is not a package): a checkout's or the installed copy.
-    spec = importlib.util.spec_from_file_location(
-        "payments_merchant_keys", lambda_source() / "payments" / "merchant_keys.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
-    spec.loader.exec_module(module)
-    return module
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,7 +69,6 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def create(ctx: Context, args: argparse.Namespace, client) -> int:
-    keys = merchant_keys()
     if not args.merchant:
         ctx.reporter.error("keys create: --merchant is required")
         return USAGE
@@ -111,7 +93,6 @@ def create(ctx: Context, args: argparse.Namespace, client) -> int:
 
 
 def list_keys(ctx: Context, args: argparse.Namespace, client) -> int:
-    keys = merchant_keys()
     expression = "begins_with(pk, :prefix)"
     values = {":prefix": {"S": keys.RECORD_PREFIX}}
     if args.merchant:
@@ -138,7 +119,6 @@ def list_keys(ctx: Context, args: argparse.Namespace, client) -> int:
 
 
 def revoke(ctx: Context, args: argparse.Namespace, client) -> int:
-    keys = merchant_keys()
     if not args.key_id or not re.fullmatch(r"[0-9a-f]{16}", args.key_id):
         ctx.reporter.error("keys revoke: --key-id must be the 16 hex digits `keys list` shows")
         return USAGE

@@ -1,6 +1,8 @@
-"""One zip per function: the handler module, the shared `payments` package, the SQL schema and
-the pinned pure-Python dependencies, with sorted entries and fixed timestamps and modes, named
-`lambda/<function>-<sha256 of the zip>.zip`."""
+"""One code artifact for every function: the `payments` package (whose `handlers` module holds
+each function's entry point), the SQL schema, the RDS CA bundle and the pinned pure-Python
+dependencies, with sorted entries and fixed timestamps and modes, named
+`lambda/functions-<sha256 of the zip>.zip`. One zip means one upload per region, one hash, and
+one thing to deploy: the functions differ only by their `Handler`."""
 
 from __future__ import annotations
 
@@ -11,8 +13,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from templates.authorizer import AUTHORIZER
-from templates.service import FUNCTIONS as SERVICE_FUNCTIONS
+from templates.service import CODE_ARTIFACT_STEM
 
 from payments_build.errors import BuildError
 from payments_build.output import Artifact
@@ -23,9 +24,10 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ZIP_FILE_MODE = 0o644
 # Installer bookkeeping that differs between machines (paths, installer name) stays out.
 DIST_INFO_SKIPPED = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
-# Every function the regional template runs: one zip each.
-FUNCTIONS = (*SERVICE_FUNCTIONS, AUTHORIZER)
-ZIP_NAME = re.compile(rf"({'|'.join(spec.key for spec in FUNCTIONS)})-[0-9a-f]{{64}}\.zip")
+# Ours in a build directory: the code zip, and the per-function zips earlier versions made
+# (a rebuild removes them).
+ZIP_NAME = re.compile(rf"({CODE_ARTIFACT_STEM}|processor|health|migrate|authorizer)"
+                      r"-[0-9a-f]{64}\.zip")
 
 
 def pinned_requirements(path: Path | None = None) -> dict[str, str]:
@@ -65,10 +67,9 @@ def dependency_files(name: str, version: str) -> dict[str, bytes]:
     return files
 
 
-def source_files(handler_module: str, source: Path) -> dict[str, bytes]:
-    """The handler module, the shared `payments` package, the SQL schema and the RDS CA
-    bundle (lambda/certs/*.pem)."""
-    files = {f"{handler_module}.py": (source / f"{handler_module}.py").read_bytes()}
+def source_files(source: Path) -> dict[str, bytes]:
+    """The `payments` package, the SQL schema and the RDS CA bundle (lambda/certs/*.pem)."""
+    files = {}
     for folder, pattern in (("payments", "*.py"), ("schema", "*.sql"), ("certs", "*.pem")):
         for path in (source / folder).rglob(pattern):
             if "__pycache__" not in path.parts:
@@ -90,15 +91,11 @@ def deterministic_zip(files: dict[str, bytes]) -> bytes:
 
 
 def lambda_artifacts() -> list[Artifact]:
-    """One zip per function, named `lambda/<function>-<sha256 of the zip>.zip`."""
+    """The code zip, named `lambda/functions-<sha256 of the zip>.zip`."""
     source = lambda_source()
-    dependencies = {}
+    files = {}
     for name, version in pinned_requirements(source / REQUIREMENTS).items():
-        dependencies.update(dependency_files(name, version))
-    artifacts = []
-    for spec in FUNCTIONS:
-        handler_module = spec.handler.split(".", 1)[0]
-        data = deterministic_zip({**dependencies, **source_files(handler_module, source)})
-        digest = hashlib.sha256(data).hexdigest()
-        artifacts.append(Artifact(f"lambda/{spec.key}-{digest}.zip", data))
-    return artifacts
+        files.update(dependency_files(name, version))
+    data = deterministic_zip({**files, **source_files(source)})
+    digest = hashlib.sha256(data).hexdigest()
+    return [Artifact(f"lambda/{CODE_ARTIFACT_STEM}-{digest}.zip", data)]

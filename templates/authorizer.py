@@ -24,13 +24,12 @@ from .keys import Key
 from .network import Network
 from .regional_params import Regional
 from .service import (
-    CODE_KEY_PATTERN, GROUP_SERVICE, FunctionSpec, _key_use_through, _table_arn, add_function,
+    FunctionSpec, _key_use_through, _table_arn, add_function,
 )
 from .table import table_name
 
 AUTHORIZER = FunctionSpec(
-    "authorizer", "Authorizer", "authorizer_handler.handler", names.AUTHORIZER_CODE_KEY,
-    timeout=5, memory=256,
+    "authorizer", "Authorizer", "authorizer", timeout=5, memory=256,
     description="REQUEST authorizer of POST /process: merchant secret key -> merchant id")
 # With the 30 s result cache, invocations are a few per key per minute; the reservation caps
 # what a flood of made-up keys can take from the account (WAF's rate rule comes first).
@@ -64,13 +63,6 @@ def authorizer_statements(key: Key) -> list[Statement]:
 
 def add_authorizer(regional: Regional, key: Key, network: Network) -> Authorizer:
     t: Template = regional.template
-    regional.params.add(
-        AUTHORIZER.code_key_parameter, group=GROUP_SERVICE, label="Authorizer code key",
-        description="S3 key of the authorizer zip: lambda/authorizer-<sha256>.zip as build.py "
-                    "names it (build/manifest.json).",
-        AllowedPattern=CODE_KEY_PATTERN.format(function=AUTHORIZER.key),
-        ConstraintDescription="lambda/authorizer-<64 hex digits>.zip",
-    )
     function = add_function(t, AUTHORIZER, authorizer_statements(key), key, network,
                             environment(), RESERVED_CONCURRENCY)
     role = t.resources[f"{AUTHORIZER.logical}Role"]

@@ -26,10 +26,8 @@ DB_BACKUP_RETENTION_DAYS = "DbBackupRetentionDays"
 GLOBAL_WRITER_ENDPOINT = "GlobalWriterEndpoint"
 # Payment service (issue 4): code lives in `<ArtifactBucketPrefix>-<region>` in each region.
 ARTIFACT_BUCKET_PREFIX = "ArtifactBucketPrefix"
-PROCESSOR_CODE_KEY = "ProcessorCodeKey"
-HEALTH_CODE_KEY = "HealthCodeKey"
-MIGRATE_CODE_KEY = "MigrateCodeKey"
-AUTHORIZER_CODE_KEY = "AuthorizerCodeKey"
+# One code artifact for every function (each names its handler in it): the S3 key of the zip.
+FUNCTION_CODE_KEY = "FunctionCodeKey"
 API_DOMAIN_NAME = "ApiDomainName"
 API_HOSTED_ZONE_ID = "ApiHostedZoneId"
 PROCESSOR_RESERVED_CONCURRENCY = "ProcessorReservedConcurrency"

@@ -40,7 +40,10 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 # The rollout tool reads each region's quota before it deploys (stacksets: concurrency check).
 UNRESERVED_CONCURRENCY = 100
 MAX_RESERVED_CONCURRENCY = 900  # what the default account quota of 1,000 leaves
-CODE_KEY_PATTERN = r"^lambda/{function}-[0-9a-f]{{64}}\.zip$"
+# The one code artifact build.py makes for every function: lambda/<stem>-<sha256>.zip.
+CODE_ARTIFACT_STEM = "functions"
+CODE_KEY_PATTERN = rf"^lambda/{CODE_ARTIFACT_STEM}-[0-9a-f]{{64}}\.zip$"
+HANDLER_MODULE = "payments.handlers"
 
 GROUP_SERVICE = "Payment service"
 # (0, 100] with up to three decimals; the handler refuses to start on anything else.
@@ -50,25 +53,21 @@ PAYMENT_LIMIT_MULTIPLIER_PATTERN = (r"^(100|[1-9][0-9]?(\.[0-9]{1,3})?"
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """What differs between the two functions."""
+    """What differs between the functions (they share one code artifact)."""
 
-    key: str  # "processor" / "health": physical name suffix and artifact name
+    key: str  # "processor" / "health": physical name suffix
     logical: str  # "Processor" / "Health"
-    handler: str
-    code_key_parameter: str
+    entry: str  # the handler function in HANDLER_MODULE (lambda/payments/handlers.py)
     timeout: int
     memory: int
     description: str
 
 
-PROCESSOR = FunctionSpec("processor", "Processor", "process_handler.handler",
-                         names.PROCESSOR_CODE_KEY, timeout=15, memory=512,
+PROCESSOR = FunctionSpec("processor", "Processor", "process", timeout=15, memory=512,
                          description="POST /process: validates and records a payment exactly once")
-HEALTH = FunctionSpec("health", "Health", "health_handler.handler", names.HEALTH_CODE_KEY,
-                      timeout=5, memory=256,
+HEALTH = FunctionSpec("health", "Health", "health", timeout=5, memory=256,
                       description="GET /health: can this region take payments now?")
-MIGRATE = FunctionSpec("migrate", "Migrate", "migrate_handler.handler", names.MIGRATE_CODE_KEY,
-                       timeout=300, memory=256,
+MIGRATE = FunctionSpec("migrate", "Migrate", "migrate", timeout=300, memory=256,
                        description="Database roles and schema migrations; invoked by the rollout "
                                    "tool after each deploy, never by the API")
 FUNCTIONS = (PROCESSOR, HEALTH, MIGRATE)
@@ -91,14 +90,13 @@ def add_service_parameters(regional: Regional) -> None:
         AllowedPattern=r"^[a-z0-9][a-z0-9-]{2,40}[a-z0-9]$",
         ConstraintDescription="3-42 of a-z, 0-9 and '-' (an S3 bucket name prefix)",
     )
-    for spec in FUNCTIONS:
-        params.add(
-            spec.code_key_parameter, group=GROUP_SERVICE, label=f"{spec.logical} code key",
-            description=f"S3 key of the {spec.key} zip: lambda/{spec.key}-<sha256>.zip as "
-                        "build.py names it (build/manifest.json).",
-            AllowedPattern=CODE_KEY_PATTERN.format(function=spec.key),
-            ConstraintDescription=f"lambda/{spec.key}-<64 hex digits>.zip",
-        )
+    params.add(
+        names.FUNCTION_CODE_KEY, group=GROUP_SERVICE, label="Function code key",
+        description=f"S3 key of the code zip of every function: lambda/{CODE_ARTIFACT_STEM}-"
+                    "<sha256>.zip as build.py names it (build/manifest.json).",
+        AllowedPattern=CODE_KEY_PATTERN,
+        ConstraintDescription=f"lambda/{CODE_ARTIFACT_STEM}-<64 hex digits>.zip",
+    )
     params.add(
         "PaymentLimitMultiplier", group=GROUP_SERVICE, label="Payment limit multiplier",
         description="Scales the per-currency cap on one payment (lambda/payments/currencies.py: "
@@ -134,6 +132,11 @@ def _reserves(parameter: str) -> str:
 def _reservation(parameter: str) -> If:
     """0 means no reservation: a reservation of 0 would stop the function altogether."""
     return If(_reserves(parameter), Ref(parameter), Ref("AWS::NoValue"))
+
+
+def handler(spec: FunctionSpec) -> str:
+    """The function's Lambda `Handler`: `payments.handlers.<entry>`."""
+    return f"{HANDLER_MODULE}.{spec.entry}"
 
 
 def _code_bucket() -> Sub:
@@ -301,8 +304,8 @@ def add_function(t: Template, spec: FunctionSpec, statements: list[Statement], k
         f"{spec.logical}Function",
         FunctionName=name(spec.key),
         Description=spec.description,
-        Runtime=RUNTIME, Architectures=[ARCHITECTURE], Handler=spec.handler,
-        Code=awslambda.Code(S3Bucket=_code_bucket(), S3Key=Ref(spec.code_key_parameter)),
+        Runtime=RUNTIME, Architectures=[ARCHITECTURE], Handler=handler(spec),
+        Code=awslambda.Code(S3Bucket=_code_bucket(), S3Key=Ref(names.FUNCTION_CODE_KEY)),
         Role=role.get_att("Arn"),
         MemorySize=spec.memory, Timeout=spec.timeout,
         ReservedConcurrentExecutions=reserved,

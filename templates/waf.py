@@ -27,9 +27,9 @@ prefix), KMS-encrypted, with the `Authorization` header (the merchant's secret k
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 
+from payments import http
 from troposphere import GetAtt, Output, Ref, Sub, logs, wafv2
 
 from . import names
@@ -46,32 +46,10 @@ REDACTED_HEADERS = ("authorization", "idempotency-key")
 INSPECTION_LIMIT = "KB_16"
 
 
-def _handler_body_limit() -> int:
-    """`MAX_BODY_BYTES` of lambda/payments/http.py, so the WAF rule and the handler cannot
-    disagree. Read from the source (lambda/ is not a package; the build never imports it):
-    a constant expression of integer literals such as `16 * 1024`."""
-    from payments_build.sources import lambda_source  # a checkout's or the installed copy
-
-    path = lambda_source() / "payments" / "http.py"
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [
-                "MAX_BODY_BYTES"]:
-            return _constant(node.value)
-    raise RuntimeError(f"MAX_BODY_BYTES not found in {path}")
-
-
-def _constant(node: ast.expr) -> int:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int):
-        return node.value
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-        return _constant(node.left) * _constant(node.right)
-    raise RuntimeError(f"MAX_BODY_BYTES must be integer literals multiplied: {ast.dump(node)}")
-
-
 def max_body_bytes() -> int:
-    """Read when the template is built, not at import (an installed copy finds its source
-    only once the build asks for it)."""
-    return _handler_body_limit()
+    """`MAX_BODY_BYTES` of the handler (lambda/payments/http.py), imported so the WAF rule and
+    the handler cannot disagree."""
+    return http.MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,7 @@ BASE_PARAMETERS = {
     "EnvironmentName": "test", "HomeRegion": PRIMARY, "RecoveryRegion": SECONDARY,
     "ApiDomainName": "api.pay.example.com", "ApiHostedZoneId": "Z0123456789ABC",
     "ArtifactBucketPrefix": "payments-test-artifacts-123456789012",
-    "ProcessorCodeKey": "lambda/processor-" + "a" * 64 + ".zip",
-    "HealthCodeKey": "lambda/health-" + "b" * 64 + ".zip",
-    "AuthorizerCodeKey": "lambda/authorizer-" + "c" * 64 + ".zip",
-    "MigrateCodeKey": "lambda/migrate-" + "d" * 64 + ".zip",
+    "FunctionCodeKey": "lambda/functions-" + "a" * 64 + ".zip",
 }
 
 

@@ -2,7 +2,6 @@
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,7 @@ HEALTH_HOST = {"Fn::Sub": "${AWS::Region}.${ApiDomainName}"}
 
 
 def lambda_module(name: str):
-    """A module of lambda/payments/, imported with lambda/ on the path (as the runtime does)."""
-    lambda_dir = str(ROOT / "lambda")
-    if lambda_dir not in sys.path:
-        sys.path.insert(0, lambda_dir)
+    """A module of the Lambda package `payments` (lambda/payments/)."""
     return importlib.import_module(f"payments.{name}")
 
 
@@ -280,8 +276,8 @@ def test_authorizer_role_reads_key_records_only(regional):
 def test_authorizer_function_environment_is_what_its_code_reads(regional):
     props = regional.props("AuthorizerFunction")
     assert set(props["Environment"]["Variables"]) == lambda_module("authorizer").ENV_VARS
-    assert props["Handler"] == "authorizer_handler.handler"
-    assert props["Code"]["S3Key"] == {"Ref": "AuthorizerCodeKey"}
+    assert props["Handler"] == "payments.handlers.authorizer"
+    assert props["Code"]["S3Key"] == {"Ref": "FunctionCodeKey"}
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["VpcConfig"]["SecurityGroupIds"] == [{"Ref": "LambdaSecurityGroup"}]
     assert props["ReservedConcurrentExecutions"] > 0

@@ -1,4 +1,5 @@
-"""The Lambda zips: reproducible, content-addressed, and complete (they import on their own)."""
+"""The Lambda code zip: one for every function, reproducible, content-addressed, and complete
+(each handler imports and runs from it alone)."""
 
 import hashlib
 import json
@@ -11,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from payments_build import lambda_zips as build
-from payments_build.lambda_zips import FUNCTIONS
-from templates.service import CODE_KEY_PATTERN
+from templates import names
+from templates.authorizer import AUTHORIZER
+from templates.service import CODE_KEY_PATTERN, FUNCTIONS as SERVICE_FUNCTIONS, handler
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,59 +22,69 @@ ROOT = Path(__file__).resolve().parent.parent
 # Guide, "Building Lambda functions with Python": the runtime includes the SDK for Python).
 RUNTIME_PROVIDED = ["boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six.py"]
 CARRIED = ["pg8000", "scramp", "asn1crypto"]
+FUNCTIONS = (*SERVICE_FUNCTIONS, AUTHORIZER)
 
 
-def zips(built: Path) -> dict[str, Path]:
-    return {p.name.split("-", 1)[0]: p for p in (built / "lambda").glob("*.zip")}
+def code_zip(built: Path) -> Path:
+    (found,) = (built / "lambda").glob("*.zip")
+    return found
 
 
-def test_one_zip_per_function_named_by_its_hash(built):
-    found = zips(built)
-    assert set(found) == {spec.key for spec in FUNCTIONS}
-    for key, path in found.items():
-        assert path.name == f"{key}-{hashlib.sha256(path.read_bytes()).hexdigest()}.zip"
-        relative = path.relative_to(built).as_posix()
-        assert re.fullmatch(CODE_KEY_PATTERN.format(function=key), relative)
+def test_one_code_zip_named_by_its_hash(built):
+    path = code_zip(built)
+    assert path.name == f"functions-{hashlib.sha256(path.read_bytes()).hexdigest()}.zip"
+    assert re.fullmatch(CODE_KEY_PATTERN, path.relative_to(built).as_posix())
 
 
-def test_code_key_parameters_refuse_anything_but_a_content_hash():
-    for spec in FUNCTIONS:
-        pattern = CODE_KEY_PATTERN.format(function=spec.key)
-        for bad in (f"lambda/{spec.key}-placeholder.zip", f"lambda/{spec.key}.zip",
-                    f"lambda/{spec.key}-{'0' * 63}.zip", "lambda_placeholder.zip"):
-            assert not re.fullmatch(pattern, bad), bad
+def test_every_function_runs_from_the_one_code_zip(regional):
+    functions = {lid: regional.props(lid) for lid in regional.of_type("AWS::Lambda::Function")}
+    assert {props["Code"]["S3Key"]["Ref"] for props in functions.values()} == \
+        {names.FUNCTION_CODE_KEY}
+    assert {props["Handler"] for props in functions.values()} == \
+        {handler(spec) for spec in FUNCTIONS}
+
+
+def test_the_code_key_parameter_refuses_anything_but_a_content_hash():
+    for bad in ("lambda/functions-placeholder.zip", "lambda/functions.zip",
+                f"lambda/functions-{'0' * 63}.zip", "lambda_placeholder.zip",
+                f"lambda/processor-{'0' * 64}.zip"):
+        assert not re.fullmatch(CODE_KEY_PATTERN, bad), bad
 
 
 def test_zip_entries_are_sorted_with_fixed_timestamps_and_modes(built):
-    for path in zips(built).values():
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-        names = [i.filename for i in infos]
-        assert names == sorted(names)
-        assert {i.date_time for i in infos} == {build.ZIP_EPOCH}
-        assert {i.external_attr >> 16 for i in infos} == {build.ZIP_FILE_MODE}
-        assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
-        assert not [n for n in names if n.endswith(("/RECORD", "/direct_url.json"))]
+    with zipfile.ZipFile(code_zip(built)) as archive:
+        infos = archive.infolist()
+    names_ = [i.filename for i in infos]
+    assert names_ == sorted(names_)
+    assert {i.date_time for i in infos} == {build.ZIP_EPOCH}
+    assert {i.external_attr >> 16 for i in infos} == {build.ZIP_FILE_MODE}
+    assert not [n for n in names_ if "__pycache__" in n or n.endswith(".pyc")]
+    assert not [n for n in names_ if n.endswith(("/RECORD", "/direct_url.json"))]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.key)
-def test_zip_imports_its_handler_in_a_clean_interpreter(built, tmp_path, function):
-    """Unpacked alone, beside only what the Lambda runtime provides, the handler imports and
-    its third-party dependencies come from the zip."""
+def test_zip_runs_each_handler_in_a_clean_interpreter(built, tmp_path, function):
+    """Unpacked alone, beside only what the Lambda runtime provides, each function's handler
+    imports and runs (without its environment it answers or fails cleanly), and its
+    third-party dependencies come from the zip."""
     code = tmp_path / "task"
-    with zipfile.ZipFile(zips(built)[function.key]) as archive:
+    with zipfile.ZipFile(code_zip(built)) as archive:
         archive.extractall(code)
     runtime = tmp_path / "runtime"
     runtime.mkdir()
     site = Path(__import__("boto3").__file__).parent.parent
     for name in RUNTIME_PROVIDED:
         (runtime / name).symlink_to(site / name)
-    module, attribute = function.handler.split(".")
+    module, attribute = handler(function).rsplit(".", 1)
     probe = (
         "import importlib, json, sys\n"
         f"sys.path[:0] = [{str(code)!r}, {str(runtime)!r}]\n"
         f"handler = getattr(importlib.import_module({module!r}), {attribute!r})\n"
         "assert callable(handler)\n"
+        "try:\n"
+        "    handler({'headers': {}, 'httpMethod': 'POST', 'requestContext': {}}, None)\n"
+        "except Exception:\n"
+        "    pass  # no environment here: only the imports of its first call matter\n"
         f"origins = {{m: sys.modules[m].__file__ for m in {CARRIED!r} if m in sys.modules}}\n"
         "print(json.dumps(origins))\n"
     )
@@ -80,7 +92,7 @@ def test_zip_imports_its_handler_in_a_clean_interpreter(built, tmp_path, functio
     result = subprocess.run([sys.executable, "-S", "-I", "-c", probe], capture_output=True,
                             text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    origins = json.loads(result.stdout)
+    origins = json.loads(result.stdout.splitlines()[-1])
     if function.key == "authorizer":  # one GetItem: no database driver on its cold start
         assert "pg8000" not in origins, "the authorizer imports the database driver"
     else:
@@ -89,11 +101,10 @@ def test_zip_imports_its_handler_in_a_clean_interpreter(built, tmp_path, functio
         assert origin.startswith(str(code)), f"{module_name} came from {origin}, not the zip"
 
 
-@pytest.mark.parametrize("function", ["processor", "health"])
-def test_zip_carries_the_rds_ca_bundle(built, function):
+def test_zip_carries_the_rds_ca_bundle(built):
     """Lambda unpacks the zip to /var/task: DB_TLS_CA_FILE=/var/task/certs/rds-ca-bundle.pem."""
     bundle = ROOT / "lambda" / "certs" / "rds-ca-bundle.pem"
-    with zipfile.ZipFile(zips(built)[function]) as archive:
+    with zipfile.ZipFile(code_zip(built)) as archive:
         assert archive.read("certs/rds-ca-bundle.pem") == bundle.read_bytes()
         certs = [n for n in archive.namelist() if n.startswith("certs/")]
     assert certs == ["certs/rds-ca-bundle.pem"], "only the bundle, not refresh.py or SOURCE.json"

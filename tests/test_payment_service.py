@@ -77,12 +77,12 @@ def test_reservation_bounds_leave_the_unreserved_hundred_of_the_default_quota(re
     assert regional.doc["Parameters"]["HealthReservedConcurrency"]["Default"] == "0"
 
 
-@pytest.mark.parametrize("lid, key_param", [("ProcessorFunction", "ProcessorCodeKey"),
-                                            ("HealthFunction", "HealthCodeKey")])
-def test_code_comes_from_the_regional_artifact_bucket_by_content_hash(in_region, lid, key_param):
+@pytest.mark.parametrize("lid", ["ProcessorFunction", "HealthFunction", "MigrateFunction",
+                                 "AuthorizerFunction"])
+def test_code_comes_from_the_regional_artifact_bucket_by_content_hash(in_region, lid):
     code = in_region("primary").props(lid)["Code"]
     assert code == {"S3Bucket": {"Fn::Sub": "${ArtifactBucketPrefix}-${AWS::Region}"},
-                    "S3Key": BASE_PARAMETERS[key_param]}
+                    "S3Key": BASE_PARAMETERS["FunctionCodeKey"]}
 
 
 @pytest.mark.parametrize("lid", ["ProcessorLogGroup", "HealthLogGroup", "AuthorizerLogGroup",

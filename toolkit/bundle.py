@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import payments_build
+from templates import names
+from templates.service import CODE_ARTIFACT_STEM
 
 DEFAULT_BUILD = Path("build")  # relative to the working directory, as for build.py
 REGIONAL, GLOBAL, MANIFEST = "regional.json", "global.json", "manifest.json"
-# Lambda code parameters and the zip each names: build/lambda/<stem>-<sha256>.zip. The S3 key
+# The Lambda code parameter and the zip it names: build/lambda/<stem>-<sha256>.zip. The S3 key
 # is the path relative to the build directory (lambda/<stem>-<sha256>.zip), in every region.
-CODE_ZIPS = {"ProcessorCodeKey": "processor", "HealthCodeKey": "health",
-             "MigrateCodeKey": "migrate",
-             "AuthorizerCodeKey": "authorizer"}
+CODE_ZIPS = {names.FUNCTION_CODE_KEY: CODE_ARTIFACT_STEM}
 
 
 class BuildError(Exception):
@@ -64,8 +64,7 @@ class Bundle:
     zips: dict[str, bytes]  # path relative to the build (content-hashed) -> bytes
 
     def code_keys(self, declared: dict[str, Any]) -> dict[str, str]:
-        """ProcessorCodeKey / HealthCodeKey / AuthorizerCodeKey values: the zip file names
-        (they are the S3 keys).
+        """The code key parameter's value: the zip's path in the build (it is the S3 key).
         Only for parameters the regional template declares."""
         wanted = {p: stem for p, stem in CODE_ZIPS.items() if p in declared}
         if not wanted:

@@ -37,10 +37,7 @@ TOOL_OWNED = {
     names.ALARM_EMAIL: "alarm_email", names.API_DOMAIN_NAME: "domain.name",
     names.API_HOSTED_ZONE_ID: "domain.hosted_zone_id",
     names.ARTIFACT_BUCKET_PREFIX: "artifacts.bucket_prefix",
-    names.PROCESSOR_CODE_KEY: "(the build's processor zip)",
-    names.HEALTH_CODE_KEY: "(the build's health zip)",
-    names.MIGRATE_CODE_KEY: "(the build's migrate zip)",
-    names.AUTHORIZER_CODE_KEY: "(the build's authorizer zip)",
+    names.FUNCTION_CODE_KEY: "(the build's code zip)",
 }
 # Set by the rollout phases from the stacks' outputs.
 PHASE_OWNED = (names.RECOVERY_VPC_ID, names.PEER_REGION_READY, names.PEERING_CONNECTION_ID,

@@ -7,7 +7,7 @@ an error, not a silent divergence. The whole run is one transaction
 racing each other apply nothing twice and a failed file leaves no trace.
 
 Runs on the writer only, as the migrator role: the migrate function
-(``lambda/migrate_handler.py``) first creates the roles as the master user
+(``payments.handlers.migrate``) first creates the roles as the master user
 (``payments.roles``), then applies the files as ``payments_migrator``. The
 payment functions only check (:func:`missing`) and refuse to take payments on a
 schema that is behind.

@@ -1,6 +1,6 @@
 """The migrate function's work: roles first (as the master user), then migrations (as the
 migrator). Idempotent; the rollout tool invokes it after every deploy, and an operator can
-run it by hand (``lambda/migrate_handler.py``). It connects through the global writer
+run it by hand (``python -m payments.handlers migrate``). It connects through the global writer
 endpoint like the payment functions, so it works in whichever region the writer is.
 """
 

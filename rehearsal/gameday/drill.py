@@ -229,7 +229,7 @@ def send(world: World, region: str, key: str, body: dict[str, Any]
     event = http_event("POST", "/process", json.dumps(body),
                        {"content-type": "application/json", "idempotency-key": key})
     try:
-        response = world.regions[region].call("process_handler", event)
+        response = world.regions[region].call("process", event)
     except RegionDown:
         return 0, {}, ""
     return response["statusCode"], response.get("headers", {}), response.get("body", "")

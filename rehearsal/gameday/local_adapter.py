@@ -120,7 +120,7 @@ class LocalAdapter:
 def health(world: World, region: str) -> tuple[bool, bool | None]:
     """GET /health through the region's real handler."""
     try:
-        response = world.regions[region].call("health_handler", http_event("GET", "/health"))
+        response = world.regions[region].call("health", http_event("GET", "/health"))
     except RegionDown:
         return False, None
     try:

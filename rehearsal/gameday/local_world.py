@@ -3,10 +3,9 @@
 - Data tier: a real PostgreSQL primary in home and a real hot standby (`pg_basebackup -R`) in
   recovery (`rehearsal.localpg`), and the global writer endpoint modelled by
   `localpg.WriterEndpoint` (it follows the writer, as Aurora's global endpoint does).
-- Each region runs its own copy of the real Lambda code (`lambda/process_handler.py`,
-  `lambda/health_handler.py` with their `payments` package loaded once per region, so each
-  region has its own warm "containers": connections, caches) with the environment the
-  regional template sets.
+- Each region runs its own copy of the real Lambda code (the `payments` package and its
+  `handlers` entry points, loaded once per region, so each region has its own warm
+  "containers": connections, caches) with the environment the regional template sets.
 - moto stands in for DynamoDB, S3 and Secrets Manager. The DynamoDB global table is modelled
   by one moto backend shared by both regions: replication is instantaneous here (a real
   global table replicates in about a second; see README "Runbook", drill limits).
@@ -86,22 +85,8 @@ def load_handlers(tag: str) -> tuple[Any, dict[str, Callable]]:
     spec.loader.exec_module(package)
     for module in ("api", "wiring", "logs", "schema_deploy", "roles", "config"):
         importlib.import_module(f"{name}.{module}")
-    saved = sys.modules.get("payments")
-    sys.modules["payments"] = package  # the handler files say `from payments import ...`
-    try:
-        handlers = {}
-        for handler in ("process_handler", "health_handler", "migrate_handler"):
-            file_spec = importlib.util.spec_from_file_location(f"{handler}_drill_{tag}",
-                                                               lambda_source() / f"{handler}.py")
-            module = importlib.util.module_from_spec(file_spec)
-            file_spec.loader.exec_module(module)
-            handlers[handler] = module.handler
-    finally:
-        if saved is None:
-            sys.modules.pop("payments", None)
-        else:
-            sys.modules["payments"] = saved
-    return package, handlers
+    entry = importlib.import_module(f"{name}.handlers")
+    return package, {handler: getattr(entry, handler) for handler in entry.HANDLERS}
 
 
 DRILL_MERCHANT = "merchant-drill"
@@ -186,7 +171,7 @@ class World:
         # The rollout invokes the migrate function after a deploy: roles, then migrations,
         # through the writer endpoint.
         home = self.regions[self.home]
-        home.call("migrate_handler", {}, home.migrate_env)
+        home.call("migrate", {}, home.migrate_env)
 
     def _secrets(self) -> dict[str, str]:
         """The template's three database secrets: master (the server's administrator here),

@@ -73,21 +73,21 @@ class Region:
         self.container = None
 
     def post(self, body: dict[str, Any], key: str) -> dict[str, Any]:
-        import process_handler
+        from payments import handlers
 
         event = http_event("POST", "/process", body=json.dumps(body),
                            headers={"content-type": "application/json", "idempotency-key": key})
         with self.active():
-            return process_handler.handler(event, FakeContext(event["requestContext"]["requestId"]))
+            return handlers.process(event, FakeContext(event["requestContext"]["requestId"]))
 
     def health(self) -> dict[str, Any]:
-        import health_handler
+        from payments import handlers
 
         if self.api_down:
             return {"statusCode": 502, "headers": {}, "body": ""}
         event = http_event("GET", "/health")
         with self.active():
-            return health_handler.handler(event, FakeContext(event["requestContext"]["requestId"]))
+            return handlers.health(event, FakeContext(event["requestContext"]["requestId"]))
 
 
 FAILURE_THRESHOLD = 3  # the global template's default HealthCheckFailureThreshold

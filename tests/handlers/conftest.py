@@ -1,7 +1,7 @@
 """Fixtures for the Lambda handler tests: a real PostgreSQL, moto for AWS.
 
-The handlers run exactly as deployed, through ``process_handler.handler`` and
-``health_handler.handler`` with environment variables, against a real
+The handlers run exactly as deployed, through ``payments.handlers.process`` and
+``payments.handlers.health`` with environment variables, against a real
 PostgreSQL server over verified TLS (see ``postgres.py``) and moto's
 DynamoDB, S3 and Secrets Manager. Nothing leaves 127.0.0.1.
 """
@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import secrets
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,9 +22,6 @@ import boto3
 import pg8000.exceptions
 import pg8000.native
 import pytest
-
-LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
-sys.path.insert(0, str(LAMBDA_DIR))
 
 from payments import roles, schema_deploy, wiring  # noqa: E402
 from payments.database import tls_context  # noqa: E402
@@ -274,11 +270,10 @@ class Api:
     """Calls the deployed handlers and inspects every store they write."""
 
     def __init__(self, postgres: PostgresServer) -> None:
-        import health_handler
-        import process_handler
+        from payments import handlers
 
-        self._process = process_handler.handler
-        self._health = health_handler.handler
+        self._process = handlers.process
+        self._health = handlers.health
         self.postgres = postgres
         self.dynamodb = boto3.client("dynamodb", region_name=REGION)
         self.s3 = boto3.client("s3", region_name=REGION)

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-import authorizer_handler
+from payments import handlers
 from payments import authorizer, merchant_keys
 
 from .conftest import REGION, TABLE, Api, new_key, payment_body
@@ -49,7 +49,7 @@ def call(header: str | None, *, headers: dict[str, Any] | None = None) -> dict[s
         event["multiValueHeaders"] = {k: v if isinstance(v, list) else [v]
                                       for k, v in headers.items()}
         event["headers"] = {k: (v[-1] if isinstance(v, list) else v) for k, v in headers.items()}
-    return authorizer_handler.handler(event, None)
+    return handlers.authorizer(event, None)
 
 
 def effect(response: dict[str, Any]) -> str:

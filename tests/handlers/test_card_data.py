@@ -1,6 +1,6 @@
 """No card data enters the system: hostile requests through the deployed handler.
 
-Every request here goes through ``process_handler.handler`` against the real
+Every request here goes through ``payments.handlers.process`` against the real
 PostgreSQL and moto, and must get a clear 4xx, write nothing to the ledger,
 the table or the bucket, and leave no card number in any log line (stdout and
 stderr captured) or in the response. "No card number in a log line" is checked

@@ -37,9 +37,9 @@ def test_a_request_without_time_for_the_ledger_gets_503_and_records_nothing(api:
     remaining = aws.worst_case_seconds(aws.PAYMENT_PATH) + MARGIN_SECONDS + 0.5
     assert remaining < wiring.PAYMENT_DB.worst_case_seconds() + MARGIN_SECONDS
     context = FakeContext(event["requestContext"]["requestId"], int(remaining * 1000))
-    import process_handler
+    from payments import handlers
 
-    response = process_handler.handler(event, context)
+    response = handlers.process(event, context)
     assert response["statusCode"] == 503, response["body"]
     assert response["headers"]["retry-after"] == "1"
     assert api.counts() == before  # the claim was released; no row, no receipt

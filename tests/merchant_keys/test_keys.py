@@ -3,7 +3,6 @@ passes the real authorizer code (same moto table) until it is revoked."""
 
 import hashlib
 import json
-import sys
 
 import boto3
 import pytest
@@ -14,13 +13,12 @@ from types import SimpleNamespace
 from payments_dr import cli
 from merchant_keys import commands as keys_command
 from toolkit.report import Reporter
-from tests.conftest import EXAMPLE, ROOT
+from tests.conftest import EXAMPLE
 
 TABLE = "payments-example-payments"  # name_prefix payments, environment example
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
 
-sys.path.insert(0, str(ROOT / "lambda"))
-from payments import authorizer, merchant_keys  # noqa: E402
+from payments import authorizer, merchant_keys
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/live/POST/process"
 

@@ -161,15 +161,12 @@ def test_the_secondary_routes_to_the_primary_over_the_peering(rehearsal):
 
 
 def test_lambda_code_keys_are_the_manifest_paths_uploaded_in_each_region(rehearsal, bundle):
-    for parameter, stem in (("ProcessorCodeKey", "processor"), ("HealthCodeKey", "health"),
-                            ("MigrateCodeKey", "migrate")):
-        manifest_paths = [p for p in bundle.zips if p.startswith(f"lambda/{stem}-")]
-        assert len(manifest_paths) == 1
-        for region in (PRIMARY, SECONDARY):
-            key = rehearsal.facts["parameters"][region][parameter]
-            assert key == manifest_paths[0]
-            assert re.fullmatch(rf"lambda/{stem}-[0-9a-f]{{64}}\.zip", key)
-            assert key in rehearsal.facts["artifact_keys"][region]
+    (manifest_path,) = bundle.zips
+    for region in (PRIMARY, SECONDARY):
+        key = rehearsal.facts["parameters"][region][names.FUNCTION_CODE_KEY]
+        assert key == manifest_path
+        assert re.fullmatch(r"lambda/functions-[0-9a-f]{64}\.zip", key)
+        assert key in rehearsal.facts["artifact_keys"][region]
     for region in (PRIMARY, SECONDARY):
         assert rehearsal.facts["functions"][region], region
 

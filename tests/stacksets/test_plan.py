@@ -77,7 +77,7 @@ def test_stack_set_parameters_are_declared_ones_with_foundation_phase_values(wan
     assert values[names.EGRESS_MODE] == "single-nat"
     assert values[names.PEER_REGION_READY] == "false"
     assert values[names.RECOVERY_VPC_ID] == "" and values[names.PEERING_CONNECTION_ID] == ""
-    assert values[names.PROCESSOR_CODE_KEY].startswith("lambda/processor-")
+    assert values[names.FUNCTION_CODE_KEY].startswith("lambda/functions-")
 
 
 def instance_step(config, wanted, observed, concurrency="PARALLEL"):
