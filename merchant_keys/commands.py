@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 from payments import merchant_keys as keys
 
+from toolkit import resource_names
 from toolkit.aws import error_code
 from stacksets.context import Context
 
@@ -44,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def table_name(ctx: Context) -> str:
-    return f"{ctx.config.name_prefix}-{ctx.config.environment}-payments"
+    return resource_names.table(ctx.config)
 
 
 def now() -> str:

@@ -19,7 +19,7 @@ from templates import names as template_names
 
 from toolkit.aws import Aws, error_code
 from toolkit.config import Config
-from runbook import names
+from toolkit import resource_names as names
 from runbook.decide import GLOBAL_REGION
 from runbook.state import DrState, Member, Step
 # Global stack parameters that say where each failover record and health check points (one

@@ -18,7 +18,7 @@ from toolkit import bundle as bundle_module
 from toolkit import config as config_module
 from toolkit.aws import Aws
 from runbook import loop
-from runbook import names
+from toolkit import resource_names as names
 from runbook import decide as runbook
 from runbook.aws_adapter import AwsAdapter
 from runbook.timeline import Timeline

@@ -16,10 +16,12 @@ Facts the order depends on (checked against AWS documentation; see README "Runbo
 
 from __future__ import annotations
 
+from templates import names
+
 from runbook.state import (SECRET_IN_SYNC, TABLE_ACTIVE, Decision, Done, DrState, Refuse,
                                 Step, Wait)
 
-GLOBAL_REGION = "us-east-1"  # Route 53's control plane and its health-check metrics
+GLOBAL_REGION = names.GLOBAL_REGION  # Route 53's control plane and its health-check metrics
 DEFAULT_MAX_LAG_MS = 1000.0  # Aurora global database: typical lag under a second
 
 

@@ -43,7 +43,7 @@ from toolkit.config import SERVICE_MANAGED, Config
 FOUNDATION, JOIN, PEER_ROUTES, OVERRIDES, TEMPLATE, GLOBAL = (
     "foundation", "join", "peer-routes", "overrides", "template", "global")
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
-GLOBAL_REGION = "us-east-1"  # Route 53 health-check metrics live only in us-east-1
+GLOBAL_REGION = names.GLOBAL_REGION
 MASK = "****"
 
 # Global stack parameters filled from regional outputs: parameter -> (role, output).

@@ -32,6 +32,7 @@ from . import grants, names
 from .arns import arn
 from .keys import Key, alias_name
 from .network import POSTGRES_PORT, Network
+from . import physical_names
 from .regional_params import Regional
 from .tagging import name, tags
 
@@ -69,7 +70,7 @@ class Database:
 
 def secret_name() -> Sub:
     """Deterministic, so the replica in the other region has the same name."""
-    return Sub(f"${{{names.NAME_PREFIX}}}-${{{names.ENVIRONMENT_NAME}}}/aurora/master")
+    return physical_names.physical(physical_names.secret_name("master"))
 
 
 def global_cluster_identifier() -> Sub:
@@ -172,7 +173,7 @@ DB_ROLES = {"migrator": ("DbMigratorSecret", "payments_migrator",
 
 def role_secret_name(kind: str) -> Sub:
     """Deterministic, like the master's: the replica in the other region has the same name."""
-    return Sub(f"${{{names.NAME_PREFIX}}}-${{{names.ENVIRONMENT_NAME}}}/aurora/{kind}")
+    return physical_names.physical(physical_names.secret_name(kind))
 
 
 def _secret(t: Template, key: Key, logical_id: str = "DbSecret", name=None,

@@ -29,13 +29,14 @@ class RegionEndpoint:
     target: str
     target_zone: str
     health_host: str
+    health_check_output: str
 
 
 ENDPOINTS = (
     RegionEndpoint("Primary", names.PRIMARY_API_TARGET, names.PRIMARY_API_TARGET_ZONE,
-                   names.PRIMARY_HEALTH_HOST),
+                   names.PRIMARY_HEALTH_HOST, names.OUT_PRIMARY_HEALTH_CHECK_ID),
     RegionEndpoint("Secondary", names.SECONDARY_API_TARGET, names.SECONDARY_API_TARGET_ZONE,
-                   names.SECONDARY_HEALTH_HOST),
+                   names.SECONDARY_HEALTH_HOST, names.OUT_SECONDARY_HEALTH_CHECK_ID),
 )
 
 
@@ -146,7 +147,7 @@ def add_failover_dns(template: Template, topic: Topic) -> None:
             TreatMissingData="breaching",
         )
         template.add_output(Output(
-            f"{endpoint.role}HealthCheckId",
+            endpoint.health_check_output,
             Description=f"{endpoint.role} region health check id", Value=Ref(check)))
 
     template.add_output(Output(names.OUT_HOSTED_ZONE_ID, Description="Hosted zone id",

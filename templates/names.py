@@ -102,5 +102,9 @@ OUT_PRIMARY_HEALTH_CHECK_ID = "PrimaryHealthCheckId"
 OUT_SECONDARY_HEALTH_CHECK_ID = "SecondaryHealthCheckId"
 OUT_API_URL = "ApiUrl"
 
+# The global stack's region: Route 53 health-check metrics exist only in us-east-1 (Route 53
+# Developer Guide, "Monitoring health check status and getting notifications").
+GLOBAL_REGION = "us-east-1"
+
 # The health endpoint Route 53 probes; the regional API must route GET on this path.
 HEALTH_PATH = "/health"

@@ -6,8 +6,13 @@ stack's dashboard and Region switch plan name the same resources in `${HomeRegio
 regional stacks create (tests/test_dashboard.py holds the regional template to these patterns).
 
 Each function returns `Fn::Sub` *text* (not a `Sub` object) so a caller can compose it into a
-larger string, such as the dashboard body, or wrap it with `physical()`.
+larger string, such as the dashboard body, or wrap it with `physical()`. The operator tools
+name the same resources of one deployed environment with `concrete()`, which fills in the
+values the stacks were given (`toolkit/resource_names.py`): one definition of every name.
 """
+
+import re
+from collections.abc import Mapping
 
 from troposphere import Sub
 
@@ -20,6 +25,20 @@ PREFIX = f"${{{names.NAME_PREFIX}}}-${{{names.ENVIRONMENT_NAME}}}"
 def physical(text: str) -> Sub:
     """A name pattern from this module as a `Fn::Sub`."""
     return Sub(text)
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z0-9:]+)\}")
+
+
+def concrete(text: str, values: Mapping[str, str]) -> str:
+    """A pattern of this module with its `${...}` variables filled in, as CloudFormation would
+    (`values` by parameter or pseudo-parameter name, e.g. `AWS::AccountId`). An unknown
+    variable is an error, never left in a name."""
+    def value(match: re.Match) -> str:
+        if match[1] not in values:
+            raise KeyError(f"{text}: no value for ${{{match[1]}}}")
+        return str(values[match[1]])
+    return _VARIABLE.sub(value, text)
 
 
 def function_name(key: str) -> str:
@@ -53,6 +72,18 @@ def db_cluster_identifier(region: str = THIS_REGION) -> str:
 def global_cluster_identifier() -> str:
     """The Aurora global cluster: `<prefix>-<env>-global` (one name for both regions)."""
     return f"{PREFIX}-global"
+
+
+def secret_name(kind: str = "master") -> str:
+    """Secrets Manager secret `<prefix>-<env>/aurora/<kind>` (master, migrator, app): the same
+    name in the home region and in its replica."""
+    return f"{PREFIX}/aurora/{kind}"
+
+
+def health_host(region: str = THIS_REGION) -> str:
+    """A region's own API host, `<region>.<ApiDomainName>`: its custom domain that Route 53's
+    health check probes (the failover name serves whichever region DNS prefers)."""
+    return f"{region}.${{{names.API_DOMAIN_NAME}}}"
 
 
 def table_name() -> str:

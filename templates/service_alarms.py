@@ -12,6 +12,7 @@ from .api import Api
 from .authorizer import Authorizer
 from .database import Database
 from .notifications import Topic, add_alarm
+from .physical_names import S3_REPLICATION_RULE_ID
 from .regional_params import Regional
 from .service import Functions
 from .storage import Storage, bucket_name
@@ -95,7 +96,7 @@ def add_service_alarms(regional: Regional, topic: Topic, functions: Functions, a
         Namespace="AWS/S3", MetricName="OperationsFailedReplication",
         Dimensions=_dimensions(SourceBucket=storage.name,
                                DestinationBucket=bucket_name(regional.peer_region),
-                               RuleId="to-peer-region"),
+                               RuleId=S3_REPLICATION_RULE_ID),
         Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=1,
         ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
     )

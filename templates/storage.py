@@ -20,6 +20,7 @@ from . import grants, names
 from .arns import service_principal
 from .checks import skip_checkov
 from .keys import Key, alias_name
+from .physical_names import S3_REPLICATION_RULE_ID
 from .regional_params import Regional
 from .tagging import tags
 
@@ -129,7 +130,7 @@ def _replication(regional: Regional, role: iam.Role) -> s3.ReplicationConfigurat
     return s3.ReplicationConfiguration(
         Role=role.get_att("Arn"),
         Rules=[s3.ReplicationConfigurationRules(
-            Id="to-peer-region", Status="Enabled", Priority=1,
+            Id=S3_REPLICATION_RULE_ID, Status="Enabled", Priority=1,
             Filter=s3.ReplicationRuleFilter(Prefix=""),
             DeleteMarkerReplication=s3.DeleteMarkerReplication(Status="Enabled"),
             SourceSelectionCriteria=s3.SourceSelectionCriteria(

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook import loop
-from runbook import names
+from toolkit import resource_names as names
 from runbook import decide as runbook
 from rehearsal.gameday.drill_report import human_report, report
 from rehearsal.gameday.load import Load, Payment

@@ -321,7 +321,7 @@ def test_cli_rejects_an_unbounded_drill(build_dir, capsys):
 def test_health_is_read_from_each_regions_own_host_and_hosts_name_their_region(example_config):
     """The REST API's default endpoint is disabled: `dr` probes `<region>.<domain>/health`
     (templates/api.py health_host), and reads a region from either host form."""
-    from runbook import names as dr_names
+    from toolkit import resource_names as dr_names
 
     assert dr_names.health_url(example_config, "us-west-2") == \
         f"https://us-west-2.{example_config.domain.name}/health"
