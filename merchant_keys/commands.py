@@ -1,8 +1,8 @@
 """`keys`: merchant secret API keys: create (the key is shown once), list, revoke.
 
-    python -m stacksets keys create --config FILE --merchant M [--label TEXT]
-    python -m stacksets keys list   --config FILE [--merchant M]
-    python -m stacksets keys revoke --config FILE --key-id ID
+    payments-dr keys create --config FILE --merchant M [--label TEXT]
+    payments-dr keys list   --config FILE [--merchant M]
+    payments-dr keys revoke --config FILE --key-id ID
 
 Keys live in the environment's payments global table (`<prefix>-<env>-payments`) as
 `merchant-key#<key id>` records holding the SHA-256 of the key, never the key. The command
@@ -12,8 +12,9 @@ cache keeps a revoked key working for up to 30 s more). After a failover, pass `
 write where the table is writable now. The key format and hashing are the authorizer's own
 (`payments.merchant_keys`, lambda/payments/merchant_keys.py): one definition.
 
-Not available with `--local`: the rehearsal starts from an empty account on every run, so a
-key created there could never be listed or revoked by the next command.
+With `--local` it works in the rehearsed account (`payments-dr deploy --local` first): the
+rehearsal keeps its account between invocations, so a key created there can be listed and
+revoked by the next command.
 """
 
 from __future__ import annotations
@@ -53,10 +54,6 @@ def now() -> str:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    if ctx.local:
-        ctx.reporter.error("keys: not available with --local (the rehearsal starts from an "
-                           "empty account each run, so a key could never be listed or revoked)")
-        return USAGE
     region = args.region or ctx.config.home_region
     if region not in ctx.config.regions:
         ctx.reporter.error(f"keys: --region {region} is not one of this environment's regions "

@@ -1,204 +1,318 @@
-"""Command line: `python -m stacksets COMMAND --config FILE [--local] [--output text|json]`."""
+"""`payments-dr COMMAND`: the one operator command.
+
+    payments-dr {plan,deploy,status,drift,destroy} --config FILE   the StackSets rollout
+    payments-dr keys {create,list,revoke} --config FILE               merchant API keys
+    payments-dr dr {status,switchover,failover,failback,drill}        the DR runbook
+    payments-dr cost --config FILE                                     the standby cost
+
+`python -m stacksets` runs the rollout verbs only.
+
+Every command goes through `main()`, the one error path: Ctrl-C at any moment (imports, the
+build, the rehearsal's journal replay, an operation or a teardown) prints one line and exits
+130; a refusal, a failure or an unexpected exception prints one line (text) or one JSON error
+document (`--output json`), never a traceback. Exit codes: toolkit/exit_codes.py.
+
+This module imports only the standard library at import time: everything else is imported
+inside `main()`, so an interrupt while a heavy import runs is still answered by that one path.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-from botocore.parsers import ResponseParserError
+OK, FAILED, USAGE, DRIFTED, ATTENTION, INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_CODES = (
+    (OK, "done (status: nothing needs attention; deploy: also when nothing had to change)"),
+    (FAILED, "an AWS operation failed or was refused, a phase is blocked, a runbook refused or "
+             "timed out, or an unexpected error (the reason is printed; re-running resumes)"),
+    (USAGE, "invalid input: command line, config file or build, before any AWS call"),
+    (DRIFTED, "drift: drift detection found drifted resources"),
+    (ATTENTION, "status, dr status: something needs attention (each item is listed)"),
+    (INTERRUPTED, "interrupted (Ctrl-C): an operation already started keeps running in AWS; "
+                  "re-running the command resumes it"),
+)
+EXIT_TABLE = "exit status: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES)
 
-from toolkit import bundle as bundle_module
-from toolkit import config as config_module
-from toolkit import accounts
-from toolkit.aws import Aws, new_session
-from merchant_keys import commands as keys
-from stacksets.commands import deploy, destroy, drift, plan, status
-from stacksets.context import Context
-from stacksets.operations import RolloutError
-from toolkit.report import Reporter
-
-COMMANDS = {
-    "plan": (plan, "show each phase, the effective parameters per region and what would "
-                   "change; writes nothing"),
-    "deploy": (deploy, "roles, artifacts, then the phased rollout; resumes after a failure, "
-                       "does nothing when everything is current"),
-    "status": (status, "stack instances, drift state, Aurora writer, replication and health"),
-    "drift": (drift, "StackSet drift detection with per-resource results"),
-    "destroy": (destroy, "ordered teardown: global stack, recovery, home, stack set"),
-    "keys": (keys, "merchant API keys: create (shown once), list, revoke"),
+ROLLOUT = ("plan", "deploy", "status", "drift", "destroy")
+HELP = {
+    "plan": "show each phase, the effective parameters per region and what would change; "
+            "writes nothing",
+    "deploy": "roles, artifacts, then the phased rollout; resumes after a failure, does "
+              "nothing when everything is current",
+    "status": "stack instances, drift state, Aurora writer, replication and health",
+    "drift": "StackSet drift detection with per-resource results",
+    "destroy": "ordered teardown: global stack, recovery, home, stack set",
+    "keys": "merchant API keys: create (shown once), list, revoke",
+    "dr": "DR runbook: status, switchover, failover, failback, drill (payments-dr dr --help)",
+    "cost": "the standby cost of the environment: what the recovery region costs while idle",
 }
-OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
-EXIT_STATUS = ("exit status: 0 success (deploy: also when nothing had to change); 1 an AWS "
-               "operation failed or was refused, or a phase is blocked (the reason is printed; "
-               "re-running deploy resumes); 2 invalid config or build; 130 interrupted "
-               "(Ctrl-C: a running operation keeps running, deploy resumes it)")
-EXTRA_EXIT_STATUS = {"drift": "; 3 drift detection ran and found drifted resources (listed "
-                              "per region and resource)",
-                     "status": "; 4 something needs attention (listed: an instance not "
-                               "CURRENT, drift, an unhealthy replica or health check)"}
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m stacksets", description=__doc__,
-                                  epilog=EXIT_STATUS + EXTRA_EXIT_STATUS["drift"] + " (drift)"
-                                  + EXTRA_EXIT_STATUS["status"] + " (status)")
+def _common(command: argparse.ArgumentParser, *, config_required: bool = True) -> None:
+    command.add_argument("--config", required=config_required, type=Path,
+                         help="environment file, e.g. stacksets/environments/example.yaml")
+    command.add_argument("--output", choices=("text", "json"), default="text",
+                         help="json: one JSON document on stdout, messages on stderr")
+    command.add_argument("--build-dir", type=Path, default=None,
+                         help="an existing build.py output to use (default: build in-process "
+                              "into a temporary directory; nothing is written to the checkout)")
+    command.add_argument("--profile", default=None,
+                         help="AWS profile (~/.aws/config) of the target account; default: the "
+                              "environment's credentials")
+    command.add_argument("--local", action="store_true",
+                         help="rehearse against moto in-process (no account, no network)")
+    command.add_argument("--local-state", type=Path, default=None,
+                         help="--local only: the rehearsal's saved account (default: "
+                              "build/rehearsal/<environment>.jsonl)")
+
+
+def parser(verbs: tuple[str, ...] | None = None,
+           prog: str = "payments-dr") -> argparse.ArgumentParser:
+    """The command line; `verbs` limits it (python -m stacksets: the rollout verbs)."""
+    from stacksets.commands import deploy, destroy, drift, plan, status
+    from merchant_keys import commands as keys
+
+    modules = {"plan": plan, "deploy": deploy, "status": status, "drift": drift,
+               "destroy": destroy, "keys": keys}
+    verbs = verbs or tuple(HELP)
+    top = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
+                                  epilog=EXIT_TABLE)
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text,
-                                 epilog=EXIT_STATUS + EXTRA_EXIT_STATUS.get(name, ""))
-        command.add_argument("--config", required=True, type=Path,
-                             help="environment file, e.g. stacksets/environments/example.yaml")
-        command.add_argument("--local-state", type=Path, default=None,
-                             help="--local only: the rehearsal's saved account (default: "
-                                  "build/rehearsal/<environment>.jsonl)")
-        command.add_argument("--local", action="store_true",
-                             help="rehearse against moto in-process (no account, no network)")
-        command.add_argument("--output", choices=("text", "json"), default="text",
-                             help="json: one JSON document on stdout, messages on stderr")
-        command.add_argument("--build-dir", type=Path, default=None,
-                             help="use this existing build.py output instead of building "
-                                  "in-process (default: build into build/)")
-        command.add_argument("--profile", default=None,
-                             help="AWS profile (~/.aws/config) of the administration account; "
-                                  "default: the environment's credentials")
-        command.add_argument("--timeout", type=float, default=4 * 3600,
-                             help="seconds to wait for one operation (default 4 h)")
-        getattr(module, "add_arguments", lambda p: None)(command)
-    sub.add_parser("dr", help="DR runbook: status, switchover, failover, failback, drill "
-                              "(python -m stacksets dr --help)", add_help=False)
+    for name in verbs:
+        if name == "dr":  # the runbook parses its own sub-commands (runbook/commands.py)
+            sub.add_parser(name, help=HELP[name], add_help=False)
+            continue
+        command = sub.add_parser(name, help=HELP[name], description=HELP[name],
+                                 epilog=EXIT_TABLE)
+        _common(command)
+        if name in ROLLOUT:
+            command.add_argument("--timeout", type=float, default=4 * 3600,
+                                 help="seconds to wait for one operation (default 4 h)")
+        if name in modules:
+            getattr(modules[name], "add_arguments", lambda p: None)(command)
     return top
 
 
-def load_bundle(args) -> bundle_module.Bundle:
-    if args.build_dir:
-        return bundle_module.load(args.build_dir)
-    return bundle_module.build(bundle_module.DEFAULT_BUILD)
+def main(argv: list[str] | None = None, verbs: tuple[str, ...] | None = None,
+         prog: str = "payments-dr") -> int:
+    """The one entry of every command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    session = _Session(output="json" if _wants_json(argv) else "text")
+    try:
+        if argv[:1] == ["dr"] and (verbs is None or "dr" in verbs):
+            from runbook import commands as runbook_commands
+
+            return runbook_commands.main(argv[1:])
+        args = parser(verbs, prog).parse_args(argv)
+        session.start(args)
+        return _run(args, session)
+    except KeyboardInterrupt:
+        return session.fail("interrupted", INTERRUPTED, session.interrupted())
+    except SystemExit:
+        raise  # argparse's own usage errors and --help (exit status 2 and 0)
+    except Exception as error:  # noqa: BLE001: the one place that turns any error into a line
+        code, result, message, details = _classify(error)
+        return session.fail(result, code, message, details)
+    finally:
+        session.finish()
 
 
-def _failure(reporter: Reporter, result: str, message: str, details: list[str] = ()) -> None:
-    """Every error has one shape: `result` plus `error: {message, details}` in the JSON
-    document, and the message (then each detail) on stderr."""
-    reporter.error(message)
-    for detail in details:
-        reporter.error(f"  {detail}")
-    reporter.record("result", result)
-    reporter.record("error", {"message": message, "details": list(details)})
+def _wants_json(argv: list[str]) -> bool:
+    return any(a == "--output=json" for a in argv) or any(
+        a == "--output" and b == "json" for a, b in zip(argv, argv[1:]))
 
 
-def _aws_message(error: Exception) -> str:
+class _Session:
+    """What the error path needs to know about the command it wraps: the reporter (once it
+    exists), what runs in AWS right now, and the timing."""
+
+    def __init__(self, output: str) -> None:
+        self.output = output
+        self.reporter: Any = None
+        self.context: Any = None
+        self.started = time.perf_counter()
+        self.finished = False
+        self.command = "the command"
+
+    def start(self, args) -> None:
+        from toolkit.report import Reporter
+
+        self.reporter = Reporter(args.output)
+        self.reporter.record("command", args.command)
+        self.command = args.command
+
+    def ensure_reporter(self):
+        if self.reporter is None:
+            from toolkit.report import Reporter
+
+            self.reporter = Reporter(self.output)
+        return self.reporter
+
+    def interrupted(self) -> str:
+        runner = getattr(self.context, "runner_if_started", None) if self.context else None
+        running = getattr(runner, "current", None)
+        if running:
+            return (f"interrupted: {running} keeps running in AWS CloudFormation; re-running "
+                    f"{self.command} resumes it (it waits for that operation first)")
+        return "interrupted before any operation was started; re-running starts afresh"
+
+    def fail(self, result: str, code: int, message: str, details: list[str] = ()) -> int:
+        """Every error has one shape: `result` plus `error: {message, details}` in the JSON
+        document, and the message (then each detail) on stderr."""
+        reporter = self.ensure_reporter()
+        reporter.error(message)
+        for detail in details:
+            reporter.error(f"  {detail}")
+        reporter.record("result", result)
+        reporter.record("error", {"message": message, "details": list(details)})
+        return code
+
+    def finish(self) -> None:
+        if self.reporter is None or self.finished:
+            return
+        self.finished = True
+        self.reporter.record("seconds", round(time.perf_counter() - self.started, 2))
+        self.reporter.finish()
+
+
+def _classify(error: Exception) -> tuple[int, str, str, list[str]]:
+    """(exit code, result, message, details) for an exception that reached the top."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.parsers import ResponseParserError
+
+    from toolkit.bundle import BuildError
+    from toolkit.config import ConfigError
+    from toolkit.errors import Refused, RolloutError, UsageError
+
+    if isinstance(error, (ConfigError, BuildError, UsageError)):
+        return USAGE, "error", str(error), []
+    if isinstance(error, Refused):
+        return FAILED, "refused", str(error), []
+    if isinstance(error, RolloutError):
+        return FAILED, "failed", str(error), list(error.details)
     if isinstance(error, NoCredentialsError):
-        return ("no AWS credentials found: pass --profile NAME (a profile in ~/.aws/config), "
-                "or set AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and "
-                "AWS_SESSION_TOKEN); or rehearse without an account with --local")
-    return f"AWS: {error}"
+        return FAILED, "failed", (
+            "no AWS credentials found: pass --profile NAME (a profile in ~/.aws/config), or set "
+            "AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN); "
+            "or rehearse without an account with --local"), []
+    if isinstance(error, (ClientError, BotoCoreError, ResponseParserError)):
+        return FAILED, "failed", f"AWS: {error}", []
+    if isinstance(error, OSError):
+        return USAGE, "error", f"{type(error).__name__}: {error}", []
+    where = _origin(error)
+    return FAILED, "error", (f"unexpected error: {type(error).__name__}: {error}"
+                             f"{f' (at {where})' if where else ''}; nothing further was "
+                             "attempted, re-running resumes from what AWS holds"), []
 
 
-def _interrupted(ctx: Context | None) -> str:
-    running = ctx.runner_if_started.current if ctx and ctx.runner_if_started else None
-    if running:
-        return (f"interrupted: {running} keeps running in AWS CloudFormation; re-running "
-                "deploy resumes it (it waits for that operation first)")
-    return "interrupted before any operation was started; re-running deploy starts afresh"
+def _origin(error: Exception) -> str:
+    """`file:line` of the innermost frame of our own code, for the one-line report."""
+    tb, found = error.__traceback__, ""
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if "site-packages" not in name and "/lib/python" not in name:
+            found = f"{Path(name).name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
 
 
-def _load(args, module, reporter: Reporter):
-    """Config file, early refusals, build, validated config; or None after reporting why."""
+def _run(args, session: _Session) -> int:
+    """Config, early refusals, build, validated config; then the command in its context."""
+    from toolkit import bundle as bundle_module
+    from toolkit import config as config_module
+    from toolkit.errors import Refused, UsageError
+
+    reporter = session.reporter
+    module = _module(args.command)
     if not args.config.is_file():
-        _failure(reporter, "error", f"--config {args.config}: no such file (the environments "
-                 "are in stacksets/environments/, e.g. example.yaml)")
-        return None
+        raise UsageError(f"--config {args.config}: no such file (the environments are in "
+                     "stacksets/environments/, e.g. example.yaml)")
     raw = config_module.read(args.config)
     early = getattr(module, "refusal_before_build", None)
     refused = early(raw, args) if early else None
     if refused:
-        _failure(reporter, "refused", refused)
-        return None
-    built = load_bundle(args)
-    return built, config_module.validate(raw, str(args.config), built.regional.parameters)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["dr"]:  # the DR runbook has its own sub-commands (stacksets/dr/cli.py)
-        from runbook import commands as dr_cli
-        return dr_cli.main(argv[1:])
-    args = parser().parse_args(argv)
-    reporter = Reporter(args.output)
-    started = time.perf_counter()
-    module = COMMANDS[args.command][0]
-    reporter.record("command", args.command)
-    try:
-        loaded = _load(args, module, reporter)
-    except (config_module.ConfigError, bundle_module.BuildError, OSError) as error:
-        _failure(reporter, "error", str(error))
-        loaded = None
-    if loaded is None:
-        reporter.finish()
-        return FAILED if reporter.document.get("result") == "refused" else USAGE
-    built, config = loaded
+        raise Refused(refused)
+    built = (bundle_module.load(args.build_dir) if args.build_dir
+             else bundle_module.build_in_memory())
+    config = config_module.validate(raw, str(args.config), built.regional.parameters)
     reporter.record("environment", config.environment)
     reporter.record("local", args.local)
-    ctx = None
-    with contextlib.ExitStack() as stack:
-        if args.local:
-            try:
-                from rehearsal import account as rehearsal  # imports moto: only for --local
-            except ModuleNotFoundError as error:
-                _failure(reporter, "error", f"--local needs the rehearsal extra ({error.name} "
-                         "is missing): pip install -e '.[rehearsal]'")
-                reporter.finish()
-                return USAGE
+    if args.command == "cost":
+        return _cost(config, built, reporter)
+    with _account(args, config, built, reporter) as (aws, config):
+        from stacksets.context import Context
+        from toolkit import accounts
 
-            stack.enter_context(rehearsal.local_aws(config.target.account))
-            state_path = args.local_state or rehearsal.journal.default_path(
-                args.build_dir or bundle_module.DEFAULT_BUILD, config.environment)
-            try:
-                replayed = rehearsal.resume(state_path, config.environment)
-            except rehearsal.journal.JournalError as error:
-                _failure(reporter, "error", str(error))
-                reporter.finish()
-                return USAGE
-            stack.enter_context(rehearsal.journal.recording(state_path, config.environment,
-                                                            replayed))
-            reporter.info(f"  rehearsal state: {state_path} ({replayed} recorded call(s) "
-                          "replayed; delete the file to start from an empty account)")
-            config, zone = rehearsal.stand_in_hosted_zone(config)
-            if zone:
-                reporter.info(f"  rehearsal hosted zone {zone} stands in for "
-                              f"{args.config}'s domain.hosted_zone_id")
-            reporter.info("local rehearsal: moto in-process with stand-ins for "
-                          f"{len(rehearsal.stand_in_types())} resource types (rehearsal-only)")
-            skipped = sorted(set(rehearsal.unsupported_types(built.regional.document))
-                             | set(rehearsal.unsupported_types(built.global_.document)))
-            if skipped:
-                reporter.info(f"  moto skips (not rehearsed): {', '.join(skipped)}")
-        aws = Aws(session=new_session(None if args.local else args.profile))
-        ctx = Context(config, built, aws, reporter, local=args.local,
-                      runner_options={"timeout": args.timeout})
+        session.context = Context(config, built, aws, reporter, local=args.local,
+                                  runner_options={"timeout": getattr(args, "timeout", 4 * 3600)})
+        session.context.identity = accounts.check(aws, config)
+        return module.run(session.context, args)
+
+
+def _module(command: str):
+    if command in ROLLOUT:
+        import importlib
+
+        return importlib.import_module(f"stacksets.commands.{command}")
+    if command == "keys":
+        from merchant_keys import commands
+
+        return commands
+    return None
+
+
+def _cost(config, built, reporter) -> int:
+    from standby_cost import estimate
+    from templates.names import GLOBAL_REGION
+
+    standby = estimate.for_config(config, built.regional.document, built.global_.document,
+                                  GLOBAL_REGION)
+    for line in estimate.describe(standby):
+        reporter.info(line)
+    reporter.record("standby_cost", standby)
+    reporter.record("result", "priced")
+    return OK
+
+
+class _account:
+    """The AWS account a command works in: the target account through `--profile` or the
+    environment's credentials, or with `--local` the rehearsed account (moto in-process, its
+    journal replayed and recorded)."""
+
+    def __init__(self, args, config, built, reporter) -> None:
+        self.args, self.config, self.built, self.reporter = args, config, built, reporter
+        self.stack: Any = None
+
+    def __enter__(self):
+        import contextlib
+
+        from toolkit.aws import Aws, new_session
+
+        self.stack = contextlib.ExitStack()
+        if not self.args.local:
+            return Aws(session=new_session(self.args.profile)), self.config
+        from payments_dr import local
+
+        self.stack.__enter__()
         try:
-            ctx.identity = accounts.check(aws, config)
-            status_code = module.run(ctx, args)
-        except KeyboardInterrupt:
-            _failure(reporter, "interrupted", _interrupted(ctx))
-            status_code = INTERRUPTED
-        except bundle_module.BuildError as error:
-            _failure(reporter, "error", str(error))
-            status_code = USAGE
-        except RolloutError as error:
-            _failure(reporter, "failed", str(error), error.details)
-            status_code = FAILED
-        except (ClientError, BotoCoreError, ResponseParserError) as error:
-            _failure(reporter, "failed", _aws_message(error))
-            status_code = FAILED
-    reporter.record("seconds", round(time.perf_counter() - started, 2))
-    reporter.info(f"({time.perf_counter() - started:.1f}s)")
-    reporter.finish()
-    return status_code
+            config = local.enter(self.stack, self.args, self.config, self.built, self.reporter)
+        except BaseException:
+            self.stack.__exit__(*sys.exc_info())
+            raise
+        return Aws(session=new_session(None)), config
+
+    def __exit__(self, *exc_info) -> bool:
+        return bool(self.stack.__exit__(*exc_info)) if self.stack else False
+
+
+def console() -> None:
+    """The `payments-dr` console script."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.util
 import time
 from pathlib import Path
 
@@ -98,7 +97,7 @@ def rto_seconds(built) -> float:
 
 def _load(args, reporter: Reporter):
     built = (bundle_module.load(args.build_dir) if args.build_dir
-             else bundle_module.build(bundle_module.DEFAULT_BUILD))
+             else bundle_module.build_in_memory())
     return built, config_module.load(args.config, built.regional.parameters)
 
 
@@ -126,15 +125,10 @@ def main(argv: list[str]) -> int:
         reporter.record("error", str(error))
         reporter.finish()
         return USAGE
-    if args.dr_command == "drill":
-        if importlib.util.find_spec("moto") is None:
-            reporter.error("dr drill --local needs the rehearsal extra (moto is missing): "
-                           "pip install -e '.[rehearsal]'")
-            reporter.record("result", "error")
-            reporter.finish()
-            return USAGE
-        from rehearsal.gameday import drill  # starts PostgreSQL and moto: only for the drill
-        code = drill.main(args, config, built, reporter)
+    if args.dr_command == "drill":  # rehearsal tooling: payments_dr.local runs it
+        from payments_dr import local
+
+        code = local.drill(args, config, built, reporter)
         reporter.finish()
         return code
     aws = Aws()

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,6 @@ import payments_build
 from templates import names
 from templates.service import CODE_ARTIFACT_STEM
 
-DEFAULT_BUILD = Path("build")  # relative to the working directory, as for build.py
 REGIONAL, GLOBAL, MANIFEST = "regional.json", "global.json", "manifest.json"
 # The Lambda code parameter and the zip it names: build/lambda/<stem>-<sha256>.zip. The S3 key
 # is the path relative to the build directory (lambda/<stem>-<sha256>.zip), in every region.
@@ -58,7 +58,6 @@ class Template:
 
 @dataclass(frozen=True)
 class Bundle:
-    directory: Path
     regional: Template
     global_: Template
     zips: dict[str, bytes]  # path relative to the build (content-hashed) -> bytes
@@ -81,6 +80,13 @@ class Bundle:
         if missing:
             raise BuildError("; ".join(missing) + f" (zips in the build: {sorted(self.zips)})")
         return keys
+
+
+def build_in_memory() -> Bundle:
+    """Build into a temporary directory that is removed afterwards: the bundle holds every
+    byte it ships, and nothing is written to the checkout (`plan` writes nothing)."""
+    with tempfile.TemporaryDirectory(prefix="payments-dr-build-") as out:
+        return build(Path(out))
 
 
 def build(out: Path) -> Bundle:
@@ -113,5 +119,5 @@ def load(directory: Path) -> Bundle:
             raise BuildError(f"{MANIFEST} in {directory} lists no {required}")
     zips = {p: data for p, data in files.items()
             if p.startswith("lambda/") and p.endswith(".zip")}
-    return Bundle(directory, Template(REGIONAL, files[REGIONAL]),
+    return Bundle(Template(REGIONAL, files[REGIONAL]),
                   Template(GLOBAL, files[GLOBAL]), zips)

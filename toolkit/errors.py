@@ -1,4 +1,13 @@
-"""The rollout's error for failures a user must act on (imported everywhere, depends on nothing)."""
+"""The errors a command reports (imported everywhere, depends on nothing). The CLI's one error
+path (payments_dr/cli.py) maps each to its exit code and result."""
+
+
+class UsageError(Exception):
+    """Invalid input found before any AWS call: a missing file, a bad option (exit 2)."""
+
+
+class Refused(Exception):
+    """A command refused before doing anything, e.g. a production teardown (exit 1)."""
 
 
 class RolloutError(Exception):

@@ -42,11 +42,12 @@ class JournalError(Exception):
 
 
 STATE_DIR = "STACKSETS_REHEARSAL_STATE_DIR"  # where the journals go instead of build/rehearsal
+DEFAULT_DIR = Path("build") / "rehearsal"  # under the working directory, as build.py's output
 
 
-def default_path(build_dir: Path, environment: str) -> Path:
+def default_path(environment: str) -> Path:
     directory = os.environ.get(STATE_DIR)
-    return (Path(directory) if directory else build_dir / "rehearsal") / f"{environment}.jsonl"
+    return (Path(directory) if directory else DEFAULT_DIR) / f"{environment}.jsonl"
 
 
 def seed_for(environment: str, position: int) -> int:

@@ -8,11 +8,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from types import SimpleNamespace
 
 from payments_dr import cli
-from merchant_keys import commands as keys_command
-from toolkit.report import Reporter
 from tests.conftest import EXAMPLE
 
 TABLE = "payments-example-payments"  # name_prefix payments, environment example
@@ -132,9 +129,18 @@ def test_revoking_an_unknown_key_fails(table, build_dir, capsys):
     assert status == 1 and out["result"] == "not_found"
 
 
-def test_local_is_refused_with_the_reason(capsys):
-    """(Called directly: through the CLI, --local first builds a whole moto rehearsal.)"""
-    ctx = SimpleNamespace(local=True, reporter=Reporter())
-    args = cli.parser().parse_args(["keys", "list", "--config", str(EXAMPLE), "--local"])
-    assert keys_command.run(ctx, args) == 2
-    assert "not available with --local" in capsys.readouterr().err
+def test_keys_work_in_the_rehearsed_account_across_invocations(build_dir, capsys, tmp_path):
+    """`keys --local` works against the account `deploy --local` left (its journal): a key
+    created by one command is listed and revoked by the next ones, as in AWS."""
+    state = str(tmp_path / "example.jsonl")
+    local = ["--local", "--local-state", state]
+    assert cli.main(["deploy", "--config", str(EXAMPLE), "--build-dir", str(build_dir),
+                     *local]) == 0
+    status, created = keys(build_dir, capsys, "create", "--merchant", "m-1001", *local)
+    assert (status, created["result"]) == (0, "created")
+    status, listed = keys(build_dir, capsys, "list", *local)
+    assert [k["key_id"] for k in listed["keys"]] == [created["key_id"]]
+    status, revoked = keys(build_dir, capsys, "revoke", "--key-id", created["key_id"], *local)
+    assert (status, revoked["result"]) == (0, "revoked")
+    status, listed = keys(build_dir, capsys, "list", *local)
+    assert [k["key_status"] for k in listed["keys"]] == ["revoked"]

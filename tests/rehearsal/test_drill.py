@@ -1,4 +1,4 @@
-"""`python -m stacksets dr drill --local`, once, as an operator would run it: real PostgreSQL
+"""`payments-dr dr drill --local`, once, as an operator would run it: real PostgreSQL
 primary and hot standby, the real handlers in two regions, moto, the Route 53 model; the
 report's numbers are checked against what must hold."""
 
@@ -23,7 +23,7 @@ def drill(build_dir):
     the PostgreSQL servers stay out of the test process)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     done = subprocess.run(
-        [sys.executable, "-m", "stacksets", "dr", "drill", "--local", "--output", "json",
+        [sys.executable, "-m", "payments_dr", "dr", "drill", "--local", "--output", "json",
          "--build-dir", str(build_dir)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.stdout, done.stderr[-3000:]

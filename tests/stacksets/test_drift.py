@@ -110,5 +110,5 @@ def test_exit_statuses_are_documented_in_help(capsys):
     with pytest.raises(SystemExit):
         cli.main(["drift", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "exit status: 0 success" in text and "2 invalid config or build" in text
-    assert "3 drift detection ran and found drifted resources" in text
+    assert "exit status: 0 done" in text and "2 invalid input" in text
+    assert "3 drift: drift detection found drifted resources" in text

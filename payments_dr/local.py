@@ -1,0 +1,64 @@
+"""`--local`: the rehearsed account, entered for one command.
+
+The only module of the operator tool that imports the rehearsal tooling (`rehearsal/`, the
+`rehearsal` extra), and only when a command is given `--local`: the operator commands
+themselves never import it (tests/test_layout.py reads the imports and says so).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+
+from toolkit.bundle import Bundle
+from toolkit.config import Config
+from toolkit.errors import UsageError
+from toolkit.report import Reporter
+
+
+def _require_moto(what: str) -> None:
+    if importlib.util.find_spec("moto") is None:
+        raise UsageError(f"{what} needs the rehearsal extra (moto is missing): "
+                         "pip install -e '.[rehearsal]'")
+
+
+def drill(args, config: Config, built: Bundle, reporter: Reporter) -> int:
+    """`dr drill --local`: the game day on this machine (rehearsal/gameday)."""
+    try:
+        _require_moto("dr drill --local")
+    except UsageError as error:
+        reporter.error(str(error))
+        reporter.record("result", "error")
+        return 2
+    from rehearsal.gameday import drill as gameday  # starts PostgreSQL and moto
+
+    return gameday.main(args, config, built, reporter)
+
+
+def enter(stack: contextlib.ExitStack, args, config: Config, built: Bundle,
+          reporter: Reporter) -> Config:
+    """Start the rehearsal on `stack`: moto in-process, the saved account replayed, every
+    changing call recorded. Returns the config as the rehearsal sees it (its hosted zone)."""
+    _require_moto("--local")
+    from rehearsal import account
+
+    stack.enter_context(account.local_aws(config.target.account))
+    state_path = args.local_state or account.journal.default_path(config.environment)
+    try:
+        replayed = account.resume(state_path, config.environment)
+    except account.journal.JournalError as error:
+        raise UsageError(str(error)) from None
+    stack.enter_context(account.journal.recording(state_path, config.environment, replayed))
+    reporter.info(f"  rehearsal state: {state_path} ({replayed} recorded call(s) replayed; "
+                  "delete the file to start from an empty account)")
+    config, zone = account.stand_in_hosted_zone(config)
+    if zone:
+        reporter.info(f"  rehearsal hosted zone {zone} stands in for {args.config}'s "
+                      "domain.hosted_zone_id")
+    reporter.info("local rehearsal: moto in-process with stand-ins for "
+                  f"{len(account.stand_in_types())} resource types (rehearsal-only)")
+    skipped = sorted(set(account.unsupported_types(built.regional.document))
+                     | set(account.unsupported_types(built.global_.document)))
+    if skipped:
+        reporter.info(f"  moto skips (not rehearsed): {', '.join(skipped)}")
+    return config
