@@ -16,9 +16,10 @@ web-attack filter in front of a public payment API; see `waf.py`).
   by its own endpoint, never by the failover name.
 
 ACM's DNS-validation record for a name is the same CNAME in every region of an account. The
-primary's certificate owns the failover name's record (`DomainValidationOptions` with the
-hosted zone); the secondary's validates against that existing record. Each region's own
-health host has its own record, owned by that region's certificate.
+home region's certificate owns the failover name's record (`DomainValidationOptions` with the
+hosted zone); the recovery region's names the failover name as a SAN and validates against
+that existing record. Each region's own health host has its own record, owned by that region's
+certificate (in the recovery region, the certificate's DomainName).
 """
 
 from __future__ import annotations
@@ -250,6 +251,12 @@ def _methods(t: Template, api, functions: Functions, authorizer: Authorizer) -> 
     return [process, health, validator, model, process_method, health_method]
 
 
+def served_digest(resources: dict[str, dict]) -> str:
+    """The digest a deployment's logical id carries: of everything the stage serves, as
+    emitted (logical id -> resource), so a change to any of them makes a new deployment."""
+    return hashlib.sha256(json.dumps(resources, sort_keys=True).encode()).hexdigest()[:10]
+
+
 def _deployments(t: Template, api, definition: list) -> dict[str, apigateway.Deployment]:
     """A deployment snapshots the API; CloudFormation makes a new one only for a new logical
     id. The id carries a digest of the API definition (as the AWS CDK does), so a changed
@@ -357,9 +364,17 @@ def _custom_domains(t: Template, api, stage) -> None:
     own = certificatemanager.DomainValidationOption(DomainName=health_host(), HostedZoneId=zone)
     failover = certificatemanager.DomainValidationOption(
         DomainName=Ref(names.API_DOMAIN_NAME), HostedZoneId=zone)
+    # With DNS validation the certificate's DomainName must itself have a validation option,
+    # or CloudFormation creates no record and the resource waits until it fails
+    # (CloudFormation Template Reference, AWS::CertificateManager::Certificate,
+    # DomainValidationOptions). The recovery region owns only its health host's record, so
+    # there the health host is the DomainName and the failover name a SAN, validated by the
+    # record the home region's certificate owns (the same CNAME in every region).
     certificate = t.add_resource(certificatemanager.Certificate(
-        "ApiCertificate", DomainName=Ref(names.API_DOMAIN_NAME), ValidationMethod="DNS",
-        SubjectAlternativeNames=[health_host()],
+        "ApiCertificate", ValidationMethod="DNS",
+        DomainName=If(names.IS_HOME, Ref(names.API_DOMAIN_NAME), health_host()),
+        SubjectAlternativeNames=If(names.IS_HOME, [health_host()],
+                                   [Ref(names.API_DOMAIN_NAME)]),
         # RSA 2048: the API Gateway and ACM documentation found here does not say that regional
         # custom domains serve ECDSA certificates (ACM: "some AWS services may require RSA
         # keys"), and a certificate API Gateway rejects would fail the whole stack. RSA_2048

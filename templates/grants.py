@@ -122,6 +122,19 @@ def log_delivery(log_group_arn) -> Statement:
     )
 
 
+# Services whose own documentation shows `aws:SourceAccount` in the trust policy of the role
+# they assume (and so sends the key). A StringEquals on a key a service does not send denies
+# that service (IAM User Guide, "The confused deputy problem"); Lambda, API Gateway's
+# CloudWatch role, S3 replication and ARC Region switch document trust policies without it.
+SENDS_SOURCE_ACCOUNT = {
+    "vpc-flow-logs": "Amazon VPC User Guide, \"IAM role for publishing flow logs to "
+                     "CloudWatch Logs\"",
+    "monitoring.rds": "Amazon RDS User Guide, \"Setting up and enabling Enhanced Monitoring\" "
+                      "(Protecting against the confused deputy problem)",
+    "fis": "AWS FIS User Guide, \"IAM roles for AWS FIS experiments\"",
+}
+
+
 def assume_role_by(service: str, sid: str = "ServiceAssumesRole") -> Statement:
     """Trust policy statement: the named AWS service may assume the role, only for this
     account (confused-deputy guard)."""

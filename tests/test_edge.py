@@ -229,7 +229,12 @@ def test_certificate_validation_records_each_have_one_owner(in_region):
         {"DomainName": HEALTH_HOST, "HostedZoneId": zone}]
     assert secondary["DomainValidationOptions"] == [
         {"DomainName": HEALTH_HOST, "HostedZoneId": zone}]
-    assert secondary["SubjectAlternativeNames"] == [HEALTH_HOST]
+    # Defect 1 of issue 15: the DomainName must have a validation option, so in the recovery
+    # region the health host is the DomainName and the failover name a SAN.
+    assert (primary["DomainName"], primary["SubjectAlternativeNames"]) == (
+        "api.pay.example.com", [HEALTH_HOST])
+    assert (secondary["DomainName"], secondary["SubjectAlternativeNames"]) == (
+        HEALTH_HOST, ["api.pay.example.com"])
 
 
 def test_outputs_the_global_stack_needs(regional):
