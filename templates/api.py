@@ -238,17 +238,19 @@ def _methods(t: Template, api, functions: Functions, authorizer: Authorizer) -> 
     )
     _invoke_permission(t, "Processor", functions.processor, f"*/POST/{PROCESS_PATH}")
     _invoke_permission(t, "Health", functions.health, f"*/GET/{HEALTH_PATH_PART}")
+    responses = []
     for response_type, (status, code, message) in sorted(GATEWAY_RESPONSES.items()):
         body = json.dumps({"error": {"code": code, "message": message},
                            "correlation_id": "$context.requestId"}, sort_keys=True)
-        t.add_resource(apigateway.GatewayResponse(
+        responses.append(t.add_resource(apigateway.GatewayResponse(
             "".join(part.title() for part in response_type.split("_")) + "Response",
             RestApiId=Ref(api), ResponseType=response_type,
             **({"StatusCode": str(status)} if status else {}),
             ResponseTemplates={"application/json": body},
             ResponseParameters={"gatewayresponse.header.Cache-Control": "'no-store'"},
-        ))
-    return [process, health, validator, model, process_method, health_method]
+        )))
+    return [process, health, validator, model, merchant_keys, jwt, process_method,
+            health_method, *responses]
 
 
 def served_digest(resources: dict[str, dict]) -> str:
@@ -257,20 +259,24 @@ def served_digest(resources: dict[str, dict]) -> str:
     return hashlib.sha256(json.dumps(resources, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def _deployments(t: Template, api, definition: list) -> dict[str, apigateway.Deployment]:
-    """A deployment snapshots the API; CloudFormation makes a new one only for a new logical
-    id. The id carries a digest of the API definition (as the AWS CDK does), so a changed
-    method is deployed; one deployment per auth mode (each under its condition), so changing
-    `AuthMode` on a live stack deploys the methods as they now are."""
-    digest = hashlib.sha256(json.dumps([r.to_dict() for r in definition], sort_keys=True,
-                                       default=str).encode()).hexdigest()[:10]
+def _deployments(t: Template, api, served: list) -> dict[str, apigateway.Deployment]:
+    """A deployment snapshots what the stage serves: the API's settings, resources, methods,
+    authorizers, gateway responses, models and validators (API Gateway Developer Guide,
+    "Deploy REST APIs in API Gateway"). CloudFormation deploys only for a new deployment
+    resource, so the logical id carries a digest of all of them, as the AWS CDK does since
+    aws-cdk#10963 (a gateway response changed alone was never deployed), and the deployment
+    depends on all of them (on create, the snapshot must not be taken before they exist).
+    One deployment per auth mode, each under its condition and over what exists with it, so
+    changing `AuthMode` on a live stack deploys the methods as they now are."""
     deployments = {}
     for mode, condition in (("ApiKey", names.USES_API_KEYS), ("Jwt", names.USES_JWT),
                             ("Iam", names.USES_IAM)):
+        members = [r for r in [api, *served] if r.to_dict().get("Condition") in (None, condition)]
+        digest = served_digest({r.title: r.to_dict() for r in members})
         deployments[mode] = t.add_resource(apigateway.Deployment(
             f"ApiDeployment{mode}{digest}", Condition=condition, RestApiId=Ref(api),
             Description=f"Payment API ({mode} auth), definition {digest}",
-            DependsOn=[r.title for r in definition if isinstance(r, apigateway.Method)],
+            DependsOn=[r.title for r in members if r is not api],
         ))
     return deployments
 

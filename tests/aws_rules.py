@@ -82,6 +82,31 @@ SERVED_TYPES = {"AWS::ApiGateway::RestApi", "AWS::ApiGateway::Resource",
 DIGEST = re.compile(r"([0-9a-f]{10})$")
 
 
+# A digest taken at build time cannot see a parameter's value: what the stage serves may name
+# parameters only where changing the value alone needs no new deployment, or where the gap is
+# known and documented (README, "Payment service").
+PARAMETERS_IN_SERVED = {
+    ("RestApi", "NamePrefix"): "fixed for the life of an environment (every physical name)",
+    ("RestApi", "EnvironmentName"): "fixed for the life of an environment",
+    ("JwtAuthorizer", "JwtUserPoolArns"):
+        "KNOWN GAP: a change of the pool list alone updates the authorizer but not the "
+        "stage's snapshot; README says to redeploy the stage after changing it",
+}
+
+
+def parameters_in_served(doc: dict) -> set[tuple[str, str]]:
+    """(served resource, parameter) for every parameter a served resource references."""
+    declared = set(doc.get("Parameters", {}))
+    found = set()
+    for lid, resource in doc["Resources"].items():
+        if resource["Type"] in SERVED_TYPES:
+            text = json.dumps(resource.get("Properties", {}))
+            refs = set(re.findall(r'"Ref": "([^"]+)"', text)) | \
+                set(re.findall(r"\$\{([^}.]+)\}", text))
+            found |= {(lid, name) for name in refs & declared}
+    return found
+
+
 def served_by(cfn: Cfn, api: str) -> set[str]:
     return {lid for lid, r in cfn.resources.items() if r["Type"] in SERVED_TYPES and (
         lid == api or r.get("Properties", {}).get("RestApiId") == {"Ref": api})}

@@ -6,6 +6,8 @@ import copy
 
 import pytest
 
+from templates import names
+from templates.api import AUTH_MODES
 from tests import aws_rules as rules
 from tests.cfn import Cfn, render
 from tests.conftest import BASE_PARAMETERS
@@ -62,3 +64,53 @@ def test_the_ownership_rule_refuses_a_record_written_twice_or_never():
     never = {"home": stack(["a.x"], ["a.x", "b.x"])}
     assert rules.validation_record_problems(never) == [
         "b.x: validation record written by no stack"]
+
+
+# --- defect 3: everything the stage serves is in its deployment ------------------------------
+@pytest.mark.parametrize("mode", AUTH_MODES)
+def test_each_deployment_depends_on_and_digests_everything_the_stage_serves(regional, mode):
+    parameters = {**BASE_PARAMETERS, "AuthMode": mode, "JwtUserPoolArns":
+                  "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc"}
+    cfn = render(regional.doc, region="us-east-1", parameters=parameters)
+    (deployment,) = cfn.of_type("AWS::ApiGateway::Deployment")
+    served = rules.served_by(cfn, "RestApi")
+    assert {"UnauthorizedResponse", "AuthorizerFailureResponse", "ProcessMethod",
+            "RequestValidator"} <= served
+    if mode == "api-key":
+        assert "MerchantKeyAuthorizer" in served
+    assert rules.deployment_problems(regional.doc, cfn) == []
+
+
+@pytest.mark.parametrize("part, change", [
+    ("AuthorizerFailureResponse", ("StatusCode", "502")),
+    ("MerchantKeyAuthorizer", ("AuthorizerResultTtlInSeconds", 0)),
+    ("RequestValidator", ("ValidateRequestBody", False)),
+    ("PaymentRequestModel", ("Schema", {"type": "object"})),
+    ("RestApi", ("DisableExecuteApiEndpoint", False)),
+    ("HealthMethod", ("AuthorizationType", "AWS_IAM"))])
+def test_changing_any_served_part_without_a_new_deployment_is_refused(regional, part, change):
+    """aws-cdk#10963: a change the deployment's logical id does not see is never deployed."""
+    doc = copy.deepcopy(regional.doc)
+    key, value = change
+    doc["Resources"][part]["Properties"][key] = value
+    cfn = render(doc, region="us-east-1", parameters=BASE_PARAMETERS)
+    (problem,) = rules.deployment_problems(doc, cfn)
+    assert "does not carry the digest" in problem
+
+
+def test_a_deployment_that_does_not_wait_for_a_gateway_response_is_refused(regional):
+    doc = copy.deepcopy(regional.doc)
+    (lid,) = [lid for lid, r in doc["Resources"].items()
+              if r["Type"] == "AWS::ApiGateway::Deployment"
+              and r.get("Condition") == names.USES_API_KEYS]
+    doc["Resources"][lid]["DependsOn"].remove("AuthorizerFailureResponse")
+    cfn = render(doc, region="us-east-1", parameters=BASE_PARAMETERS)
+    (problem,) = rules.deployment_problems(doc, cfn)
+    assert problem == f"{lid}: does not depend on ['AuthorizerFailureResponse']"
+
+
+def test_parameters_in_what_the_stage_serves_are_listed_with_a_reason(regional):
+    """A build-time digest cannot see a parameter's value: every parameter a served resource
+    names is listed, so a new one is a decision, not an accident."""
+    assert rules.parameters_in_served(regional.doc) == set(rules.PARAMETERS_IN_SERVED)
+

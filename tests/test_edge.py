@@ -97,7 +97,10 @@ def test_the_stage_serves_exactly_one_deployment_the_one_of_the_auth_mode(in_reg
     assert len(deployments) == 1
     (lid, deployment), = deployments.items()
     assert cfn.props("ApiStage")["DeploymentId"] == {"Ref": lid}
-    assert set(deployment["DependsOn"]) == {"ProcessMethod", "HealthMethod"}
+    # Everything the stage serves (issue 15, defect 3; the rule is tests/aws_rules.py).
+    assert {"ProcessMethod", "HealthMethod", "AuthorizerFailureResponse",
+            "RequestValidator"} <= set(deployment["DependsOn"])
+    assert ("MerchantKeyAuthorizer" in deployment["DependsOn"]) == (mode == "api-key")
 
 
 def test_stage_traces_logs_and_throttles_without_logging_bodies(regional):
