@@ -112,14 +112,27 @@ def deny_insecure_transport(sid: str, actions: list, resources: list) -> Stateme
     )
 
 
-def log_delivery(log_group_arn) -> Statement:
-    """Write access to one log group (VPC flow logs deliver through a role)."""
-    return Statement(
-        Sid="WriteFlowLogs",
-        Effect=Allow,
-        Action=[logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
-        Resource=[log_group_arn, Sub("${Arn}:*", Arn=log_group_arn)],
-    )
+def log_delivery(log_group_arn) -> list[Statement]:
+    """What VPC flow logs' role "must include at least" (Amazon VPC User Guide, "IAM role for
+    publishing flow logs to CloudWatch Logs"), scoped to the one log group this stack creates;
+    DescribeLogGroups lists groups and takes no single-group resource, so it is granted on this
+    account's log groups in this region (it reads names and settings, no log data)."""
+    return [
+        Statement(
+            Sid="WriteFlowLogs",
+            Effect=Allow,
+            Action=[logs.CreateLogGroup, logs.CreateLogStream, logs.PutLogEvents,
+                    logs.DescribeLogStreams],
+            Resource=[log_group_arn, Sub("${Arn}:*", Arn=log_group_arn)],
+        ),
+        Statement(
+            Sid="DescribeLogGroups",
+            Effect=Allow,
+            Action=[logs.DescribeLogGroups],
+            Resource=[Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+                          "log-group:*")],
+        ),
+    ]
 
 
 # Services whose own documentation shows `aws:SourceAccount` in the trust policy of the role

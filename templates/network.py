@@ -188,7 +188,7 @@ def _flow_logs(t: Template, vpc: ec2.VPC, key: Key) -> None:
         AssumeRolePolicyDocument=grants.policy(grants.assume_role_by("vpc-flow-logs")),
         Policies=[iam.Policy(
             PolicyName="deliver-flow-logs",
-            PolicyDocument=grants.policy(grants.log_delivery(log_group.get_att("Arn"))),
+            PolicyDocument=grants.policy(*grants.log_delivery(log_group.get_att("Arn"))),
         )],
         Tags=tags("flow-logs"),
     ))

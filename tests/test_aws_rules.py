@@ -114,3 +114,22 @@ def test_parameters_in_what_the_stage_serves_are_listed_with_a_reason(regional):
     names is listed, so a new one is a decision, not an accident."""
     assert rules.parameters_in_served(regional.doc) == set(rules.PARAMETERS_IN_SERVED)
 
+
+# --- defect 4 and the other roles AWS must accept -------------------------------------------
+@pytest.mark.parametrize("template, lid", sorted(rules.ROLE_REQUIREMENTS))
+def test_roles_aws_must_accept_carry_what_their_service_documents(templates, template, lid):
+    cfn = templates[template]
+    assert lid in cfn.resources, f"{template}:{lid} is gone: update ROLE_REQUIREMENTS"
+    assert rules.role_problems(cfn, lid, rules.ROLE_REQUIREMENTS[(template, lid)]) == []
+
+
+def test_the_role_rule_refuses_a_missing_action_and_a_narrow_resource(templates):
+    doc = copy.deepcopy(templates["regional"].doc)
+    role = doc["Resources"]["ApiGatewayLoggingRole"]["Properties"]
+    (statement,) = role["Policies"][0]["PolicyDocument"]["Statement"]
+    statement["Action"] = [a for a in statement["Action"] if a != "logs:FilterLogEvents"]
+    statement["Resource"] = ["arn:aws:logs:us-east-1:123456789012:log-group:API-Gateway-*"]
+    problems = rules.role_problems(Cfn(doc), "ApiGatewayLoggingRole",
+                                   rules.ROLE_REQUIREMENTS[("regional", "ApiGatewayLoggingRole")])
+    assert any("lacks logs:FilterLogEvents" in p for p in problems)
+    assert any("logs:PutLogEvents only on" in p for p in problems)
