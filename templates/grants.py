@@ -149,14 +149,17 @@ SENDS_SOURCE_ACCOUNT = {
 
 
 def assume_role_by(service: str, sid: str = "ServiceAssumesRole") -> Statement:
-    """Trust policy statement: the named AWS service may assume the role, only for this
-    account (confused-deputy guard)."""
+    """Trust policy statement: the named AWS service may assume the role; only for this
+    account (confused-deputy guard) where the service documents that it sends
+    `aws:SourceAccount` (SENDS_SOURCE_ACCOUNT). Elsewhere the guard would deny the service."""
+    guard = {"Condition": Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")))} \
+        if service in SENDS_SOURCE_ACCOUNT else {}
     return Statement(
         Sid=sid,
         Effect=Allow,
         Principal=Principal("Service", service_principal(service)),
         Action=[sts.AssumeRole],
-        Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+        **guard,
     )
 
 

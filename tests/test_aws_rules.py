@@ -8,6 +8,7 @@ import pytest
 
 from templates import names
 from templates.api import AUTH_MODES
+from templates.grants import SENDS_SOURCE_ACCOUNT
 from tests import aws_rules as rules
 from tests.cfn import Cfn, render
 from tests.conftest import BASE_PARAMETERS
@@ -133,3 +134,30 @@ def test_the_role_rule_refuses_a_missing_action_and_a_narrow_resource(templates)
                                    rules.ROLE_REQUIREMENTS[("regional", "ApiGatewayLoggingRole")])
     assert any("lacks logs:FilterLogEvents" in p for p in problems)
     assert any("logs:PutLogEvents only on" in p for p in problems)
+
+
+# --- defect 6: aws:SourceAccount only where the service sends it -----------------------------
+def test_source_account_is_kept_exactly_where_aws_documents_it(templates):
+    roles_checked = 0
+    for name, cfn in templates.items():
+        assert rules.trust_problems(cfn) == [], name
+        roles_checked += cfn.count("AWS::IAM::Role")
+    assert roles_checked >= 8
+
+
+def test_the_documented_list_of_services_that_send_source_account():
+    """Each entry names the page that shows the condition in the service role's trust policy;
+    Lambda (execution role), API Gateway (CloudWatch role), S3 (replication role) and ARC
+    Region switch (plan execution role) document trust policies without it."""
+    assert set(SENDS_SOURCE_ACCOUNT) == {"vpc-flow-logs", "monitoring.rds", "fis"}
+    assert all("Guide" in page for page in SENDS_SOURCE_ACCOUNT.values())
+
+
+def test_the_trust_rule_refuses_a_guard_the_service_does_not_send(templates):
+    doc = copy.deepcopy(templates["regional"].doc)
+    trust = doc["Resources"]["ProcessorRole"]["Properties"]["AssumeRolePolicyDocument"]
+    trust["Statement"][0]["Condition"] = {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    problems = rules.trust_problems(Cfn(doc))
+    assert problems == ["ProcessorRole (lambda): aws:SourceAccount present, but AWS documents "
+                        "it not for this service"]
