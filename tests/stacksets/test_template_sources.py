@@ -11,8 +11,6 @@ import functools
 
 import pytest
 
-from templates import names
-
 from stacksets import artifacts, plan
 from stacksets.bundle import Template
 from stacksets.context import desired, template_locations, uploads
@@ -60,13 +58,8 @@ def test_a_small_global_template_still_goes_by_url(example_config, bundle):
 
 
 def test_the_global_stack_is_created_and_updated_from_the_url(example_config, wanted):
-    outputs = {names.OUT_API_DOMAIN_TARGET: "d-abc.execute-api.us-east-1.amazonaws.com",
-               names.OUT_API_DOMAIN_ZONE_ID: "Z1UJRXOUMOOFQ8",
-               names.OUT_API_ENDPOINT_HOST: "us-east-1.api.example.com"}
-    values = plan.global_parameters(example_config, wanted,
-                                    {"home": outputs, "recovery": outputs})
     for create in (True, False):
-        arguments = plan.global_stack_args(example_config, wanted, values, create, "")
+        arguments = plan.global_stack_args(example_config, wanted, {}, create, "")
         assert "TemplateBody" not in arguments
         assert arguments["TemplateURL"] == wanted.global_source["TemplateURL"]
 
