@@ -35,7 +35,7 @@ class Context:
 
 
 def template_locations(config: Config, bundle: Bundle) -> dict[str, artifacts.Upload]:
-    """Where each template goes if it is too large to pass inline."""
+    """Where each template is uploaded: both are sent by TemplateURL."""
     prefix = config.artifact_bucket_prefix
     admin, regional, global_ = config.administration_region, bundle.regional, bundle.global_
     return {
@@ -50,12 +50,11 @@ def template_locations(config: Config, bundle: Bundle) -> dict[str, artifacts.Up
 
 def uploads(config: Config, bundle: Bundle) -> list[artifacts.Upload]:
     """Every object a deploy needs in S3: the zips in both regions (Lambda reads code from its
-    own region), and each template that exceeds the inline limit."""
+    own region), and both templates."""
     items = [artifacts.Upload(region, artifacts.bucket_name(config.artifact_bucket_prefix, region),
                               name, data)
              for region in config.regions for name, data in sorted(bundle.zips.items())]
-    items += [u for u in template_locations(config, bundle).values()
-              if len(u.body) > artifacts.INLINE_TEMPLATE_LIMIT]
+    items += list(template_locations(config, bundle).values())
     return items
 
 
@@ -64,10 +63,9 @@ def desired(config: Config, bundle: Bundle) -> Desired:
     locations = template_locations(config, bundle)
     regional, global_ = locations["regional"], locations["global"]
     return Desired(
-        regional_source=artifacts.template_source(regional.body, regional.bucket,
-                                                  regional.region, regional.key),
+        regional_source=artifacts.template_source(regional.bucket, regional.region,
+                                                  regional.key),
         regional_template=bundle.regional.document,
         stack_set_parameters=stack_set_parameters(config, declared, bundle.code_keys(declared)),
-        global_source=artifacts.template_source(global_.body, global_.bucket, global_.region,
-                                                global_.key),
+        global_source=artifacts.template_source(global_.bucket, global_.region, global_.key),
         global_template=bundle.global_.document)

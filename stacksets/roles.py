@@ -4,7 +4,8 @@ AWS CloudFormation User Guide, "Grant self-managed permissions": the administrat
 (trusted by cloudformation.amazonaws.com) may only assume the execution role; the execution
 role (trusted by the administration role) does the work in the target account. The execution
 role needs every service the templates use; its statements are derived from the built
-template's resource types, one statement (with a Sid) per service. `Resource: "*"` because
+template (its resource types and its dynamic references), one statement (with a Sid) per
+service. `Resource: "*"` because
 CloudFormation creates resources whose ARNs do not exist before the stack does. It can create
 IAM roles, so it is administrator-equivalent by nature: only the administration role may
 assume it.
@@ -13,7 +14,8 @@ assume it.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+import re
+from typing import Any, Iterable, Mapping
 
 from awacs.aws import Action, Allow, Policy, Principal, Statement
 from awacs import sts
@@ -37,16 +39,31 @@ ALWAYS = ("cloudformation", "s3", "sns", "kms")
 # Certificate DomainValidationOption); a function in a VPC needs the EC2 network calls.
 IMPLIED = {"AWS::CertificateManager::Certificate": ("route53",),
            "AWS::Lambda::Function": ("ec2",)}
+# A `{{resolve:<service>:...}}` dynamic reference is resolved by CloudFormation with the
+# permissions of whoever deploys the stack: the execution role (CloudFormation User Guide, "Get
+# values stored in other services using dynamic references"). With EnableDrills=true the
+# processor's FIS layer is `{{resolve:ssm:...}}`, so without SSM the drills cannot deploy.
+DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(ssm|ssm-secure|secretsmanager):")
+DYNAMIC_REFERENCE_SERVICE = {"ssm": "ssm", "ssm-secure": "ssm",
+                             "secretsmanager": "secretsmanager"}
 PROPAGATION_SECONDS = 15
 
 
-def services(resource_types: Iterable[str]) -> list[str]:
+def services(resource_types: Iterable[str], dynamic_references: Iterable[str] = ()) -> list[str]:
     found = set(ALWAYS)
     for resource_type in resource_types:
         namespace = resource_type.split("::")[1]
         found.add(SERVICE_PREFIX.get(namespace, namespace.lower()))
         found.update(IMPLIED.get(resource_type, ()))
+    found.update(DYNAMIC_REFERENCE_SERVICE[kind] for kind in dynamic_references)
     return sorted(found)
+
+
+def template_services(template: Mapping[str, Any]) -> list[str]:
+    """Every service deploying `template` calls: its resource types' and its dynamic
+    references' (pure)."""
+    types = {r["Type"] for r in template.get("Resources", {}).values()}
+    return services(types, DYNAMIC_REFERENCE.findall(json.dumps(template)))
 
 
 def administration_trust() -> Policy:
@@ -70,15 +87,15 @@ def execution_trust(partition: str, admin_account: str) -> Policy:
         Action=[sts.AssumeRole])])
 
 
-def execution_policy(resource_types: Iterable[str]) -> Policy:
+def execution_policy(template: Mapping[str, Any]) -> Policy:
     return Policy(Version="2012-10-17", Statement=[
         Statement(Sid=f"Manage{service.capitalize()}", Effect=Allow,
                   Action=[Action(service, "*")], Resource=["*"])
-        for service in services(resource_types)])
+        for service in template_services(template)])
 
 
 def desired_roles(config: Config, partition: str, admin_account: str,
-                  resource_types: Iterable[str]) -> dict[str, tuple[Policy, Policy]]:
+                  template: Mapping[str, Any]) -> dict[str, tuple[Policy, Policy]]:
     """role name -> (trust policy, inline policy)."""
     return {
         DEFAULT_ADMINISTRATION_ROLE: (
@@ -86,7 +103,7 @@ def desired_roles(config: Config, partition: str, admin_account: str,
             administration_policy(partition, config.target.account,
                                   config.target.execution_role_name)),
         config.target.execution_role_name: (execution_trust(partition, admin_account),
-                                            execution_policy(resource_types)),
+                                            execution_policy(template)),
     }
 
 
@@ -96,7 +113,7 @@ def _same(a: Any, b: Policy | dict) -> bool:
     return json.dumps(current, sort_keys=True) == json.dumps(wanted, sort_keys=True)
 
 
-def ensure(aws: Aws, config: Config, identity: dict[str, str], resource_types: Iterable[str],
+def ensure(aws: Aws, config: Config, identity: dict[str, str], template: Mapping[str, Any],
            write: bool, settle: float = PROPAGATION_SECONDS) -> list[str]:
     """Create or update both roles (or, with write=False, say what would change): the roles
     of a self-managed stack set in the caller's account (`accounts.check` refuses any other).
@@ -110,7 +127,7 @@ def ensure(aws: Aws, config: Config, identity: dict[str, str], resource_types: I
     iam = aws.client("iam", config.administration_region)  # the partition's IAM endpoint
     lines, written = [], False
     for name, (trust, policy) in desired_roles(config, identity["partition"],
-                                               identity["account"], resource_types).items():
+                                               identity["account"], template).items():
         try:
             role = aws.call(iam.get_role, RoleName=name)["Role"]
         except ClientError as error:

@@ -16,9 +16,10 @@ web-attack filter in front of a public payment API; see `waf.py`).
   by its own endpoint, never by the failover name.
 
 ACM's DNS-validation record for a name is the same CNAME in every region of an account. The
-primary's certificate owns the failover name's record (`DomainValidationOptions` with the
-hosted zone); the secondary's validates against that existing record. Each region's own
-health host has its own record, owned by that region's certificate.
+home region's certificate owns the failover name's record (`DomainValidationOptions` with the
+hosted zone); the recovery region's names the failover name as a SAN and validates against
+that existing record. Each region's own health host has its own record, owned by that region's
+certificate (in the recovery region, the certificate's DomainName).
 """
 
 from __future__ import annotations
@@ -237,33 +238,45 @@ def _methods(t: Template, api, functions: Functions, authorizer: Authorizer) -> 
     )
     _invoke_permission(t, "Processor", functions.processor, f"*/POST/{PROCESS_PATH}")
     _invoke_permission(t, "Health", functions.health, f"*/GET/{HEALTH_PATH_PART}")
+    responses = []
     for response_type, (status, code, message) in sorted(GATEWAY_RESPONSES.items()):
         body = json.dumps({"error": {"code": code, "message": message},
                            "correlation_id": "$context.requestId"}, sort_keys=True)
-        t.add_resource(apigateway.GatewayResponse(
+        responses.append(t.add_resource(apigateway.GatewayResponse(
             "".join(part.title() for part in response_type.split("_")) + "Response",
             RestApiId=Ref(api), ResponseType=response_type,
             **({"StatusCode": str(status)} if status else {}),
             ResponseTemplates={"application/json": body},
             ResponseParameters={"gatewayresponse.header.Cache-Control": "'no-store'"},
-        ))
-    return [process, health, validator, model, process_method, health_method]
+        )))
+    return [process, health, validator, model, merchant_keys, jwt, process_method,
+            health_method, *responses]
 
 
-def _deployments(t: Template, api, definition: list) -> dict[str, apigateway.Deployment]:
-    """A deployment snapshots the API; CloudFormation makes a new one only for a new logical
-    id. The id carries a digest of the API definition (as the AWS CDK does), so a changed
-    method is deployed; one deployment per auth mode (each under its condition), so changing
-    `AuthMode` on a live stack deploys the methods as they now are."""
-    digest = hashlib.sha256(json.dumps([r.to_dict() for r in definition], sort_keys=True,
-                                       default=str).encode()).hexdigest()[:10]
+def served_digest(resources: dict[str, dict]) -> str:
+    """The digest a deployment's logical id carries: of everything the stage serves, as
+    emitted (logical id -> resource), so a change to any of them makes a new deployment."""
+    return hashlib.sha256(json.dumps(resources, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _deployments(t: Template, api, served: list) -> dict[str, apigateway.Deployment]:
+    """A deployment snapshots what the stage serves: the API's settings, resources, methods,
+    authorizers, gateway responses, models and validators (API Gateway Developer Guide,
+    "Deploy REST APIs in API Gateway"). CloudFormation deploys only for a new deployment
+    resource, so the logical id carries a digest of all of them, as the AWS CDK does since
+    aws-cdk#10963 (a gateway response changed alone was never deployed), and the deployment
+    depends on all of them (on create, the snapshot must not be taken before they exist).
+    One deployment per auth mode, each under its condition and over what exists with it, so
+    changing `AuthMode` on a live stack deploys the methods as they now are."""
     deployments = {}
     for mode, condition in (("ApiKey", names.USES_API_KEYS), ("Jwt", names.USES_JWT),
                             ("Iam", names.USES_IAM)):
+        members = [r for r in [api, *served] if r.to_dict().get("Condition") in (None, condition)]
+        digest = served_digest({r.title: r.to_dict() for r in members})
         deployments[mode] = t.add_resource(apigateway.Deployment(
             f"ApiDeployment{mode}{digest}", Condition=condition, RestApiId=Ref(api),
             Description=f"Payment API ({mode} auth), definition {digest}",
-            DependsOn=[r.title for r in definition if isinstance(r, apigateway.Method)],
+            DependsOn=[r.title for r in members if r is not api],
         ))
     return deployments
 
@@ -271,20 +284,31 @@ def _deployments(t: Template, api, definition: list) -> dict[str, apigateway.Dep
 def _logging_role(t: Template) -> apigateway.Account:
     """Execution logs (errors only, never bodies) need the account-level CloudWatch role of
     API Gateway in this region (API Gateway Developer Guide, "Set up CloudWatch logging for
-    REST APIs"). It is one setting per account and region: this stack sets it to a role that
-    may write API Gateway's execution log groups only."""
-    groups = arn("logs", "log-group:API-Gateway-Execution-Logs_*")
+    REST APIs in API Gateway"). It is one setting per account and region, used by every REST
+    and WebSocket API there. The policy is what AWS's managed policy for this role,
+    AmazonAPIGatewayPushToCloudWatchLogs, grants, on "*": when the role is set, API Gateway
+    writes the `/aws/apigateway/welcome` log stream, and AWS::ApiGateway::Account has failed
+    with "The role ARN does not have required permissions" when the role could write only
+    `API-Gateway-Execution-Logs_*` (cloudformation-coverage-roadmap#2312). A narrower policy
+    is a bet on an undocumented check made at deploy time; the log groups this stack's API
+    writes are created here, encrypted and kept 365 days, either way."""
     role = t.add_resource(iam.Role(
         "ApiGatewayLoggingRole", Description="API Gateway execution logs (account setting)",
         AssumeRolePolicyDocument=grants.policy(grants.assume_role_by("apigateway")),
-        Policies=[iam.Policy(PolicyName="execution-logs", PolicyDocument=grants.policy(
-            Statement(Sid="WriteExecutionLogs", Effect=Allow,
+        Policies=[iam.Policy(PolicyName="push-to-cloudwatch-logs", PolicyDocument=grants.policy(
+            Statement(Sid="PushToCloudWatchLogs", Effect=Allow,
                       Action=[logs_actions.CreateLogGroup, logs_actions.CreateLogStream,
                               logs_actions.DescribeLogGroups, logs_actions.DescribeLogStreams,
-                              logs_actions.PutLogEvents],
-                      Resource=[groups, Sub("${Groups}:*", Groups=groups)])))],
+                              logs_actions.PutLogEvents, logs_actions.GetLogEvents,
+                              logs_actions.FilterLogEvents],
+                      Resource=["*"])))],
         Tags=tags("apigateway-logs"),
     ))
+    skip_checkov(
+        role,
+        CKV_AWS_111="the account's API Gateway CloudWatch role: AWS's managed policy for it "
+                    "grants log writes on *; narrower has failed AWS::ApiGateway::Account",
+    )
     return t.add_resource(apigateway.Account(
         "ApiGatewayAccount", CloudWatchRoleArn=role.get_att("Arn")))
 
@@ -357,9 +381,17 @@ def _custom_domains(t: Template, api, stage) -> None:
     own = certificatemanager.DomainValidationOption(DomainName=health_host(), HostedZoneId=zone)
     failover = certificatemanager.DomainValidationOption(
         DomainName=Ref(names.API_DOMAIN_NAME), HostedZoneId=zone)
+    # With DNS validation the certificate's DomainName must itself have a validation option,
+    # or CloudFormation creates no record and the resource waits until it fails
+    # (CloudFormation Template Reference, AWS::CertificateManager::Certificate,
+    # DomainValidationOptions). The recovery region owns only its health host's record, so
+    # there the health host is the DomainName and the failover name a SAN, validated by the
+    # record the home region's certificate owns (the same CNAME in every region).
     certificate = t.add_resource(certificatemanager.Certificate(
-        "ApiCertificate", DomainName=Ref(names.API_DOMAIN_NAME), ValidationMethod="DNS",
-        SubjectAlternativeNames=[health_host()],
+        "ApiCertificate", ValidationMethod="DNS",
+        DomainName=If(names.IS_HOME, Ref(names.API_DOMAIN_NAME), health_host()),
+        SubjectAlternativeNames=If(names.IS_HOME, [health_host()],
+                                   [Ref(names.API_DOMAIN_NAME)]),
         # RSA 2048: the API Gateway and ACM documentation found here does not say that regional
         # custom domains serve ECDSA certificates (ACM: "some AWS services may require RSA
         # keys"), and a certificate API Gateway rejects would fail the whole stack. RSA_2048

@@ -112,25 +112,54 @@ def deny_insecure_transport(sid: str, actions: list, resources: list) -> Stateme
     )
 
 
-def log_delivery(log_group_arn) -> Statement:
-    """Write access to one log group (VPC flow logs deliver through a role)."""
-    return Statement(
-        Sid="WriteFlowLogs",
-        Effect=Allow,
-        Action=[logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
-        Resource=[log_group_arn, Sub("${Arn}:*", Arn=log_group_arn)],
-    )
+def log_delivery(log_group_arn) -> list[Statement]:
+    """What VPC flow logs' role "must include at least" (Amazon VPC User Guide, "IAM role for
+    publishing flow logs to CloudWatch Logs"), scoped to the one log group this stack creates;
+    DescribeLogGroups lists groups and takes no single-group resource, so it is granted on this
+    account's log groups in this region (it reads names and settings, no log data)."""
+    return [
+        Statement(
+            Sid="WriteFlowLogs",
+            Effect=Allow,
+            Action=[logs.CreateLogGroup, logs.CreateLogStream, logs.PutLogEvents,
+                    logs.DescribeLogStreams],
+            Resource=[log_group_arn, Sub("${Arn}:*", Arn=log_group_arn)],
+        ),
+        Statement(
+            Sid="DescribeLogGroups",
+            Effect=Allow,
+            Action=[logs.DescribeLogGroups],
+            Resource=[Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+                          "log-group:*")],
+        ),
+    ]
+
+
+# Services whose own documentation shows `aws:SourceAccount` in the trust policy of the role
+# they assume (and so sends the key). A StringEquals on a key a service does not send denies
+# that service (IAM User Guide, "The confused deputy problem"); Lambda, API Gateway's
+# CloudWatch role, S3 replication and ARC Region switch document trust policies without it.
+SENDS_SOURCE_ACCOUNT = {
+    "vpc-flow-logs": "Amazon VPC User Guide, \"IAM role for publishing flow logs to "
+                     "CloudWatch Logs\"",
+    "monitoring.rds": "Amazon RDS User Guide, \"Setting up and enabling Enhanced Monitoring\" "
+                      "(Protecting against the confused deputy problem)",
+    "fis": "AWS FIS User Guide, \"IAM roles for AWS FIS experiments\"",
+}
 
 
 def assume_role_by(service: str, sid: str = "ServiceAssumesRole") -> Statement:
-    """Trust policy statement: the named AWS service may assume the role, only for this
-    account (confused-deputy guard)."""
+    """Trust policy statement: the named AWS service may assume the role; only for this
+    account (confused-deputy guard) where the service documents that it sends
+    `aws:SourceAccount` (SENDS_SOURCE_ACCOUNT). Elsewhere the guard would deny the service."""
+    guard = {"Condition": Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")))} \
+        if service in SENDS_SOURCE_ACCOUNT else {}
     return Statement(
         Sid=sid,
         Effect=Allow,
         Principal=Principal("Service", service_principal(service)),
         Action=[sts.AssumeRole],
-        Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+        **guard,
     )
 
 

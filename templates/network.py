@@ -188,7 +188,7 @@ def _flow_logs(t: Template, vpc: ec2.VPC, key: Key) -> None:
         AssumeRolePolicyDocument=grants.policy(grants.assume_role_by("vpc-flow-logs")),
         Policies=[iam.Policy(
             PolicyName="deliver-flow-logs",
-            PolicyDocument=grants.policy(grants.log_delivery(log_group.get_att("Arn"))),
+            PolicyDocument=grants.policy(*grants.log_delivery(log_group.get_att("Arn"))),
         )],
         Tags=tags("flow-logs"),
     ))
@@ -207,6 +207,15 @@ def _security_groups(t: Template, regional: Regional, vpc: ec2.VPC):
         SecurityGroupEgress=[ec2.SecurityGroupRule(
             Description="HTTPS to AWS service endpoints (NAT, gateway or interface endpoints)",
             IpProtocol="tcp", FromPort=HTTPS_PORT, ToPort=HTTPS_PORT, CidrIp="0.0.0.0/0",
+        ), ec2.SecurityGroupRule(
+            # The global writer endpoint leads to the other region's writer whenever that
+            # region's cluster is the primary (README, "Write path in every DR state"). A
+            # security group cannot be referenced across regions, even over peering: use the
+            # peer VPC's CIDR (VPC Peering Guide, "Update your security groups to reference
+            # peer security groups").
+            Description="PostgreSQL to the peer region's writer, across the peering",
+            IpProtocol="tcp", FromPort=POSTGRES_PORT, ToPort=POSTGRES_PORT,
+            CidrIp=regional.peer_vpc_cidr,
         )],
         Tags=tags("lambda"),
     ))

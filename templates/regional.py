@@ -32,7 +32,7 @@ def build_regional() -> Template:
     functions = add_functions(regional, key, network, database, storage)
     authorizer = add_authorizer(regional, key, network)
     api = add_api(regional, key, functions, authorizer)
-    add_service_alarms(regional, topic, functions, api, database, storage, authorizer)
+    add_service_alarms(regional, topic, functions, api, storage, authorizer)
     drills = add_drills(regional, key, network, functions.processor,
                         storage.log_bucket)
     inject_faults(template, functions, functions.processor_role, lambda_fault_injection(drills))

@@ -4,15 +4,14 @@ Every alarm goes through `notifications.add_alarm` (alarm and OK actions on the 
 topic). Replication alarms exist only once replication does (`PeerRegionReady`).
 """
 
-from troposphere import Ref
+from troposphere import Ref, Sub
 from troposphere.cloudwatch import MetricDimension
 
 from . import names
 from .api import Api
 from .authorizer import Authorizer
-from .database import Database
 from .notifications import Topic, add_alarm
-from .physical_names import S3_REPLICATION_RULE_ID
+from .physical_names import S3_REPLICATION_RULE_ID, db_cluster_identifier
 from .regional_params import Regional
 from .service import Functions
 from .storage import Storage, bucket_name
@@ -28,7 +27,7 @@ def _dimensions(**values) -> list[MetricDimension]:
 
 
 def add_service_alarms(regional: Regional, topic: Topic, functions: Functions, api: Api,
-                       database: Database, storage: Storage, authorizer: Authorizer) -> None:
+                       storage: Storage, authorizer: Authorizer) -> None:
     t = regional.template
     for logical, function in (("Processor", functions.processor), ("Health", functions.health),
                               ("Authorizer", authorizer.function)):
@@ -68,16 +67,22 @@ def add_service_alarms(regional: Regional, topic: Topic, functions: Functions, a
         Threshold=API_P99_LATENCY_MS, ComparisonOperator="GreaterThanThreshold",
         TreatMissingData="notBreaching",
     )
-    # Aurora reports global replication lag on the secondary cluster.
+    # Aurora reports global replication lag on the secondary cluster, in its region; the
+    # writer's cluster reports none. Which cluster is the secondary follows the database, not
+    # the deploy roles (recovery normally, home after a switchover or a failover), so each
+    # region alarms on its own cluster (by its deterministic name: it exists in both regions
+    # once replication does), and missing data, "this cluster is the writer", is not
+    # breaching. A lost peer region shows on the health-check alarms, and `dr status` names a
+    # secondary without datapoints.
     add_alarm(
-        t, "AuroraGlobalReplicationLagAlarm", topic, condition=names.RECOVERY_WITH_PEER,
-        description=f"Aurora global replication lag above {AURORA_LAG_MS} ms: the RPO of a "
-                    "failover is at risk.",
+        t, "AuroraGlobalReplicationLagAlarm", topic, condition=names.PEER_READY,
+        description=f"Aurora global replication lag above {AURORA_LAG_MS} ms while this "
+                    "region's cluster is the secondary: the RPO of a failover is at risk.",
         Namespace="AWS/RDS", MetricName="AuroraGlobalDBReplicationLag",
-        Dimensions=_dimensions(DBClusterIdentifier=Ref(database.cluster)),
+        Dimensions=_dimensions(DBClusterIdentifier=Sub(db_cluster_identifier())),
         Statistic="Maximum", Period=60, EvaluationPeriods=3, DatapointsToAlarm=3,
         Threshold=AURORA_LAG_MS, ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="breaching",
+        TreatMissingData="notBreaching",
     )
     # DynamoDB reports replication latency in the sending region, per receiving region.
     add_alarm(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from templates.conditions import NO_VALUE, resolver  # noqa: E402
@@ -19,6 +19,7 @@ class Cfn:
     """A template dict with the lookups tests need."""
 
     doc: dict
+    values: dict = field(default_factory=dict)  # parameter values, when rendered
 
     @classmethod
     def of(cls, template) -> "Cfn":
@@ -99,4 +100,4 @@ def render(doc: dict, *, region: str, parameters: dict[str, str]) -> Cfn:
                 continue
             kept[logical_id] = evaluate(body)
         rendered[section] = kept
-    return Cfn(rendered)
+    return Cfn(rendered, values)

@@ -17,7 +17,14 @@ CW_METRICS = ("cloudwatch:GetMetricStatistics has no resource-level permissions;
 RDS_DESCRIBE = ("ARC's Aurora Global Database execution block describes global and member "
                 "clusters; the ARC Developer Guide's sample policy grants these on \"*\"")
 
+APIGATEWAY_CLOUDWATCH_ROLE = (
+    "the account's API Gateway CloudWatch role serves every API in the account and region and "
+    "writes /aws/apigateway/welcome when set; AWS's managed policy for it "
+    "(AmazonAPIGatewayPushToCloudWatchLogs) grants these on \"*\", and a narrower one has "
+    "failed AWS::ApiGateway::Account (cloudformation-coverage-roadmap#2312)")
+
 RESOURCE_STAR = {
+    ("regional", "ApiGatewayLoggingRole", "PushToCloudWatchLogs"): APIGATEWAY_CLOUDWATCH_ROLE,
     ("global", "RegionSwitchRole", "ReadAlarmMetrics"): CW_METRICS,
     ("global", "RegionSwitchRole", "DescribeAuroraClusters"): RDS_DESCRIBE,
     ("regional", "DrillRole", "DescribeNetwork"): EC2_DESCRIBE,

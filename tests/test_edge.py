@@ -93,7 +93,10 @@ def test_the_stage_serves_exactly_one_deployment_the_one_of_the_auth_mode(in_reg
     assert len(deployments) == 1
     (lid, deployment), = deployments.items()
     assert cfn.props("ApiStage")["DeploymentId"] == {"Ref": lid}
-    assert set(deployment["DependsOn"]) == {"ProcessMethod", "HealthMethod"}
+    # Everything the stage serves (issue 15, defect 3; the rule is tests/aws_rules.py).
+    assert {"ProcessMethod", "HealthMethod", "AuthorizerFailureResponse",
+            "RequestValidator"} <= set(deployment["DependsOn"])
+    assert ("MerchantKeyAuthorizer" in deployment["DependsOn"]) == (mode == "api-key")
 
 
 def test_stage_traces_logs_and_throttles_without_logging_bodies(regional):
@@ -225,7 +228,12 @@ def test_certificate_validation_records_each_have_one_owner(in_region):
         {"DomainName": HEALTH_HOST, "HostedZoneId": zone}]
     assert secondary["DomainValidationOptions"] == [
         {"DomainName": HEALTH_HOST, "HostedZoneId": zone}]
-    assert secondary["SubjectAlternativeNames"] == [HEALTH_HOST]
+    # Defect 1 of issue 15: the DomainName must have a validation option, so in the recovery
+    # region the health host is the DomainName and the failover name a SAN.
+    assert (primary["DomainName"], primary["SubjectAlternativeNames"]) == (
+        "api.pay.example.com", [HEALTH_HOST])
+    assert (secondary["DomainName"], secondary["SubjectAlternativeNames"]) == (
+        HEALTH_HOST, ["api.pay.example.com"])
 
 
 def test_outputs_the_global_stack_needs(regional):

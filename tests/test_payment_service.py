@@ -145,7 +145,9 @@ REPLICATION = {"DynamoDbReplicationLatencyAlarm", "S3ReplicationFailedAlarm"}
 
 @pytest.mark.parametrize("role, ready, expected", [
     ("primary", False, ALWAYS),
-    ("primary", True, ALWAYS | REPLICATION),
+    # The lag alarm in both regions: the secondary moves with the writer (issue 15, defect 7;
+    # tests/test_replication_lag_alarms.py).
+    ("primary", True, ALWAYS | REPLICATION | {"AuroraGlobalReplicationLagAlarm"}),
     ("secondary", False, ALWAYS),
     ("secondary", True, ALWAYS | REPLICATION | {"AuroraGlobalReplicationLagAlarm"}),
 ])

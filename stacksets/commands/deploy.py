@@ -108,7 +108,7 @@ def run(ctx: Context, args) -> int:
     if refused:
         raise RolloutError("deploy refused before any change", refused)
     # moto's IAM is consistent at once: the rehearsal does not wait for propagation
-    for line in roles.ensure(ctx.aws, ctx.config, identity, ctx.bundle.regional.resource_types,
+    for line in roles.ensure(ctx.aws, ctx.config, identity, ctx.bundle.regional.document,
                              write=True, settle=0 if ctx.local else roles.PROPAGATION_SECONDS):
         reporter.info(line)
     for line in publish_artifacts(ctx, identity["partition"]):

@@ -35,7 +35,7 @@ def run(ctx: Context, args) -> int:
     wanted = desired(config, ctx.bundle)
     identity = ctx.identity
     observed = state.observe(ctx.aws, config)
-    for line in roles.ensure(ctx.aws, config, identity, ctx.bundle.regional.resource_types,
+    for line in roles.ensure(ctx.aws, config, identity, ctx.bundle.regional.document,
                              write=False):
         reporter.info(line)
     for line in preflight.strays(config, observed.stray_regions):
