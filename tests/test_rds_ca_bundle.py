@@ -1,6 +1,6 @@
 """The vendored Amazon RDS CA bundle (lambda/certs): what SOURCE.json says it is, parseable CA
 certificates, the roots of our two regions, none expired, strict-mode compliant, and loadable
-by `ssl` as payments.database.tls_context loads it. Offline: refresh.py is never run here."""
+by `ssl` as payments.tls.tls_context loads it. Offline: refresh.py is never run here."""
 
 import datetime
 import hashlib
@@ -77,7 +77,7 @@ def test_no_certificate_has_expired(certificates):
 
 
 def test_every_certificate_meets_what_strict_verification_demands_of_a_ca(certificates):
-    """Python 3.13 (the Lambda runtime) sets ssl.VERIFY_X509_STRICT by default: OpenSSL refuses a
+    """payments.tls sets ssl.VERIFY_X509_STRICT (Python 3.13's default): OpenSSL then refuses a
     chain whose CA lacks critical basicConstraints, a keyUsage, or a Subject Key Identifier, or
     whose key identifiers are critical (RFC 5280 4.2.1.1-4.2.1.3, 4.2.1.9). What an RDS server
     sends over these roots (its own certificate, any intermediate) can only be checked on AWS."""

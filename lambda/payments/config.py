@@ -37,7 +37,7 @@ ENV_VARS: frozenset[str] = frozenset(
         LOG_LEVEL,
     }
 )
-"""Every variable the template must set (DB_TLS_CA_FILE and LOG_LEVEL may be empty)."""
+"""Every variable the template must set (LOG_LEVEL may be empty)."""
 
 RUNTIME_ENV_VARS: frozenset[str] = frozenset({"AWS_REGION"})
 """Variables the Lambda runtime sets; the template must not."""
@@ -64,7 +64,7 @@ class Config:
     db_host: str
     db_port: int
     db_name: str
-    db_tls_ca_file: str | None
+    db_tls_ca_file: str
     payment_limit_multiplier: Decimal
     idempotency_ttl_seconds: int
     log_level: str
@@ -80,7 +80,7 @@ class Config:
             db_host=env.required(DB_HOST),
             db_port=env.integer(DB_PORT, minimum=1, maximum=65535),
             db_name=env.required(DB_NAME),
-            db_tls_ca_file=env.optional(DB_TLS_CA_FILE),
+            db_tls_ca_file=env.required(DB_TLS_CA_FILE),
             payment_limit_multiplier=env.multiplier(PAYMENT_LIMIT_MULTIPLIER),
             idempotency_ttl_seconds=env.integer(
                 IDEMPOTENCY_TTL_SECONDS, minimum=_MIN_TTL_SECONDS, maximum=_MAX_TTL_SECONDS

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from . import aws, logs, migrations
 from .config import Config
-from .database import Database, SecretCredentials, SessionLimits, tls_context
+from .database import Database, SecretCredentials, SessionLimits
 from .errors import DependencyUnavailable
 from .health import Probe, database_probe, dynamodb_probe, s3_probe
 from .idempotency import IdempotencyStore
@@ -25,6 +25,7 @@ from .ledger import Ledger
 from .receipts import ReceiptStore
 from .service import PaymentService, StepBudget
 from .status import StatusStore
+from .tls import tls_context
 
 log = logs.get_logger("wiring")
 

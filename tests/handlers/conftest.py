@@ -28,7 +28,7 @@ LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 sys.path.insert(0, str(LAMBDA_DIR))
 
 from payments import roles, schema_deploy, wiring  # noqa: E402
-from payments.database import tls_context  # noqa: E402
+from payments.tls import tls_context  # noqa: E402
 
 from stacksets.localpg import (  # noqa: E402
     ADMIN_USER,

@@ -24,7 +24,7 @@ GOOD_ENV = {
     "DB_HOST": "db.example",
     "DB_PORT": "5432",
     "DB_NAME": "payments",
-    "DB_TLS_CA_FILE": "",
+    "DB_TLS_CA_FILE": "/var/task/certs/rds-ca-bundle.pem",
     "PAYMENT_LIMIT_MULTIPLIER": "0.5",
     "IDEMPOTENCY_TTL_SECONDS": "86400",
     "LOG_LEVEL": "",
@@ -54,7 +54,8 @@ def test_config_reads_and_types_every_variable() -> None:
     assert config.region == "us-west-2"
     assert config.payment_limit_multiplier == Decimal("0.5")
     assert (config.db_port, config.idempotency_ttl_seconds) == (5432, 86400)
-    assert config.db_tls_ca_file is None and config.log_level == "INFO"
+    assert config.db_tls_ca_file == "/var/task/certs/rds-ca-bundle.pem"
+    assert config.log_level == "INFO"
 
 
 def test_config_reports_every_problem_at_once() -> None:
@@ -64,6 +65,7 @@ def test_config_reports_every_problem_at_once() -> None:
         "PAYMENT_LIMIT_MULTIPLIER": "NaN",
         "IDEMPOTENCY_TTL_SECONDS": "5",
         "LOG_LEVEL": "chatty",
+        "DB_TLS_CA_FILE": " ",
     }
     del broken["DB_HOST"]
     with pytest.raises(ConfigError) as raised:
@@ -74,6 +76,7 @@ def test_config_reports_every_problem_at_once() -> None:
         "PAYMENT_LIMIT_MULTIPLIER",
         "IDEMPOTENCY_TTL_SECONDS",
         "LOG_LEVEL",
+        "DB_TLS_CA_FILE is required",
     ):
         assert name in str(raised.value)
 
