@@ -105,7 +105,7 @@ def _new_database(purpose: str) -> Database:
         port=cfg.db_port,
         database=cfg.db_name,
         credentials=SecretCredentials(secrets, cfg.db_secret_arn),
-        tls=tls_context(cfg.db_tls_ca_file),
+        tls=tls_context(cfg.db_tls_ca_file, cfg.db_cluster_identifiers),
         timeout_seconds=settings.timeout_seconds,
         application_name=f"payments-{purpose}",
         limits=settings.limits,

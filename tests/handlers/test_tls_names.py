@@ -210,7 +210,8 @@ def test_the_handlers_refuse_a_chain_python_3_13_would_refuse(
     (a server naming localhost, chained to the configured CA, only not strict-compliant)."""
     issued = pki["lax"].issue("handler", ["localhost"])
     with RecordingServer(issued) as server:
-        reconfigure(DB_PORT=str(server.port), DB_TLS_CA_FILE=str(pki["lax"].cert_file))
+        reconfigure(DB_PORT=str(server.port), DB_TLS_CA_FILE=str(pki["lax"].cert_file),
+                    DB_CLUSTER_IDENTIFIERS=",".join(sorted(OUR_CLUSTERS)))
         response = api.health()
         session = server.next_session()
     assert response["statusCode"] == 503
