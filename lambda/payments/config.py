@@ -8,6 +8,7 @@ set by the Lambda runtime itself (:data:`RUNTIME_ENV_VARS`).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -19,6 +20,7 @@ DB_HOST = "DB_HOST"
 DB_PORT = "DB_PORT"
 DB_NAME = "DB_NAME"
 DB_TLS_CA_FILE = "DB_TLS_CA_FILE"
+DB_CLUSTER_IDENTIFIERS = "DB_CLUSTER_IDENTIFIERS"
 PAYMENT_LIMIT_MULTIPLIER = "PAYMENT_LIMIT_MULTIPLIER"
 IDEMPOTENCY_TTL_SECONDS = "IDEMPOTENCY_TTL_SECONDS"
 LOG_LEVEL = "LOG_LEVEL"
@@ -32,12 +34,13 @@ ENV_VARS: frozenset[str] = frozenset(
         DB_PORT,
         DB_NAME,
         DB_TLS_CA_FILE,
+        DB_CLUSTER_IDENTIFIERS,
         PAYMENT_LIMIT_MULTIPLIER,
         IDEMPOTENCY_TTL_SECONDS,
         LOG_LEVEL,
     }
 )
-"""Every variable the template must set (DB_TLS_CA_FILE and LOG_LEVEL may be empty)."""
+"""Every variable the template must set (DB_CLUSTER_IDENTIFIERS and LOG_LEVEL may be empty)."""
 
 RUNTIME_ENV_VARS: frozenset[str] = frozenset({"AWS_REGION"})
 """Variables the Lambda runtime sets; the template must not."""
@@ -50,6 +53,9 @@ _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 # table: one hour to 30 days.
 _MIN_TTL_SECONDS = 3600
 _MAX_TTL_SECONDS = 30 * 24 * 3600
+# RDS DBClusterIdentifier: 1-63 letters, digits or hyphens, a letter first, no trailing or
+# double hyphen; RDS stores it in lower case (CreateDBCluster, RDS API Reference).
+_CLUSTER_IDENTIFIER = re.compile(r"(?=.{1,63}\Z)[a-z](?:-?[a-z0-9])*")
 
 
 class ConfigError(ValueError):
@@ -64,7 +70,8 @@ class Config:
     db_host: str
     db_port: int
     db_name: str
-    db_tls_ca_file: str | None
+    db_tls_ca_file: str
+    db_cluster_identifiers: tuple[str, ...]
     payment_limit_multiplier: Decimal
     idempotency_ttl_seconds: int
     log_level: str
@@ -80,7 +87,8 @@ class Config:
             db_host=env.required(DB_HOST),
             db_port=env.integer(DB_PORT, minimum=1, maximum=65535),
             db_name=env.required(DB_NAME),
-            db_tls_ca_file=env.optional(DB_TLS_CA_FILE),
+            db_tls_ca_file=env.required(DB_TLS_CA_FILE),
+            db_cluster_identifiers=env.cluster_identifiers(DB_CLUSTER_IDENTIFIERS),
             payment_limit_multiplier=env.multiplier(PAYMENT_LIMIT_MULTIPLIER),
             idempotency_ttl_seconds=env.integer(
                 IDEMPOTENCY_TTL_SECONDS, minimum=_MIN_TTL_SECONDS, maximum=_MAX_TTL_SECONDS
@@ -131,6 +139,18 @@ class _Reader:
                 f"{_MAX_LIMIT_MULTIPLIER}"
             )
         return value
+
+    def cluster_identifiers(self, name: str) -> tuple[str, ...]:
+        """Comma-separated Aurora cluster identifiers (payments.tls: whose cluster endpoints a
+        CNAME may lead to); empty for none."""
+        raw = self.optional(name) or ""
+        identifiers = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+        wrong = [value for value in identifiers if not _CLUSTER_IDENTIFIER.fullmatch(value)]
+        if wrong:
+            self.problems.append(
+                f"{name} has {wrong}: each must be an Aurora cluster identifier (1-63 letters, "
+                "digits or single hyphens, a letter first, no trailing hyphen), comma-separated")
+        return identifiers
 
     def log_level(self, name: str) -> str:
         level = (self.optional(name) or "INFO").upper()

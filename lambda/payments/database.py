@@ -3,17 +3,12 @@
 pg8000 is pure Python, so the same zip runs on arm64 and x86_64 with no
 compiled driver.
 
-TLS is always on. ``DB_TLS_CA_FILE`` selects how much it proves:
-
-* set to a CA bundle path: the server certificate must chain to that bundle
-  and name the host we connected to (libpq's ``sslmode=verify-full``);
-* empty or unset: the connection is encrypted but the server is not
-  authenticated (``sslmode=require``). This protects against passive
-  eavesdropping only; deploy a CA bundle for production.
-
-Either way a server that refuses TLS is an error, never a plaintext fallback
-(pg8000 falls back to plaintext only when given no SSL context, so one is
-always passed).
+TLS is always on and always verified (``payments.tls``): the server certificate
+must chain to the CA bundle of ``DB_TLS_CA_FILE`` and carry a name that
+module's rule accepts, before pg8000 sends the startup message. A server that
+refuses TLS is an error, never a plaintext fallback (pg8000 falls back to
+plaintext only when given no SSL context, so one is always passed); a
+certificate that fails is a 503, never a retry without verification.
 
 Credentials come from a Secrets Manager secret whose SecretString is
 ``{"username": ..., "password": ...}``. They are fetched once per container
@@ -133,18 +128,6 @@ class SecretCredentials:
         return Credentials(username, password)
 
 
-def tls_context(ca_file: str | None) -> ssl.SSLContext:
-    """verify-full when a CA bundle is given, require (encrypt only) otherwise."""
-    if ca_file:
-        context = ssl.create_default_context(cafile=ca_file)
-    else:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
-
-
 Connect = Callable[..., pg8000.native.Connection]
 
 
@@ -255,6 +238,12 @@ class Database:
             # allows several statements in one string (the migration files).
             rows: list[list[Any]] = connection.run(sql, **params) if params else connection.run(sql)
             return rows
+        except ssl.SSLCertVerificationError as error:
+            # Chain or name refused: a reconnect would meet the same server; the next request
+            # tries again (DNS may have moved on). Certificate names are not secret.
+            self._discard()
+            raise DependencyUnavailable(
+                DEPENDENCY, f"server certificate refused: {error.verify_message}") from None
         except (InterfaceError, OSError) as error:
             self._discard()
             raise _Retryable(f"connection failed: {type(error).__name__}") from None

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import aws, migrations, roles
-from .config import ConfigError, _Reader
-from .database import Database, SecretCredentials, SessionLimits, tls_context
+from .config import DB_CLUSTER_IDENTIFIERS, DB_TLS_CA_FILE, ConfigError, _Reader
+from .database import Database, SecretCredentials, SessionLimits
+from .tls import tls_context
 
 MASTER_SECRET = "DB_MASTER_SECRET_ARN"
 MIGRATOR_SECRET = "DB_MIGRATOR_SECRET_ARN"
@@ -27,7 +28,8 @@ class MigrateConfig:
     host: str
     port: int
     name: str
-    ca_file: str | None
+    ca_file: str
+    cluster_identifiers: tuple[str, ...]
     region: str
     master_secret: str
     migrator_secret: str
@@ -40,7 +42,8 @@ class MigrateConfig:
             host=env.required("DB_HOST"),
             port=env.integer("DB_PORT", minimum=1, maximum=65535),
             name=env.required("DB_NAME"),
-            ca_file=env.optional("DB_TLS_CA_FILE"),
+            ca_file=env.required(DB_TLS_CA_FILE),
+            cluster_identifiers=env.cluster_identifiers(DB_CLUSTER_IDENTIFIERS),
             region=env.required("AWS_REGION"),
             master_secret=env.required(MASTER_SECRET),
             migrator_secret=env.required(MIGRATOR_SECRET),
@@ -77,6 +80,6 @@ def run(config: MigrateConfig, secrets_client: Any | None = None) -> dict[str, A
 def _connect(config: MigrateConfig, credentials: SecretCredentials, name: str) -> Database:
     return Database(
         host=config.host, port=config.port, database=config.name, credentials=credentials,
-        tls=tls_context(config.ca_file), timeout_seconds=10, application_name=name,
-        limits=LIMITS, require_writer=True,
+        tls=tls_context(config.ca_file, config.cluster_identifiers), timeout_seconds=10,
+        application_name=name, limits=LIMITS, require_writer=True,
     )

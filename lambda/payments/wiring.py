@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from . import aws, logs, migrations
 from .config import Config
-from .database import Database, SecretCredentials, SessionLimits, tls_context
+from .database import Database, SecretCredentials, SessionLimits
 from .errors import DependencyUnavailable
 from .health import Probe, database_probe, dynamodb_probe, s3_probe
 from .idempotency import IdempotencyStore
@@ -25,6 +25,7 @@ from .ledger import Ledger
 from .receipts import ReceiptStore
 from .service import PaymentService, StepBudget
 from .status import StatusStore
+from .tls import tls_context
 
 log = logs.get_logger("wiring")
 
@@ -104,7 +105,7 @@ def _new_database(purpose: str) -> Database:
         port=cfg.db_port,
         database=cfg.db_name,
         credentials=SecretCredentials(secrets, cfg.db_secret_arn),
-        tls=tls_context(cfg.db_tls_ca_file),
+        tls=tls_context(cfg.db_tls_ca_file, cfg.db_cluster_identifiers),
         timeout_seconds=settings.timeout_seconds,
         application_name=f"payments-{purpose}",
         limits=settings.limits,

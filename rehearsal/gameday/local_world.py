@@ -194,6 +194,8 @@ class World:
             # Both regions' functions write through the global writer endpoint.
             "DB_PORT": str(self.endpoint.port), "DB_NAME": DATABASE,
             "DB_TLS_CA_FILE": str(region.server.ca_file),
+            # The local certificate names the host itself: no CNAME to a cluster endpoint.
+            "DB_CLUSTER_IDENTIFIERS": "",
             "PAYMENT_LIMIT_MULTIPLIER": "1", "IDEMPOTENCY_TTL_SECONDS": "86400",
             "LOG_LEVEL": "ERROR",
         }

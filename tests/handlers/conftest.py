@@ -24,7 +24,7 @@ import pg8000.native
 import pytest
 
 from payments import roles, schema_deploy, wiring  # noqa: E402
-from payments.database import tls_context  # noqa: E402
+from payments.tls import tls_context  # noqa: E402
 
 from rehearsal.localpg import (  # noqa: E402
     ADMIN_USER,

@@ -11,9 +11,10 @@ import pg8000.exceptions
 import pg8000.native
 import pytest
 from payments import migrations, wiring
-from payments.database import Database, SecretCredentials, SessionLimits, tls_context
+from payments.database import Database, SecretCredentials, SessionLimits
 from payments.errors import DependencyUnavailable
 from payments.ledger import Ledger
+from payments.tls import tls_context
 
 from .conftest import REGION, SECRET_ARNS, Api
 from rehearsal.localpg import ADMIN_USER, DATABASE, PostgresServer
@@ -23,7 +24,7 @@ def database(
     postgres: PostgresServer,
     *,
     host: str,
-    ca_file: str | None,
+    ca_file: str,
     secret_arn: str | None = None,
     db: str = DATABASE,
     require_writer: bool = True,
@@ -49,14 +50,13 @@ def database(
         ("localhost", "ca", True),  # verify-full: chain and host name check out
         ("127.0.0.1", "ca", False),  # the certificate does not name 127.0.0.1
         ("localhost", "other", False),  # signed by a CA we do not trust
-        ("127.0.0.1", None, True),  # require: encrypted, not verified
     ],
-    ids=["verify-full", "host-mismatch", "untrusted-ca", "require"],
+    ids=["verify-full", "host-mismatch", "untrusted-ca"],
 )
 def test_tls_modes(
-    api: Api, postgres: PostgresServer, host: str, ca: str | None, connects: bool
+    api: Api, postgres: PostgresServer, host: str, ca: str, connects: bool
 ) -> None:
-    ca_file = {"ca": str(postgres.ca_file), "other": str(postgres.other_ca_file), None: None}[ca]
+    ca_file = {"ca": str(postgres.ca_file), "other": str(postgres.other_ca_file)}[ca]
     db = database(postgres, host=host, ca_file=ca_file)
     try:
         if connects:
@@ -65,8 +65,15 @@ def test_tls_modes(
             with pytest.raises(DependencyUnavailable) as raised:
                 db.run("SELECT 1")
             assert raised.value.dependency == "database"
+            assert "server certificate refused" in raised.value.reason
     finally:
         db.close()
+
+
+def test_there_is_no_unverified_mode() -> None:
+    """The encrypt-only mode an empty DB_TLS_CA_FILE used to select is gone."""
+    with pytest.raises(ValueError, match="DB_TLS_CA_FILE"):
+        tls_context("")
 
 
 def test_server_refuses_plaintext(api: Api, postgres: PostgresServer) -> None:

@@ -11,7 +11,8 @@ import pg8000.exceptions
 import pg8000.native
 import pytest
 from payments import roles, wiring
-from payments.database import Database, SecretCredentials, SessionLimits, tls_context
+from payments.database import Database, SecretCredentials, SessionLimits
+from payments.tls import tls_context
 
 from rehearsal.localpg import DATABASE, SERVER_HOSTNAME, PostgresServer
 

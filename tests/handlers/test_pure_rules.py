@@ -24,7 +24,8 @@ GOOD_ENV = {
     "DB_HOST": "db.example",
     "DB_PORT": "5432",
     "DB_NAME": "payments",
-    "DB_TLS_CA_FILE": "",
+    "DB_TLS_CA_FILE": "/var/task/certs/rds-ca-bundle.pem",
+    "DB_CLUSTER_IDENTIFIERS": "payments-prod-us-east-1,Payments-Prod-US-West-2",
     "PAYMENT_LIMIT_MULTIPLIER": "0.5",
     "IDEMPOTENCY_TTL_SECONDS": "86400",
     "LOG_LEVEL": "",
@@ -41,6 +42,7 @@ def test_env_vars_are_exactly_the_template_contract() -> None:
         "DB_PORT",
         "DB_NAME",
         "DB_TLS_CA_FILE",
+        "DB_CLUSTER_IDENTIFIERS",
         "PAYMENT_LIMIT_MULTIPLIER",
         "IDEMPOTENCY_TTL_SECONDS",
         "LOG_LEVEL",
@@ -54,7 +56,9 @@ def test_config_reads_and_types_every_variable() -> None:
     assert config.region == "us-west-2"
     assert config.payment_limit_multiplier == Decimal("0.5")
     assert (config.db_port, config.idempotency_ttl_seconds) == (5432, 86400)
-    assert config.db_tls_ca_file is None and config.log_level == "INFO"
+    assert config.db_tls_ca_file == "/var/task/certs/rds-ca-bundle.pem"
+    assert config.db_cluster_identifiers == ("payments-prod-us-east-1", "payments-prod-us-west-2")
+    assert config.log_level == "INFO"
 
 
 def test_config_reports_every_problem_at_once() -> None:
@@ -64,6 +68,8 @@ def test_config_reports_every_problem_at_once() -> None:
         "PAYMENT_LIMIT_MULTIPLIER": "NaN",
         "IDEMPOTENCY_TTL_SECONDS": "5",
         "LOG_LEVEL": "chatty",
+        "DB_TLS_CA_FILE": " ",
+        "DB_CLUSTER_IDENTIFIERS": "payments-prod-us-east-1,9lives,a--b,ok-",
     }
     del broken["DB_HOST"]
     with pytest.raises(ConfigError) as raised:
@@ -74,8 +80,24 @@ def test_config_reports_every_problem_at_once() -> None:
         "PAYMENT_LIMIT_MULTIPLIER",
         "IDEMPOTENCY_TTL_SECONDS",
         "LOG_LEVEL",
+        "DB_TLS_CA_FILE is required",
+        "DB_CLUSTER_IDENTIFIERS has ['9lives', 'a--b', 'ok-']",
     ):
         assert name in str(raised.value)
+
+
+def test_cluster_identifiers_may_be_empty_and_must_be_rds_identifiers() -> None:
+    """Empty: only a certificate naming DB_HOST itself is accepted (a local server); the
+    template always sets both regions' identifiers."""
+
+    def identifiers(value: str) -> tuple[str, ...]:
+        environ = {**GOOD_ENV, "DB_CLUSTER_IDENTIFIERS": value}
+        return Config.from_environ(environ).db_cluster_identifiers
+
+    assert identifiers("") == identifiers(" , ") == ()
+    assert identifiers("a" * 63) == ("a" * 63,)
+    with pytest.raises(ConfigError, match="DB_CLUSTER_IDENTIFIERS"):
+        identifiers("a" * 64)
 
 
 @pytest.mark.parametrize(
