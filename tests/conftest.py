@@ -1,17 +1,14 @@
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import payments_build
+from tests.cfn import Cfn, render
+from toolkit import bundle as bundle_module
+from toolkit import config as config_module
 
-import payments_build  # noqa: E402
-from toolkit import bundle as bundle_module  # noqa: E402
-from toolkit import config as config_module  # noqa: E402
-from tests.cfn import Cfn, render  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 EXAMPLE = ROOT / "stacksets" / "environments" / "example.yaml"
 

@@ -10,16 +10,12 @@ import json
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1] / "lambda"), str(HERE)]
-
-from payments.tls import cname_chain  # noqa: E402
-from tls_dns import ALIAS, HOME_CLUSTER, HOME_INSTANCE  # noqa: E402
+from payments.tls import cname_chain
+from tests.handlers.tls_dns import ALIAS, HOME_CLUSTER, HOME_INSTANCE
 
 CHAIN = [ALIAS, HOME_CLUSTER, HOME_INSTANCE]
 A, CNAME = 1, 5

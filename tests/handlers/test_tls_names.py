@@ -35,7 +35,7 @@ from .tls_dns import (
 )
 from .tls_pki import Issued, ThrowawayCA
 from .tls_servers import RecordingServer, loopback, present
-from stacksets.localpg import PostgresServer, create_server
+from rehearsal.localpg import PostgresServer, create_server
 
 SSL_IN_USE = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 

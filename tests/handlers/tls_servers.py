@@ -27,7 +27,7 @@ from typing import Any
 import pg8000.native
 
 from .tls_pki import Issued
-from stacksets.localpg import PostgresServer
+from rehearsal.localpg import PostgresServer
 
 # PostgreSQL "Message Formats": SSLRequest is Int32(8) Int32(80877103).
 SSL_REQUEST = struct.pack("!ii", 8, 80877103)
