@@ -34,7 +34,7 @@ from .keys import Key, alias_name
 from .network import POSTGRES_PORT, Network
 from . import physical_names
 from .regional_params import Regional
-from .tagging import name, tags
+from .tagging import tags
 
 ENGINE = "aurora-postgresql"
 # One engine version for both regions: a global database requires the same major and minor.
@@ -75,7 +75,7 @@ def secret_name() -> Sub:
 
 def global_cluster_identifier() -> Sub:
     """Deterministic: the secondary joins by this identifier without cross-stack outputs."""
-    return name("global")
+    return physical_names.physical(physical_names.global_cluster_identifier())
 
 
 def add_database_parameters(regional: Regional) -> None:
@@ -207,8 +207,7 @@ def _cluster(key, network, subnet_group, parameters, global_cluster, secret) -> 
     primary_only = lambda value: If(names.IS_HOME, value, Ref("AWS::NoValue"))  # noqa: E731
     return rds.DBCluster(
         "DbCluster", Condition=HAS_DB_CLUSTER,
-        DBClusterIdentifier=Sub(f"${{{names.NAME_PREFIX}}}-${{{names.ENVIRONMENT_NAME}}}-"
-                                "${AWS::Region}"),
+        DBClusterIdentifier=physical_names.physical(physical_names.db_cluster_identifier()),
         Engine=ENGINE, EngineVersion=ENGINE_VERSION, Port=POSTGRES_PORT,
         # The primary is created inside the global cluster; the secondary joins it by name.
         GlobalClusterIdentifier=If(names.IS_HOME, Ref(global_cluster),

@@ -15,14 +15,16 @@ from troposphere import If, Output, Ref, Sub, Template, dynamodb
 
 from . import names
 from .keys import Key, alias_name
-from .tagging import name, tags
+from .physical_names import physical
+from .physical_names import table_name as physical_table_name
+from .tagging import tags
 
 PARTITION_KEY = "pk"
 TTL_ATTRIBUTE = "expires_at"
 
 
 def table_name() -> Sub:
-    return name("payments")
+    return physical(physical_table_name())
 
 
 def _replica(region, kms_key) -> dynamodb.ReplicaSpecification:

@@ -262,6 +262,10 @@ class PostgresServer:
             f"subjectAltName = DNS:{SERVER_HOSTNAME}\n"
             "extendedKeyUsage = serverAuth\n"
             "basicConstraints = critical,CA:FALSE\n"
+            # Python 3.13's VERIFY_X509_STRICT wants both key identifiers; OpenSSL 3 adds
+            # them by default, OpenSSL 1.1 does not: say so explicitly.
+            "subjectKeyIdentifier = hash\n"
+            "authorityKeyIdentifier = keyid\n"
         )
         _openssl(
             "x509",
