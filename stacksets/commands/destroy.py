@@ -29,7 +29,8 @@ from stacksets import aurora, protection, state
 from toolkit.aws import error_message
 from stacksets.context import Context
 from stacksets.operations import RolloutError
-from stacksets.plan import (FOUNDATION, GLOBAL_REGION, Step, deployment, instances_args,
+from toolkit.kernel import Step
+from stacksets.plan import (FOUNDATION, GLOBAL_REGION, deployment, instances_args,
                             kept_parameters, operation_id, operation_preferences,
                             phase_overrides, phase_values)
 
@@ -182,7 +183,7 @@ def run(ctx: Context, args) -> int:
             _record(reporter, "release", "update_termination_protection", [], released)
         reporter.append("phases", runner.run(Step(
             "global", "delete_stack", GLOBAL_REGION, {"StackName": config.global_stack_name},
-            f"global: delete {config.global_stack_name}", stack_set=False)))
+            f"global: delete {config.global_stack_name}")))
 
     release_data_tier(ctx, observed)
 

@@ -13,8 +13,10 @@ from stacksets.commands import deploy, destroy, drift
 from toolkit.config import SERVICE_MANAGED
 from stacksets.context import Context, desired
 from stacksets.operations import RolloutError, Runner, StaleState
-from stacksets.plan import Step, instances_args, next_step, update_stack_set_args
-from tests.stubs import reporter, stubbed_aws
+from stacksets.plan import instances_args, next_step, update_stack_set_args
+from toolkit.kernel import Step
+from tests.stubs import FakeClock, reporter, stubbed_aws
+from toolkit.aws import Aws
 from tests.stacksets.test_plan import observed_after
 
 MODEL = boto3.client("cloudformation", region_name="us-east-1").meta.service_model
@@ -105,14 +107,14 @@ def test_deploy_observes_again_after_a_stale_request(example_config, bundle, mon
     ran = []
 
     def run(self, step):
-        ran.append(step.phase)
+        ran.append(step.name)
         if len(ran) == 1:
             raise StaleState("changed")
-        return {"phase": step.phase, "action": step.action, "regions": list(step.targets)}
+        return {"phase": step.name, "action": step.action, "regions": list(step.targets)}
 
     monkeypatch.setattr(Runner, "run", run)
     lines = []
-    ctx = Context(example_config, bundle, SimpleNamespace(), reporter(lines))
+    ctx = Context(example_config, bundle, Aws(clock=FakeClock()), reporter(lines))
     with pytest.raises(RolloutError, match="global phase blocked"):  # no API outputs here
         deploy.rollout(ctx, wanted)
     assert ran == ["peer-routes", "peer-routes"]
