@@ -21,7 +21,8 @@ from toolkit.aws import Aws, error_code
 from toolkit.config import Config
 from runbook import names
 from runbook.decide import GLOBAL_REGION
-from runbook.state import DrState, Member, Step
+from runbook.state import DrState, Member
+from toolkit.kernel import Step
 # Global stack parameters that say where each failover record and health check points (one
 # definition, shared with deploy, which keeps the preference `dr switchover` chose).
 from stacksets.plan import PREFERENCE_PAIRS

@@ -18,6 +18,7 @@ from toolkit import bundle as bundle_module
 from toolkit import config as config_module
 from toolkit.aws import Aws
 from runbook import loop
+from toolkit import kernel
 from runbook import names
 from runbook import decide as runbook
 from runbook.aws_adapter import AwsAdapter
@@ -216,7 +217,7 @@ def execute(adapter, decide, args, config, reporter: Reporter, rto: float = 1800
     return OK if result.ok else FAILED
 
 
-def report_result(result: loop.Result, timeline: Timeline, reporter: Reporter,
+def report_result(result: kernel.Result, timeline: Timeline, reporter: Reporter,
                   dry_run: bool = False, rto: float = 1800.0) -> None:
     if result.first is not None:
         for line in state_lines(result.first):
@@ -236,7 +237,7 @@ def report_result(result: loop.Result, timeline: Timeline, reporter: Reporter,
     else:
         (reporter.info if result.ok else reporter.error)(result.message)
     reporter.record("result", result.outcome)
-    reporter.record("runbook", result.to_json())
+    reporter.record("runbook", loop.result_json(result))
     reporter.record("timeline", timeline.to_json(result.outcome)["entries"])
     if result.first is not None:
         reporter.record("rpo_lag_ms_last_seen", result.first.rpo_lag_ms)

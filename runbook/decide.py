@@ -16,8 +16,8 @@ Facts the order depends on (checked against AWS documentation; see README "Runbo
 
 from __future__ import annotations
 
-from runbook.state import (SECRET_IN_SYNC, TABLE_ACTIVE, Decision, Done, DrState, Refuse,
-                                Step, Wait)
+from runbook.state import SECRET_IN_SYNC, TABLE_ACTIVE, DrState
+from toolkit.kernel import Decision, Done, Refuse, Step, Wait
 
 GLOBAL_REGION = "us-east-1"  # Route 53's control plane and its health-check metrics
 DEFAULT_MAX_LAG_MS = 1000.0  # Aurora global database: typical lag under a second

@@ -1,8 +1,9 @@
-"""What a runbook sees (`DrState`) and what it may decide (`Step`, `Wait`, `Refuse`, `Done`).
+"""What a runbook sees: `DrState`. What it may decide are the decision kernel's types
+(`toolkit/kernel.py`: Step, Wait, Blocked, Refuse, Done), as for the rollout and the teardown.
 
 Plain frozen data: the AWS adapter and the local drill adapter both produce a `DrState`, and
-`runbook.next_step()` reads nothing else. A value that could not be observed is `None` (the
-failed region is never asked), never a guess.
+the runbook functions (`runbook/decide.py`) read nothing else. A value that could not be
+observed is `None` (the failed region is never asked), never a guess.
 """
 
 from __future__ import annotations
@@ -100,31 +101,3 @@ class DrState:
             "s3_replication": {r: dict(v) for r, v in self.s3_replication.items()},
             "observed_regions": list(self.observed_regions), "notes": list(self.notes),
         }
-
-
-@dataclass(frozen=True)
-class Step:
-    """One action: `action` names an adapter method, `region` where its API is called."""
-    name: str
-    action: str
-    region: str
-    arguments: Mapping[str, Any]
-    summary: str
-
-
-@dataclass(frozen=True)
-class Wait:
-    reason: str
-
-
-@dataclass(frozen=True)
-class Refuse:
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Done:
-    summary: str
-
-
-Decision = Step | Wait | Refuse | Done

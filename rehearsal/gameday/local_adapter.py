@@ -21,7 +21,8 @@ from typing import Any, Callable
 from runbook.aws_adapter import FailedRegionCall, writable_from
 from rehearsal.gameday.local_world import RegionDown, World, http_event
 from rehearsal.gameday.resolver import FailoverRecords
-from runbook.state import DrState, Member, Step
+from runbook.state import DrState, Member
+from toolkit.kernel import Step
 
 
 class Topology:

@@ -328,3 +328,43 @@ def test_health_is_read_from_each_regions_own_host_and_hosts_name_their_region(e
     assert dr_names.region_of_host("us-west-2.api.example.com") == "us-west-2"
     assert dr_names.region_of_host("d-1.execute-api.eu-west-1.amazonaws.com") == "eu-west-1"
     assert dr_names.region_of_host("api.example.com") == ""
+
+
+# --- the kernel's rule for a repeated step, on the runbook's side -------------------------------
+def test_a_dns_update_whose_effect_shows_late_is_waited_for_not_repeated(cloud, example_config):
+    """CloudFormation may show the old parameters for a while after UpdateStack."""
+    cloud.writer = RECOVERY
+    real_update, hidden = cloud.cloudformation_update_stack, {"reads": 0}
+
+    def update_seen_late(region, **arguments):
+        hidden["reads"] = 2
+        hidden["apply"] = lambda: real_update(region, **arguments)
+        return {"StackId": "stack"}
+
+    real_describe = cloud.cloudformation_describe_stacks
+
+    def describe(region, StackName):
+        if hidden.get("apply") and hidden["reads"] == 0:
+            hidden.pop("apply")()
+        hidden["reads"] = max(0, hidden["reads"] - 1)
+        return real_describe(region, StackName)
+
+    cloud.cloudformation_update_stack, cloud.cloudformation_describe_stacks = \
+        update_seen_late, describe
+    result, timeline, _ = run(cloud, example_config,
+                              functools.partial(runbook.switchover, to=RECOVERY))
+    assert result.outcome == "done", result.message
+    assert [w[2] for w in cloud.writes()] == ["update_stack"] and cloud.preferred == RECOVERY
+    assert "waiting for prefer-dns to show its effect" in [e.summary for e in timeline.entries]
+
+
+def test_a_dns_update_whose_effect_never_shows_stops_naming_it(cloud, example_config):
+    """Before the kernel, the runbook fired the same update again after six polls."""
+    cloud.writer = RECOVERY
+    cloud.cloudformation_update_stack = lambda region, **arguments: {"StackId": "stack"}
+    result, timeline, _ = run(cloud, example_config,
+                              functools.partial(runbook.switchover, to=RECOVERY))
+    assert result.outcome == "stuck"
+    assert result.message.startswith("prefer-dns: ran but the world does not show its effect")
+    assert [w[2] for w in cloud.writes()] == ["update_stack"]  # never twice in a row
+    assert timeline.entries[-1].step == "stuck"
