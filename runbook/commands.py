@@ -1,7 +1,8 @@
 """`python -m stacksets dr COMMAND`: status, switchover, failover, failback, drill.
 
-Exit status: 0 done (status: everything healthy; --dry-run: the next step was shown); 1 refused,
-failed, timed out, or (status) something is unhealthy, with every reason printed; 2 bad input.
+Exit status (toolkit/exit_codes.py): 0 done (status: everything healthy; --dry-run: the next
+step was shown); 1 refused, failed, blocked or timed out, with every reason printed; 2 bad
+input; 4 (status) something needs attention, every problem listed; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from toolkit import bundle as bundle_module
 from toolkit import config as config_module
 from toolkit.aws import Aws
 from runbook import loop
-from toolkit import kernel
+from toolkit import exit_codes, kernel
+from toolkit.exit_codes import FAILED, OK, USAGE
 from runbook import names
 from runbook import decide as runbook
 from runbook.aws_adapter import AwsAdapter
 from runbook.timeline import Timeline
 from toolkit.report import Reporter
 
-OK, FAILED, USAGE = 0, 1, 2
 EXAMPLE = Path(__file__).resolve().parent.parent / "stacksets" / "environments" / "example.yaml"
 HELP = {
     "status": "where the writer is, home, replication and RPO lag, health, DNS, replicas; "
@@ -174,7 +175,7 @@ def status(adapter, max_lag_ms: float, reporter: Reporter) -> int:
     reporter.record("state", state.to_json())
     reporter.record("problems", found)
     reporter.record("result", "healthy" if not found else "unhealthy")
-    return OK if not found else FAILED
+    return OK if not found else exit_codes.ATTENTION
 
 
 def state_lines(state) -> list[str]:

@@ -21,8 +21,8 @@ from toolkit.aws import error_code
 from stacksets.context import Context
 from stacksets.plan import GLOBAL_REGION
 from stacksets.state import global_cluster_id
+from toolkit import exit_codes
 
-ATTENTION_EXIT = 4
 UNAVAILABLE_LOCALLY = "not available in the local rehearsal"
 HEALTHY_REPLICA = "ACTIVE"
 
@@ -170,4 +170,4 @@ def run(ctx: Context, args) -> int:
     reporter.record("global", {"status": observed.global_stack.status
                                if observed.global_stack else "not created"})
     reporter.record("result", "attention" if needs else "ok")
-    return ATTENTION_EXIT if needs else 0
+    return exit_codes.ATTENTION if needs else exit_codes.OK

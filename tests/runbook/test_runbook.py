@@ -14,6 +14,7 @@ from runbook import loop
 from runbook import decide as runbook
 from runbook.aws_adapter import AwsAdapter
 from runbook.timeline import Timeline
+from toolkit import exit_codes
 
 from tests.runbook.fakes import Cloud, FakeAws, cluster_arn
 
@@ -233,7 +234,9 @@ def test_cli_status_json_and_exit_code(patched_cli, build_dir, capsys):
     assert document["state"]["writer"] == HOME and document["state"]["home"] == HOME
     patched_cli.secret = "Failed"
     code, document = cli(["status"], build_dir, capsys)
-    assert code == 1 and any("secret replica 'Failed'" in p for p in document["problems"])
+    # needs attention: 4, as `status` (1 is for failed, refused, blocked or timed out)
+    assert code == exit_codes.ATTENTION == 4
+    assert any("secret replica 'Failed'" in p for p in document["problems"])
 
 
 def test_cli_switchover_writes_the_timeline(patched_cli, build_dir, capsys, tmp_path):
@@ -263,7 +266,7 @@ def test_cli_rejects_an_unknown_region(patched_cli, build_dir, capsys):
 def test_cli_status_with_a_lost_region_calls_nothing_there(patched_cli, build_dir, capsys):
     patched_cli.down.add(RECOVERY)
     code, document = cli(["status", "--lost", RECOVERY], build_dir, capsys)
-    assert code == 1 and RECOVERY not in patched_cli.regions_called()
+    assert code == exit_codes.ATTENTION and RECOVERY not in patched_cli.regions_called()
     assert any(f"GET /health in {RECOVERY}" in p for p in document["problems"])
     code, document = cli(["status", "--lost", "mars-north-1"], build_dir, capsys)
     assert code == 2 and "--lost 'mars-north-1'" in document["error"]
