@@ -197,19 +197,15 @@ class AwsAdapter:
         parameters = {p["ParameterKey"]: p.get("ParameterValue", "")
                       for p in stack.get("Parameters", [])}
         outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
-        preferred = names.region_of_host(parameters.get(template_names.PRIMARY_API_TARGET, ""))
+        preferred = names.preferred_region(parameters)
         checks: dict[str, bool | None] = {}
         route53 = self.client("route53", GLOBAL_REGION)
-        for host_key, id_key in ((template_names.PRIMARY_HEALTH_HOST,
-                                  template_names.OUT_PRIMARY_HEALTH_CHECK_ID),
-                                 (template_names.SECONDARY_HEALTH_HOST,
-                                  template_names.OUT_SECONDARY_HEALTH_CHECK_ID)):
-            region = names.region_of_host(parameters.get(host_key, ""))
-            if not region or not outputs.get(id_key):
+        for region, (_, check) in names.failover_records(parameters, outputs).items():
+            if not check:
                 continue
             try:
                 seen = self.aws.call(route53.get_health_check_status,
-                                     HealthCheckId=outputs[id_key])["HealthCheckObservations"]
+                                     HealthCheckId=check)["HealthCheckObservations"]
             except (ClientError, BotoCoreError) as error:
                 notes.append(f"GetHealthCheckStatus {region}: {_why(error)}")
                 checks[region] = None

@@ -10,6 +10,9 @@ stack-set call (the administration region may be the failed one). The two access
 from __future__ import annotations
 
 import re
+from typing import Mapping
+
+from templates import names as template_names
 
 from toolkit.config import Config
 
@@ -73,3 +76,31 @@ def region_of_host(host: str) -> str:
     if "execute-api" in parts[:-2]:
         return parts[parts.index("execute-api") + 1]
     return parts[0] if len(parts) > 2 and _REGION.fullmatch(parts[0]) else ""
+
+
+# The failover records of the global stack: (record, its health host parameter, the output
+# naming its Route 53 health check).
+FAILOVER_RECORDS = (
+    ("PRIMARY", template_names.PRIMARY_HEALTH_HOST, template_names.OUT_PRIMARY_HEALTH_CHECK_ID),
+    ("SECONDARY", template_names.SECONDARY_HEALTH_HOST,
+     template_names.OUT_SECONDARY_HEALTH_CHECK_ID))
+
+
+def failover_records(parameters: Mapping[str, str],
+                     outputs: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """{region: (record, health check id)} as the global stack holds them now. A record and
+    its health check belong to the region its health host names (`<region>.<domain>`): after
+    `dr switchover` the PRIMARY record points at the recovery region. Records whose host names
+    no region are left out."""
+    found = {}
+    for record, host, check in FAILOVER_RECORDS:
+        region = region_of_host(parameters.get(host, ""))
+        if region:
+            found[region] = (record, outputs.get(check, ""))
+    return found
+
+
+def preferred_region(parameters: Mapping[str, str]) -> str | None:
+    """The region of the PRIMARY failover record: the one DNS prefers while it is healthy."""
+    return next((region for region, (record, _) in failover_records(parameters, {}).items()
+                 if record == "PRIMARY"), None)

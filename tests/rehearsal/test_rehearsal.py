@@ -72,6 +72,9 @@ def facts_after_deploy():
             "Functions"]
         facts["artifact_keys"][region] = {o["Key"] for o in boto3.client(
             "s3", region_name=region).list_objects_v2(Bucket=ARTIFACTS.format(region))["Contents"]}
+        facts.setdefault("replication", {})[region] = boto3.client(
+            "s3", region_name=region).get_bucket_replication(
+            Bucket=facts["outputs"][region][names.OUT_BUCKET_NAME])["ReplicationConfiguration"]
         facts.setdefault("peer_routes", {})[region] = [
             r for t in ec2.describe_route_tables()["RouteTables"] for r in t["Routes"]
             if r.get("VpcPeeringConnectionId")]
@@ -149,6 +152,17 @@ def test_each_region_keeps_its_override_through_the_shared_phase_operations(rehe
         assert parameters[region][names.PEERING_CONNECTION_ID] == \
             outputs[PRIMARY][names.OUT_PEERING_CONNECTION_ID]
         assert parameters[region][names.PEER_REGION_READY] == "true"
+
+
+def test_after_the_join_each_receipts_bucket_replicates_to_the_other_region(rehearsal):
+    """moto leaves ReplicationConfiguration out of a template's bucket: the rehearsal applies
+    it (rehearsal/account/bucket_replication.py), so `status` sees the rule the join added."""
+    outputs = rehearsal.facts["outputs"]
+    for region, peer in ((PRIMARY, SECONDARY), (SECONDARY, PRIMARY)):
+        (rule,) = rehearsal.facts["replication"][region]["Rules"]
+        assert (rule["ID"], rule["Status"]) == ("to-peer-region", "Enabled")
+        assert rule["Destination"]["Bucket"] == \
+            f"arn:aws:s3:::{outputs[peer][names.OUT_BUCKET_NAME]}"
 
 
 def test_the_secondary_routes_to_the_primary_over_the_peering(rehearsal):
