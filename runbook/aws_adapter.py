@@ -3,7 +3,9 @@
 Every client is made for a named region (`Aws.client(service, region)`), and a region marked
 `failed` is refused before any client for it exists: `dr failover` observes and acts only in the
 surviving region, plus Route 53 / CloudFormation in us-east-1 when us-east-1 is not the failed
-region. Read-only calls that fail are noted in the state (`notes`), never guessed.
+region. The failed region's own `/health` host is still probed from this machine (an HTTPS GET,
+no AWS API): whether it answers is the evidence a failover needs. Read-only calls that fail
+are noted in the state (`notes`), never guessed.
 """
 
 from __future__ import annotations
@@ -103,10 +105,12 @@ class AwsAdapter:
             rpo = self._metric(secondary, "AuroraGlobalDBRPOLag", notes)
         elif secondary:
             notes.append(f"replication lag not read: {secondary} is declared failed")
-        healthy, writable = {}, {}
+        # Every region's own /health host, the lost one included: an HTTPS GET from this
+        # machine is no AWS API call in that region, and it is the evidence a failover needs.
+        healthy, writable, urls = {}, {}, {}
         for region in (self.home, self.recovery):
-            if self.allowed(region):
-                healthy[region], writable[region] = self._health(region, notes)
+            healthy[region], writable[region] = self._health(region, notes)
+            urls[region] = names.health_url(self.config, region) or ""
         checks, preferred = self._route53(notes) if self.allowed(GLOBAL_REGION) else ({}, None)
         if not self.allowed(GLOBAL_REGION):
             notes.append("Route 53 and the global stack not read: their control plane is in "
@@ -117,7 +121,7 @@ class AwsAdapter:
             failover_status=failover.get("Status", ""),
             failover_to=names.region_of_arn(failover.get("ToDbClusterArn", "")),
             members=members, replication_lag_ms=lag, rpo_lag_ms=rpo, healthy=healthy,
-            writable=writable, health_checks=checks, dns_preferred=preferred,
+            health_urls=urls, writable=writable, health_checks=checks, dns_preferred=preferred,
             secret_replica=self._secret(notes), table_replicas=self._tables(notes),
             s3_replication=self._s3_replication(notes),
             observed_regions=tuple(sorted(self.called)), notes=tuple(notes))

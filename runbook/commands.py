@@ -33,8 +33,11 @@ HELP = {
               "exit 0 only when everything is healthy",
     "switchover": "planned move of the writer (no data loss): preflight, "
                   "SwitchoverGlobalCluster, wait, verify /health, DNS preference",
-    "failover": "unplanned: FailoverGlobalCluster with AllowDataLoss in the surviving region; "
-                "never calls an API in the failed region; DNS moves by health checks",
+    "failover": "unplanned: FailoverGlobalCluster with AllowDataLoss in the surviving region, "
+                "only on evidence that the other region is lost (its /health host failing "
+                "from here, or its Route 53 check) or with --force --confirm-data-loss "
+                "LOST_REGION; never calls an AWS API in the lost region; DNS moves by health "
+                "checks",
     "failback": "back home once home has rejoined and caught up: switchover home, DNS",
     "drill": "local game day (--local): real PostgreSQL primary and hot standby, real "
              "handlers, Route 53 failover model, client load; reports RTO/RPO and losses",
@@ -68,8 +71,13 @@ def parser() -> argparse.ArgumentParser:
                                  help="seconds between observations (default 10)")
         if name == "failover":
             command.add_argument("--force", action="store_true",
-                                 help="fail over although Route 53 still sees the other "
-                                      "region healthy (data written there may be lost)")
+                                 help="fail over without evidence that the other region is "
+                                      "lost, or against a healthy answer from it (its "
+                                      "unreplicated writes are lost); needs "
+                                      "--confirm-data-loss")
+            command.add_argument("--confirm-data-loss", metavar="LOST_REGION", default=None,
+                                 help="with --force: the region whose unreplicated writes you "
+                                      "accept to lose, typed out (the region that is not --to)")
         if name == "status":
             command.add_argument("--lost", metavar="REGION", default=None,
                                  help="a region known to be down: call nothing there (its "
@@ -122,6 +130,8 @@ def main(argv: list[str]) -> int:
                 raise config_module.ConfigError(str(args.config), [
                     f"--{option} {value!r}: allowed are this environment's regions "
                     f"{names.home(config)} (home) and {names.recovery(config)} (recovery)"])
+        if args.dr_command == "failover":
+            check_force(args, _other_region(config, args.to))
     except (config_module.ConfigError, bundle_module.BuildError, OSError) as error:
         reporter.error(str(error))
         reporter.record("result", "error")
@@ -152,6 +162,23 @@ def main(argv: list[str]) -> int:
     return code
 
 
+def check_force(args, lost: str) -> None:
+    """`--force` fails over without evidence that `lost` is lost: it takes that region typed
+    out, so it cannot be done by habit or by a flag left in a shell history line."""
+    if args.force and args.confirm_data_loss is None:
+        raise config_module.ConfigError("command line", [
+            f"--force needs --confirm-data-loss {lost}: type the region whose unreplicated "
+            "writes you accept to lose"])
+    if args.force and args.confirm_data_loss != lost:
+        raise config_module.ConfigError("command line", [
+            f"--confirm-data-loss {args.confirm_data_loss!r}: type the lost region, {lost} "
+            f"(--to {args.to} is the one that becomes the writer)"])
+    if args.confirm_data_loss is not None and not args.force:
+        raise config_module.ConfigError("command line", [
+            "--confirm-data-loss is only read with --force (without both, a failover needs "
+            "evidence that the other region is lost)"])
+
+
 def _other_region(config, region: str) -> str:
     return names.recovery(config) if region == names.home(config) else names.home(config)
 
@@ -160,7 +187,8 @@ def decider(args, config):
     if args.dr_command == "switchover":
         return functools.partial(runbook.switchover, to=args.to, max_lag_ms=args.max_lag_ms)
     if args.dr_command == "failover":
-        return functools.partial(runbook.failover, to=args.to, force=args.force)
+        return functools.partial(runbook.failover, to=args.to,
+                                 confirm_data_loss=args.confirm_data_loss if args.force else None)
     return functools.partial(runbook.failback, max_lag_ms=args.max_lag_ms)
 
 

@@ -98,9 +98,29 @@ def switchover(state: DrState, to: str, max_lag_ms: float = DEFAULT_MAX_LAG_MS) 
                 f"SwitchoverGlobalCluster: {state.writer} -> {to} (planned, no data loss)")
 
 
-def failover(state: DrState, to: str, force: bool = False) -> Decision:
+def lost_evidence(state: DrState, lost: str, to: str) -> list[str]:
+    """Why `lost` cannot be taken for lost (empty: it can). Positive evidence is needed: its
+    own /health host unreachable or failing from here, or its Route 53 health check failing;
+    any healthy answer refuses (pure)."""
+    advice = (f"use `dr switchover --to {to}` (no data loss), or, if {lost} is really lost, "
+              f"--force --confirm-data-loss {lost}")
+    if state.health_checks.get(lost) is True:
+        return [f"Route 53 reports {lost} healthy: it is not lost, and a failover loses its "
+                f"unreplicated writes; {advice}"]
+    if state.healthy.get(lost) is True:
+        return [f"GET {state.health_urls.get(lost, '/health')} answers 200 from here: {lost} "
+                f"is not lost, and a failover loses its unreplicated writes; {advice}"]
+    if state.healthy.get(lost) is None and state.health_checks.get(lost) is None:
+        return [f"no evidence that {lost} is lost: its /health was not read and Route 53 was "
+                f"not asked; if it is lost, run with --force --confirm-data-loss {lost}"]
+    return []
+
+
+def failover(state: DrState, to: str, confirm_data_loss: str | None = None) -> Decision:
     """Unplanned: FailoverGlobalCluster with AllowDataLoss, called in `to`; DNS is left to the
-    health checks (Route 53's control plane may be in the failed region)."""
+    health checks (Route 53's control plane may be in the failed region). Only on positive
+    evidence that the other region is lost, or when the operator typed that region as
+    `confirm_data_loss` (`--force --confirm-data-loss REGION`)."""
     if to not in state.regions:
         return Refuse((f"--to {to}: not one of this environment's regions {state.regions}",))
     failed = state.other(to)
@@ -119,10 +139,11 @@ def failover(state: DrState, to: str, force: bool = False) -> Decision:
     if target is None:
         problems.append(f"{to} has no cluster in global cluster {state.global_cluster} as seen "
                         f"from {to}: nothing to promote")
-    if state.health_checks.get(failed) is True and not force:
-        problems.append(f"Route 53 reports {failed} healthy: a failover loses unreplicated "
-                        f"writes; use `dr switchover --to {to}` (no data loss), or --force if "
-                        f"{failed} is really lost")
+    if confirm_data_loss is not None and confirm_data_loss != failed:
+        problems.append(f"--confirm-data-loss {confirm_data_loss}: the region whose "
+                        f"unreplicated writes would be lost is {failed}")
+    elif confirm_data_loss is None:
+        problems += lost_evidence(state, failed, to)
     if problems:
         return Refuse(tuple(problems))
     assert target is not None

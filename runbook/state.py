@@ -41,6 +41,7 @@ class DrState:
     rpo_lag_ms: float | None = None             # AuroraGlobalDBRPOLag, secondary
     last_replicated_at: str | None = None       # newest transaction the secondary replayed
     healthy: Mapping[str, bool | None] = field(default_factory=dict)    # GET /health 200
+    health_urls: Mapping[str, str] = field(default_factory=dict)       # what was probed
     writable: Mapping[str, bool | None] = field(default_factory=dict)   # /health "writable"
     health_checks: Mapping[str, bool | None] = field(default_factory=dict)  # Route 53 view
     dns_preferred: str | None = None            # region of the PRIMARY failover record
@@ -94,7 +95,8 @@ class DrState:
             "members": [m.__dict__ for m in self.members],
             "replication_lag_ms": self.replication_lag_ms, "rpo_lag_ms": self.rpo_lag_ms,
             "last_replicated_at": self.last_replicated_at,
-            "healthy": dict(self.healthy), "writable": dict(self.writable),
+            "healthy": dict(self.healthy), "health_urls": dict(self.health_urls),
+            "writable": dict(self.writable),
             "health_checks": dict(self.health_checks),
             "dns_preferred": self.dns_preferred, "dns_serving": self.dns_serving,
             "secret_replica": self.secret_replica, "table_replicas": dict(self.table_replicas),

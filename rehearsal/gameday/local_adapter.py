@@ -61,9 +61,9 @@ class LocalAdapter:
         home, recovery = self.world.home, self.world.recovery
         healthy: dict[str, bool | None] = {}
         writable: dict[str, bool | None] = {}
-        for name in (home, recovery):
-            if name != self.failed:
-                healthy[name], writable[name] = health(self.world, self.region(name))
+        for name in (home, recovery):  # the failed one too: its /health is no AWS API call
+            healthy[name], writable[name] = health(self.world, name if name == self.failed
+                                                   else self.region(name))
         writer = self.topology.writer
         lag = None
         if writer != self.failed:

@@ -14,7 +14,7 @@ from runbook import loop
 from runbook import decide as runbook
 from runbook.aws_adapter import AwsAdapter
 from runbook.timeline import Timeline
-from toolkit import exit_codes
+from toolkit import exit_codes, kernel
 
 from tests.runbook.fakes import Cloud, FakeAws, cluster_arn
 
@@ -121,7 +121,8 @@ def test_failover_refused_while_route53_sees_the_other_region_healthy(example_co
     assert result.outcome == "refused" and "use `dr switchover" in result.reasons[0]
     assert cloud.writes() == []
     forced, _, _ = run(cloud, example_config,
-                       functools.partial(runbook.failover, to=HOME, force=True), failed=RECOVERY)
+                       functools.partial(runbook.failover, to=HOME, confirm_data_loss=RECOVERY),
+                       failed=RECOVERY)
     assert forced.outcome == "done" and cloud.writer == HOME
 
 
@@ -371,3 +372,111 @@ def test_a_dns_update_whose_effect_never_shows_stops_naming_it(cloud, example_co
     assert result.message.startswith("prefer-dns: ran but the world does not show its effect")
     assert [w[2] for w in cloud.writes()] == ["update_stack"]  # never twice in a row
     assert timeline.entries[-1].step == "stuck"
+
+
+# --- failover needs positive evidence that the other region is lost ----------------------------
+REGION_PAIRS = [(HOME, RECOVERY), (RECOVERY, HOME)]  # (home, recovery): us-east-1 either side
+
+
+def environment(example_config, home, recovery):
+    import dataclasses
+    return dataclasses.replace(example_config, home_region=home, recovery_region=recovery,
+                               region_overrides={})
+
+
+def failover_cases():
+    """Every (home, recovery, lost) combination: home lost or surviving, us-east-1 lost or
+    surviving (when it is lost, Route 53's control plane is not asked)."""
+    return [(home, recovery, lost) for home, recovery in REGION_PAIRS for lost in (home, recovery)]
+
+
+def failover_run(config, cloud, lost, **options):
+    to = config.recovery_region if lost == config.home_region else config.home_region
+    cloud.writer = cloud.preferred = lost
+    a = AwsAdapter(FakeAws(cloud), config, failed=lost, get=cloud.health)
+    result = loop.run(a, functools.partial(runbook.failover, to=to, **options),
+                      Timeline.open("failover", None, a.now), poll=10)
+    assert lost not in cloud.regions_called()  # no AWS API in the lost region, ever
+    return result, to
+
+
+@pytest.mark.parametrize("home, recovery, lost", failover_cases())
+def test_failover_is_refused_while_the_lost_regions_own_health_host_answers(
+        example_config, home, recovery, lost):
+    """The region is up: its /health answers 200 from here, whatever Route 53 says or whether
+    it was asked (it is not when the lost region is us-east-1)."""
+    config = environment(example_config, home, recovery)
+    cloud = Cloud(home, recovery)
+    cloud.route53[lost] = False  # even a failing Route 53 check is not enough against a 200
+    result, _ = failover_run(config, cloud, lost)
+    assert result.outcome == "refused", result.message
+    assert any(f"GET https://{lost}.api.example.com/health answers 200 from here" in r
+               for r in result.reasons), result.reasons
+    assert cloud.writes() == []
+
+
+@pytest.mark.parametrize("home, recovery, lost", failover_cases())
+def test_failover_is_refused_while_route53_sees_the_lost_region_healthy(
+        example_config, home, recovery, lost):
+    config = environment(example_config, home, recovery)
+    cloud = Cloud(home, recovery)
+    cloud.down.add(lost)  # unreachable from here...
+    result, to = failover_run(config, cloud, lost)
+    if lost == "us-east-1":  # ...Route 53 not asked: its control plane is in the lost region
+        assert result.outcome == "done" and cloud.writer == to
+        return
+    assert result.outcome == "refused"  # ...but Route 53's checkers reach it
+    assert any(f"Route 53 reports {lost} healthy" in r for r in result.reasons)
+    assert cloud.writes() == []
+
+
+@pytest.mark.parametrize("home, recovery, lost", failover_cases())
+def test_failover_runs_on_evidence_that_the_region_is_lost(example_config, home, recovery,
+                                                           lost):
+    config = environment(example_config, home, recovery)
+    cloud = Cloud(home, recovery)
+    cloud.down.add(lost)
+    cloud.route53[lost] = False
+    result, to = failover_run(config, cloud, lost)
+    assert result.outcome == "done" and cloud.writer == to
+    assert cloud.writes() == [("rds", to, "failover_global_cluster")]
+
+
+@pytest.mark.parametrize("home, recovery, lost", failover_cases())
+def test_a_forced_failover_needs_the_lost_region_typed(example_config, home, recovery, lost):
+    config = environment(example_config, home, recovery)
+    to = recovery if lost == home else home
+    cloud = Cloud(home, recovery)  # both up: only --force can fail over now
+    wrong, _ = failover_run(config, cloud, lost, confirm_data_loss=to)
+    assert wrong.outcome == "refused" and cloud.writes() == []
+    assert any(f"--confirm-data-loss {to}: the region whose unreplicated writes would be lost "
+               f"is {lost}" in r for r in wrong.reasons), wrong.reasons
+    forced, _ = failover_run(config, Cloud(home, recovery), lost, confirm_data_loss=lost)
+    assert forced.outcome == "done"
+
+
+def test_failover_without_any_evidence_is_refused(example_config):
+    """Nothing could be read about the lost region (no health host answered either way and
+    Route 53 not asked): no data-losing move on a guess."""
+    from runbook.state import DrState, Member
+
+    state = DrState(home=HOME, recovery=RECOVERY, global_cluster="g",
+                    members=(Member(HOME, "a", True), Member(RECOVERY, "b", False)),
+                    healthy={RECOVERY: True}, writable={RECOVERY: True})
+    decision = runbook.failover(state, RECOVERY)
+    assert isinstance(decision, kernel.Refuse)
+    assert decision.reasons == (
+        f"no evidence that {HOME} is lost: its /health was not read and Route 53 was not "
+        f"asked; if it is lost, run with --force --confirm-data-loss {HOME}",)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--force"], "--force needs --confirm-data-loss us-east-1"),
+    (["--force", "--confirm-data-loss", "us-west-2"],
+     "--confirm-data-loss 'us-west-2': type the lost region, us-east-1"),
+    (["--confirm-data-loss", "us-east-1"], "--confirm-data-loss is only read with --force"),
+])
+def test_cli_force_needs_the_typed_confirmation(patched_cli, build_dir, capsys, flags, message):
+    code, document = cli(["failover", "--to", RECOVERY, *flags], build_dir, capsys)
+    assert code == exit_codes.USAGE and message in document["error"]
+    assert patched_cli.writes() == []
