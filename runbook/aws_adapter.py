@@ -25,9 +25,8 @@ from runbook import names
 from runbook.decide import GLOBAL_REGION
 from runbook.state import DrState, Member
 from toolkit.kernel import Step
-# Global stack parameters that say where each failover record and health check points (one
-# definition, shared with deploy, which keeps the preference `dr switchover` chose).
-from stacksets.plan import PREFERENCE_PAIRS
+from stacksets import plan, state as rollout_state
+from stacksets.plan import Desired, Observed, Stack
 
 HEALTH_TIMEOUT_SECONDS = 5.0
 
@@ -63,10 +62,29 @@ def writable_from(body: dict[str, Any]) -> bool | None:
     return {"ok": True, "failing": False}.get(database) if isinstance(database, str) else None
 
 
+class RegionGuard:
+    """The `Aws` that code shared with the rollout (`stacksets.state`) reads through: every
+    client comes from the adapter's `client()`, which refuses the failed region."""
+
+    def __init__(self, adapter: "AwsAdapter"):
+        self._adapter = adapter
+
+    def client(self, service: str, region: str) -> Any:
+        return self._adapter.client(service, region)
+
+    def cfn(self, region: str) -> Any:
+        return self.client("cloudformation", region)
+
+    def __getattr__(self, name: str) -> Any:  # call, pages, clock
+        return getattr(self._adapter.aws, name)
+
+
 class AwsAdapter:
-    def __init__(self, aws: Aws, config: Config, *, failed: str | None = None,
+    def __init__(self, aws: Aws, config: Config, *, desired: Desired | None = None,
+                 failed: str | None = None,
                  get: Callable[[str], tuple[int, dict[str, Any]]] = http_health):
         self.aws, self.config, self.failed, self.get = aws, config, failed, get
+        self.desired = desired
         self.home, self.recovery = names.home(config), names.recovery(config)
         self.called: set[str] = set()
 
@@ -111,10 +129,12 @@ class AwsAdapter:
         for region in (self.home, self.recovery):
             healthy[region], writable[region] = self._health(region, notes)
             urls[region] = names.health_url(self.config, region) or ""
-        checks, preferred = self._route53(notes) if self.allowed(GLOBAL_REGION) else ({}, None)
+        stack = self._global_stack(notes) if self.allowed(GLOBAL_REGION) else None
+        checks, preferred = self._route53(stack, notes) if stack else ({}, None)
         if not self.allowed(GLOBAL_REGION):
             notes.append("Route 53 and the global stack not read: their control plane is in "
                          f"{GLOBAL_REGION}, declared failed; DNS moves by health checks")
+        updates, pending = self._dns_updates(stack, notes)
         return DrState(
             home=self.home, recovery=self.recovery, global_cluster=names.global_cluster(
                 self.config), global_status=cluster.get("Status", ""),
@@ -122,6 +142,8 @@ class AwsAdapter:
             failover_to=names.region_of_arn(failover.get("ToDbClusterArn", "")),
             members=members, replication_lag_ms=lag, rpo_lag_ms=rpo, healthy=healthy,
             health_urls=urls, writable=writable, health_checks=checks, dns_preferred=preferred,
+            dns_updates=updates, global_stack_status=stack.status if stack else None,
+            global_stack_pending=pending,
             secret_replica=self._secret(notes), table_replicas=self._tables(notes),
             s3_replication=self._s3_replication(notes),
             observed_regions=tuple(sorted(self.called)), notes=tuple(notes))
@@ -190,17 +212,20 @@ class AwsAdapter:
         status, body = self.get(url)
         return status == 200, writable_from(body)
 
-    def _route53(self, notes: list[str]) -> tuple[dict[str, bool | None], str | None]:
-        cfn = self.client("cloudformation", GLOBAL_REGION)
+    def _global_stack(self, notes: list[str]) -> Stack | None:
+        """The global stack (parameters, outputs, template), read once per observation."""
         try:
-            stack = self.aws.call(cfn.describe_stacks,
-                                  StackName=self.config.global_stack_name)["Stacks"][0]
+            stack = rollout_state.global_stack(RegionGuard(self), self.config)
         except (ClientError, BotoCoreError) as error:
             notes.append(f"global stack: {_why(error)}")
-            return {}, None
-        parameters = {p["ParameterKey"]: p.get("ParameterValue", "")
-                      for p in stack.get("Parameters", [])}
-        outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
+            return None
+        if stack is None:
+            notes.append(f"no global stack {self.config.global_stack_name}: run deploy")
+        return stack
+
+    def _route53(self, stack: Stack, notes: list[str]
+                 ) -> tuple[dict[str, bool | None], str | None]:
+        parameters, outputs = stack.parameters, stack.outputs
         preferred = names.preferred_region(parameters)
         checks: dict[str, bool | None] = {}
         route53 = self.client("route53", GLOBAL_REGION)
@@ -221,6 +246,33 @@ class AwsAdapter:
                      for o in seen)
             checks[region] = bool(seen) and ok / len(seen) > 0.18
         return checks, preferred or None
+
+    def _dns_updates(self, stack: Stack | None, notes: list[str]
+                     ) -> tuple[dict[str, dict[str, Any]], str | None]:
+        """(the DNS step's arguments per preferred region, what a deploy would change in the
+        global stack besides the preference), from the regional outputs and the rollout's own
+        planning function. Only with both regions reachable: a switchover or failback makes
+        the DNS step, a failover does not."""
+        if self.failed or self.desired is None or stack is None:
+            if self.desired is None:
+                notes.append("the DNS step is not prepared: no build given")
+            return {}, None
+        try:
+            instances = rollout_state.instances(RegionGuard(self), self.config)
+        except (ClientError, BotoCoreError) as error:
+            notes.append(f"regional outputs: {_why(error)}")
+            return {}, None
+        observed = Observed(global_stack=stack)
+        outputs = {self.config.role_of(r): i.outputs for r, i in instances.items()}
+        pending = plan.next_global_step(self.config, self.desired, observed, outputs)
+        updates = {}
+        for region in self.config.regions:
+            step = plan.next_global_step(self.config, self.desired, observed, outputs,
+                                         prefer=region)
+            if isinstance(step, Step) and step.action == "update_stack":
+                updates[region] = dict(step.arguments)
+        what = "" if pending is None else getattr(pending, "summary", None) or pending.reason
+        return updates, what
 
     def _secret(self, notes: list[str]) -> str | None:
         if not self.allowed(self.home):
@@ -263,25 +315,11 @@ class AwsAdapter:
                       **step.arguments)
 
     def prefer_dns(self, step: Step) -> None:
-        """UpdateStack of the global stack with the PRIMARY and SECONDARY parameter values
-        swapped (template unchanged): the PRIMARY record and its check follow the writer."""
+        """UpdateStack of the global stack with the arguments the rollout plans for that
+        preference (template source, capabilities, every parameter: deploy's global phase)."""
         cfn = self.client("cloudformation", step.region)
-        stack = self.aws.call(cfn.describe_stacks,
-                              StackName=self.config.global_stack_name)["Stacks"][0]
-        values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack["Parameters"]}
-        if names.region_of_host(values.get(template_names.PRIMARY_API_TARGET, "")) == \
-                step.arguments["region"]:
-            return
-        for first, second in PREFERENCE_PAIRS:
-            values[first], values[second] = values[second], values[first]
-        swapped = {key for pair in PREFERENCE_PAIRS for key in pair}
-        parameters = [{"ParameterKey": k, "ParameterValue": v} if k in swapped
-                      else {"ParameterKey": k, "UsePreviousValue": True}
-                      for k, v in sorted(values.items())]
         try:
-            self.aws.call(cfn.update_stack, StackName=self.config.global_stack_name,
-                          UsePreviousTemplate=True, Parameters=parameters,
-                          Capabilities=["CAPABILITY_IAM"])
+            self.aws.call(cfn.update_stack, **step.arguments)
         except ClientError as error:
             if "No updates are to be performed" not in str(error):
                 raise

@@ -24,6 +24,7 @@ from toolkit.exit_codes import FAILED, OK, USAGE
 from runbook import names
 from runbook import decide as runbook
 from runbook.aws_adapter import AwsAdapter
+from stacksets.context import desired
 from runbook.timeline import Timeline
 from toolkit.report import Reporter
 
@@ -152,7 +153,7 @@ def main(argv: list[str]) -> int:
     aws = Aws()
     failed = _other_region(config, args.to) if args.dr_command == "failover" else \
         getattr(args, "lost", None)
-    adapter = AwsAdapter(aws, config, failed=failed)
+    adapter = AwsAdapter(aws, config, desired=desired(config, built), failed=failed)
     if args.dr_command == "status":
         code = status(adapter, args.max_lag_ms, reporter)
     else:

@@ -17,7 +17,7 @@ Facts the order depends on (checked against AWS documentation; see README "Runbo
 from __future__ import annotations
 
 from runbook.state import SECRET_IN_SYNC, TABLE_ACTIVE, DrState
-from toolkit.kernel import Decision, Done, Refuse, Step, Wait
+from toolkit.kernel import Blocked, Decision, Done, Refuse, Step, Wait
 
 GLOBAL_REGION = "us-east-1"  # Route 53's control plane and its health-check metrics
 DEFAULT_MAX_LAG_MS = 1000.0  # Aurora global database: typical lag under a second
@@ -38,12 +38,20 @@ def _writer_ready(state: DrState, region: str) -> Wait | None:
     return None
 
 
-def _dns_step(state: DrState, region: str) -> Step | None:
+def _dns_step(state: DrState, region: str) -> Step | Wait | Blocked | None:
+    if state.global_stack_status and state.global_stack_status.endswith("_IN_PROGRESS"):
+        return Wait(f"the global stack is {state.global_stack_status}")
     if state.dns_preferred == region:
         return None
-    return Step("prefer-dns", "prefer_dns", GLOBAL_REGION, {"region": region},
-                f"make the PRIMARY failover record point at {region} "
-                f"(now {state.dns_preferred}): update of the global stack in {GLOBAL_REGION}")
+    arguments = state.dns_updates.get(region)
+    if arguments is None:
+        return Blocked("prefer-dns", f"the global stack's update that makes DNS prefer {region} "
+                       "could not be prepared (see the notes); the writer is in place, DNS "
+                       f"still prefers {state.dns_preferred}: run deploy, then this again")
+    return Step("prefer-dns", "prefer_dns", GLOBAL_REGION, arguments,
+                f"make the PRIMARY failover record point at {region} (now "
+                f"{state.dns_preferred}): deploy's UpdateStack of the global stack in "
+                f"{GLOBAL_REGION}, with that preference", targets=(region,))
 
 
 def preflight(state: DrState, to: str, max_lag_ms: float) -> list[str]:
@@ -73,6 +81,11 @@ def preflight(state: DrState, to: str, max_lag_ms: float) -> list[str]:
         status = state.table_replicas.get(region)
         if status != TABLE_ACTIVE:
             problems.append(f"table replica in {region} is {status!r}, not {TABLE_ACTIVE}")
+    if state.dns_preferred != to and state.global_stack_pending:
+        problems.append(f"the global stack is not what this build and config make it "
+                        f"({state.global_stack_pending}): the DNS step would deploy that too; "
+                        "run deploy first, or run dr with the build that was deployed "
+                        "(--build-dir)")
     return problems
 
 

@@ -45,6 +45,14 @@ class DrState:
     writable: Mapping[str, bool | None] = field(default_factory=dict)   # /health "writable"
     health_checks: Mapping[str, bool | None] = field(default_factory=dict)  # Route 53 view
     dns_preferred: str | None = None            # region of the PRIMARY failover record
+    # The global stack's UpdateStack arguments that make DNS prefer each region, computed by
+    # the rollout's own function (stacksets/plan.py next_global_step): deploy's global-phase
+    # call with the preference moved. Empty when not observed (a region lost, no build).
+    dns_updates: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    global_stack_status: str | None = None
+    # What a deploy would change in the global stack besides the preference ("" nothing;
+    # None not observed): the DNS step would carry it, so a switchover refuses first.
+    global_stack_pending: str | None = None
     secret_replica: str | None = None           # replica's ReplicationStatus
     table_replicas: Mapping[str, str] = field(default_factory=dict)
     # S3 replication out of each region's receipts bucket, last 15 minutes:
@@ -99,6 +107,8 @@ class DrState:
             "writable": dict(self.writable),
             "health_checks": dict(self.health_checks),
             "dns_preferred": self.dns_preferred, "dns_serving": self.dns_serving,
+            "global_stack_status": self.global_stack_status,
+            "global_stack_pending": self.global_stack_pending,
             "secret_replica": self.secret_replica, "table_replicas": dict(self.table_replicas),
             "s3_replication": {r: dict(v) for r, v in self.s3_replication.items()},
             "observed_regions": list(self.observed_regions), "notes": list(self.notes),

@@ -585,12 +585,20 @@ def prefers_recovery(stack: Stack | None, outputs: Mapping[str, Mapping[str, str
 
 
 def next_global_step(config: Config, desired: Desired, observed: Observed,
-                     outputs: Mapping[str, Mapping[str, str]]) -> Step | Blocked | None:
+                     outputs: Mapping[str, Mapping[str, str]],
+                     prefer: str | None = None) -> Step | Blocked | None:
+    """The global stack's operation, if any. `prefer`: the region the PRIMARY failover record
+    is to point at; by default where the deployed stack points it (home for a new one), so a
+    deploy keeps what `dr switchover` chose. `dr switchover` and `dr failback` make their DNS
+    step with this function, so its call is deploy's, with only the preference moved."""
     parameters = global_parameters(config, desired, outputs)
     if isinstance(parameters, Blocked):
         return parameters
     stack = observed.global_stack
-    if prefers_recovery(stack, outputs):
+    if prefer is None:
+        prefer = config.recovery_region if prefers_recovery(stack, outputs) \
+            else config.home_region
+    if prefer == config.recovery_region:
         parameters = swap_preference(parameters)
     after = stack.version if stack else ""
     if stack is not None and stack.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):

@@ -87,6 +87,9 @@ class LocalAdapter:
             rpo_lag_ms=rpo, last_replicated_at=replayed, healthy=healthy, writable=writable,
             health_checks={r: c.healthy for r, c in self.records.checks.items()},
             dns_preferred=self.records.preferred, secret_replica="InSync",
+            # The drill's global stack is the failover-records model: the DNS step's
+            # arguments name the region it is to prefer (AWS: deploy's UpdateStack call).
+            dns_updates={r: {"PreferredRegion": r} for r in (home, recovery)},
             table_replicas={home: "ACTIVE", recovery: "ACTIVE"},
             observed_regions=tuple(sorted(self.touched)))
 
@@ -115,7 +118,7 @@ class LocalAdapter:
         self.topology.members[old] = "connected"
 
     def prefer_dns(self, step: Step) -> None:
-        self.records.prefer(step.arguments["region"])
+        self.records.prefer(step.targets[0])
 
 
 def health(world: World, region: str) -> tuple[bool, bool | None]:

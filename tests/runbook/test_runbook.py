@@ -16,18 +16,32 @@ from runbook.aws_adapter import AwsAdapter
 from runbook.timeline import Timeline
 from toolkit import exit_codes, kernel
 
+from stacksets import plan
+from stacksets.context import desired
 from tests.runbook.fakes import Cloud, FakeAws, cluster_arn
 
 HOME, RECOVERY = "us-east-1", "us-west-2"  # the example config's regions
 
 
 @pytest.fixture
-def cloud():
-    return Cloud(HOME, RECOVERY)
+def wanted(example_config, bundle):
+    return desired(example_config, bundle)
+
+
+@pytest.fixture
+def cloud(example_config, wanted):
+    """Both regions up, the writer at home, everything deployed by `deploy`."""
+    return deployed(Cloud(HOME, RECOVERY), example_config, wanted)
+
+
+def deployed(cloud, config, wanted):
+    cloud.deploy(config, wanted)
+    return cloud
 
 
 def adapter(cloud, config, failed=None):
-    return AwsAdapter(FakeAws(cloud), config, failed=failed, get=cloud.health)
+    return AwsAdapter(FakeAws(cloud), config, failed=failed, get=cloud.health,
+                      **({"desired": cloud.deployed["desired"]} if cloud.deployed else {}))
 
 
 def run(cloud, config, decide, tmp_path=None, failed=None, dry_run=False, **kwargs):
@@ -153,8 +167,8 @@ def test_an_interrupted_switchover_resumes_without_repeating_the_call(cloud, exa
     assert steps[:2] == ["switchover", "resume"] and steps[-1] == "done"
 
 
-def test_failback_waits_for_rejoin_and_catch_up_then_switches_home(example_config):
-    cloud = Cloud(HOME, RECOVERY)
+def test_failback_waits_for_rejoin_and_catch_up_then_switches_home(example_config, wanted):
+    cloud = deployed(Cloud(HOME, RECOVERY), example_config, wanted)
     cloud.writer = RECOVERY       # after a failover
     cloud.members = {RECOVERY: "connected"}
     a = adapter(cloud, example_config)
@@ -218,8 +232,8 @@ def patched_cli(monkeypatch, cloud):
     monkeypatch.setattr(dr_cli, "Aws", lambda: FakeAws(cloud))
     original = dr_cli.AwsAdapter
     monkeypatch.setattr(dr_cli, "AwsAdapter",
-                        lambda aws, config, failed=None: original(aws, config, failed=failed,
-                                                                  get=cloud.health))
+                        lambda aws, config, **options: original(aws, config, get=cloud.health,
+                                                                **options))
     return cloud
 
 
@@ -480,3 +494,39 @@ def test_cli_force_needs_the_typed_confirmation(patched_cli, build_dir, capsys, 
     code, document = cli(["failover", "--to", RECOVERY, *flags], build_dir, capsys)
     assert code == exit_codes.USAGE and message in document["error"]
     assert patched_cli.writes() == []
+
+
+# --- the DNS step is deploy's global-phase call with the preference moved -----------------------
+@pytest.mark.parametrize("drills", ["true", "false"])
+def test_the_dns_step_sends_what_deploy_sends_with_that_preference(example_config, bundle,
+                                                                   drills):
+    """With EnableDrills=true the global template has a named IAM role (RegionSwitchRole), which
+    needs CAPABILITY_NAMED_IAM; deploy passes it, so the DNS step must too. The whole call is
+    deploy's (template source, capabilities, every parameter): one implementation."""
+    import dataclasses
+
+    config = dataclasses.replace(example_config, parameters={
+        **example_config.parameters, "EnableDrills": drills})
+    wanted = desired(config, bundle)
+    cloud = deployed(Cloud(HOME, RECOVERY), config, wanted)
+    before = {role: cloud.deployed["outputs"][region]
+              for role, region in (("home", HOME), ("recovery", RECOVERY))}
+    result, _, _ = run(cloud, config, functools.partial(runbook.switchover, to=RECOVERY))
+    assert result.outcome == "done", result.message
+    (call,) = [c[3] for c in cloud.calls if c[2] == "update_stack"]
+    assert call["Capabilities"] == ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+    expected = plan.global_stack_args(
+        config, wanted, plan.swap_preference(plan.global_parameters(config, wanted, before)),
+        False, "2026-01-02 00:00:00")
+    assert call == expected
+
+
+def test_a_switchover_is_refused_when_its_dns_step_would_also_deploy_other_changes(cloud):
+    """The DNS step is deploy's call: if the deployed global stack is not what this build and
+    config make it, that call would also roll those changes out, in an incident."""
+    config = cloud.deployed["config"]
+    cloud.deployed["template"] = {**cloud.deployed["template"], "Description": "an older build"}
+    result, _, _ = run(cloud, config, functools.partial(runbook.switchover, to=RECOVERY))
+    assert result.outcome == "refused" and cloud.writes() == []
+    assert any("the global stack is not what this build and config make it (global: "
+               "update_stack payments-example-global (template))" in r for r in result.reasons)
