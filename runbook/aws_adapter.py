@@ -17,8 +17,6 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from templates import names as template_names
-
 from toolkit.aws import Aws, error_code
 from toolkit.config import Config
 from runbook import names

@@ -328,9 +328,15 @@ class ReportLog(kernel.Log):
 
     def __init__(self, reporter: Reporter):
         self.reporter = reporter
+        self.last_wait = ""
 
     def waiting(self, reason: str) -> None:
-        self.reporter.info(f"   {reason}")
+        if reason != self.last_wait:  # one line per reason, not one per poll
+            self.reporter.info(f"   waiting: {reason}")
+        self.last_wait = reason
+
+    def started(self, step: Step) -> None:
+        self.last_wait = ""
 
     def finished(self, step: Step, record: Any) -> None:
         self.reporter.append("phases", record)
@@ -356,4 +362,6 @@ def raise_unless_done(result: kernel.Result, what: str, command: str) -> None:
         raise RolloutError(f"{result.decision.name} phase blocked: {result.decision.reason}; "
                            f"the {what} is not complete (re-run {command} once the cause is "
                            "fixed)")
-    raise RolloutError(f"{command}: {result.message}", list(result.reasons))
+    advice = (f"; re-run {command} once AWS shows it (it continues from what AWS holds)"
+              if result.outcome == kernel.STUCK else "")
+    raise RolloutError(f"{command}: {result.message}{advice}", list(result.reasons))

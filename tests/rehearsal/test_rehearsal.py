@@ -251,7 +251,7 @@ def test_after_a_failover_status_is_normal_plan_is_empty_and_protection_is_enfor
     status, planned = run(build_dir, "plan")
     assert status == 0 and planned["next"] is None  # deploy would change nothing
 
-    with mock.patch("stacksets.commands.destroy.release_data_tier", lambda ctx, observed: None):
+    with mock.patch("stacksets.teardown.release_step", lambda config, state: None):
         status, document = run(build_dir, "destroy")
     assert status == 1, document
     # the first protected resource the unpeer removes: the recovery table replica
@@ -363,3 +363,35 @@ def test_a_small_lambda_quota_refuses_plan_and_deploy_before_any_write(moto_sess
     assert boto3.client("s3").list_buckets()["Buckets"] == []
     assert boto3.client("cloudformation").list_stack_sets()["Summaries"] == []
     assert boto3.client("iam").list_roles()["Roles"] == []
+
+
+def test_an_interrupted_destroy_resumes_from_what_aws_holds(moto_session, build_dir):
+    """Ctrl-C after the clusters left the global cluster; the re-run continues with deletion
+    protection and repeats nothing (every interruption point: tests/stacksets/test_destroy.py)."""
+    from stacksets.commands.destroy import TeardownWorld
+
+    assert run(build_dir, "deploy")[0] == 0
+    real_act, acted = TeardownWorld.act, []
+
+    def interrupted(self, step):
+        record = real_act(self, step)
+        acted.append(step.action)
+        if len(acted) == 3:
+            raise KeyboardInterrupt
+        return record
+
+    with mock.patch.object(TeardownWorld, "act", interrupted):
+        status, document = run(build_dir, "destroy", "--empty-buckets")
+    assert status == 130
+    assert acted == ["delete_stack", "remove_from_global_cluster", "remove_from_global_cluster"]
+    status, document = run(build_dir, "destroy", "--empty-buckets")
+    assert status == 0, document
+    assert [(p["phase"], p["action"]) for p in document["phases"]] == [
+        ("release", "modify_db_cluster"), ("release", "modify_db_cluster"),
+        ("release", "update_table"), ("release", "modify_global_cluster"),
+        ("unpeer", "update_stack_instances"),
+        ("destroy", "delete_stack_instances"), ("destroy", "delete_stack_instances"),
+        ("stack-set", "delete_stack_set")]
+    assert leftovers() == {PRIMARY: {"vpcs": [], "stacks": [], "peering": []},
+                           SECONDARY: {"vpcs": [], "stacks": [], "peering": []},
+                           "stack_sets": []}

@@ -9,7 +9,8 @@ import boto3
 import pytest
 
 from stacksets import state
-from stacksets.commands import deploy, destroy, drift
+from stacksets import teardown
+from stacksets.commands import deploy, drift
 from toolkit.config import SERVICE_MANAGED
 from stacksets.context import Context, desired
 from stacksets.operations import RolloutError, Runner, StaleState
@@ -43,11 +44,11 @@ def test_every_planned_stack_set_call_passes_call_as(delegated, bundle):
         "UpdateStackInstances": instances_args(delegated, "join", delegated.regions, {}, "op"),
         "CreateStackInstances": instances_args(delegated, "foundation", delegated.regions, {},
                                                "op"),
-        "DeleteStackInstances": destroy.delete_instance_step(delegated, "us-west-2",
+        "DeleteStackInstances": teardown.delete_instance_step(delegated, "us-west-2",
                                                              "s:1").arguments,
         "DetectStackSetDrift": drift.detect_args(delegated, "op"),
     }
-    unpeer = destroy.unpeer_step(delegated, dataclasses.replace(
+    unpeer = teardown.unpeer_step(delegated, dataclasses.replace(
         observed, stack_set=dataclasses.replace(observed.stack_set)))
     calls["UpdateStackInstances (unpeer)"] = unpeer.arguments
     for operation, arguments in calls.items():
