@@ -80,9 +80,10 @@ class RegionGuard:
 class AwsAdapter:
     def __init__(self, aws: Aws, config: Config, *, desired: Desired | None = None,
                  failed: str | None = None,
-                 get: Callable[[str], tuple[int, dict[str, Any]]] = http_health):
+                 get: Callable[[str], tuple[int, dict[str, Any]]] = http_health,
+                 caveats: tuple[str, ...] = ()):
         self.aws, self.config, self.failed, self.get = aws, config, failed, get
-        self.desired = desired
+        self.desired, self.caveats = desired, caveats
         self.home, self.recovery = names.home(config), names.recovery(config)
         self.called: set[str] = set()
 
@@ -144,7 +145,8 @@ class AwsAdapter:
             global_stack_pending=pending,
             secret_replica=self._secret(notes), table_replicas=self._tables(notes),
             s3_replication=self._s3_replication(notes),
-            observed_regions=tuple(sorted(self.called)), notes=tuple(notes))
+            observed_regions=tuple(sorted(self.called)), notes=tuple(notes),
+            caveats=self.caveats)
 
     def _global_cluster(self, region: str, notes: list[str]) -> dict[str, Any]:
         rds = self.client("rds", region)

@@ -17,7 +17,7 @@ from templates.budget import RTO_PARAMETER
 
 from toolkit import bundle as bundle_module
 from toolkit import config as config_module
-from toolkit.aws import Aws
+from toolkit.aws import Aws, new_session
 from runbook import loop
 from toolkit import exit_codes, kernel
 from toolkit.exit_codes import FAILED, OK, USAGE
@@ -86,6 +86,17 @@ def parser() -> argparse.ArgumentParser:
         if name in ("status", "switchover", "failback"):
             command.add_argument("--max-lag-ms", type=float, default=runbook.DEFAULT_MAX_LAG_MS,
                                  help="replication lag allowed (default 1000 ms)")
+        if name != "drill":
+            command.add_argument("--local", action="store_true",
+                                 help="rehearse against the account `deploy --local` left "
+                                      "(moto; /health, Route 53 and the lag are stand-ins, "
+                                      "named in the output)")
+            command.add_argument("--local-state", type=Path, default=None,
+                                 help="--local only: the rehearsal's saved account (default: "
+                                      "build/rehearsal/<environment>.jsonl, as deploy --local)")
+            command.add_argument("--local-lose", metavar="REGION", default=None,
+                                 help="--local only: rehearse REGION lost (its /health answers "
+                                      "nothing, every AWS call there fails)")
         if name == "drill":
             command.add_argument("--local", action="store_true", required=True,
                                  help="required: the drill runs on this machine only")
@@ -125,20 +136,8 @@ def main(argv: list[str]) -> int:
             if value is not None and not low <= value <= high:
                 raise config_module.ConfigError("command line", [
                     f"--{option.replace('_', '-')} {value}: allowed {low} to {high}"])
-        for option in ("to", "lost"):
-            value = getattr(args, option, None)
-            if value is not None and value not in config.regions:
-                raise config_module.ConfigError(str(args.config), [
-                    f"--{option} {value!r}: allowed are this environment's regions "
-                    f"{names.home(config)} (home) and {names.recovery(config)} (recovery)"])
-        if args.dr_command == "failover":
-            check_force(args, _other_region(config, args.to))
     except (config_module.ConfigError, bundle_module.BuildError, OSError) as error:
-        reporter.error(str(error))
-        reporter.record("result", "error")
-        reporter.record("error", str(error))
-        reporter.finish()
-        return USAGE
+        return _usage(reporter, error)
     if args.dr_command == "drill":
         if importlib.util.find_spec("moto") is None:
             reporter.error("dr drill --local needs the rehearsal extra (moto is missing): "
@@ -150,17 +149,89 @@ def main(argv: list[str]) -> int:
         code = drill.main(args, config, built, reporter)
         reporter.finish()
         return code
-    aws = Aws()
-    failed = _other_region(config, args.to) if args.dr_command == "failover" else \
-        getattr(args, "lost", None)
-    adapter = AwsAdapter(aws, config, desired=desired(config, built), failed=failed)
-    if args.dr_command == "status":
-        code = status(adapter, args.max_lag_ms, reporter)
-    else:
-        code = execute(adapter, decider(args, config), args, config, reporter,
-                       rto_seconds(built))
+    if not args.local:
+        code = run(args, config, built, Aws(), reporter)
+        reporter.finish()
+        return code
+    try:
+        from rehearsal import account as rehearsal  # imports moto: only for --local
+    except ModuleNotFoundError as error:
+        return _usage(reporter, f"--local needs the rehearsal extra ({error.name} is "
+                                "missing): pip install -e '.[rehearsal]'")
+    try:
+        with rehearsal.rehearsed_account(config, local_state(args, config), reporter) as local:
+            code = run(args, local, built, Aws(session=new_session(None)), reporter)
+    except rehearsal.journal.JournalError as error:
+        return _usage(reporter, error)
     reporter.finish()
     return code
+
+
+def local_state(args, config) -> Path:
+    """The rehearsed account's journal: the rollout's (`deploy --local`), so the runbook
+    rehearses against the account the rollout left."""
+    from rehearsal.account import journal
+
+    return args.local_state or journal.default_path(
+        args.build_dir or bundle_module.DEFAULT_BUILD, config.environment)
+
+
+def _usage(reporter: Reporter, error: Exception | str) -> int:
+    reporter.error(str(error))
+    reporter.record("result", "error")
+    reporter.record("error", str(error))
+    reporter.finish()
+    return USAGE
+
+
+def check_arguments(args, config) -> None:
+    """The regions named on the command line are this environment's; a forced failover names
+    the lost region."""
+    for option in ("to", "lost", "local_lose"):
+        value = getattr(args, option, None)
+        if value is not None and value not in config.regions:
+            raise config_module.ConfigError(str(args.config), [
+                f"--{option.replace('_', '-')} {value!r}: allowed are this environment's "
+                f"regions {names.home(config)} (home) and {names.recovery(config)} (recovery)"])
+    if getattr(args, "local_lose", None) and not getattr(args, "local", False):
+        raise config_module.ConfigError("command line", [
+            "--local-lose marks a region lost in the rehearsal: it needs --local"])
+    if args.dr_command == "failover":
+        check_force(args, _other_region(config, args.to))
+
+
+def run(args, config, built, aws: Aws, reporter: Reporter) -> int:
+    """`dr status|switchover|failover|failback` with the caller's `Aws`: a session for the
+    account, or one made inside the rehearsal for `--local`
+    (`rehearsal.account.rehearsed_account`),
+    where the rehearsal's /health model, stand-in lag and lost region (`--local-lose`) apply.
+    Returns the exit code (toolkit/exit_codes.py); the caller finishes the report."""
+    try:
+        check_arguments(args, config)
+    except config_module.ConfigError as error:
+        reporter.error(str(error))
+        reporter.record("result", "error")
+        reporter.record("error", str(error))
+        return USAGE
+    failed = _other_region(config, args.to) if args.dr_command == "failover" else \
+        getattr(args, "lost", None)
+    options = {"desired": desired(config, built), "failed": failed}
+    if not getattr(args, "local", False):
+        return _command(AwsAdapter(aws, config, **options), args, config, built, reporter)
+    from rehearsal.account import runbook_model  # imports moto: only for --local
+
+    if args.dr_command != "status" and not args.timeline:
+        args.timeline = local_state(args, config).with_name(
+            f"dr-{args.dr_command}-{config.environment}.json")
+    with runbook_model.rehearsed(config, args.local_lose) as model:
+        adapter = AwsAdapter(aws, config, get=model.get, caveats=model.caveats, **options)
+        return _command(adapter, args, config, built, reporter)
+
+
+def _command(adapter, args, config, built, reporter: Reporter) -> int:
+    if args.dr_command == "status":
+        return status(adapter, args.max_lag_ms, reporter)
+    return execute(adapter, decider(args, config), args, config, reporter, rto_seconds(built))
 
 
 def check_force(args, lost: str) -> None:
@@ -223,6 +294,7 @@ def state_lines(state) -> list[str]:
                     f" table={state.table_replicas.get(region, '?')}"
                     f" s3-failed={state.s3_replication.get(region, {}).get('failed', '?')}")
     rows += [f"  note: {note}" for note in state.notes]
+    rows += [f"  {caveat}" for caveat in state.caveats]
     return rows
 
 

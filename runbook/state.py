@@ -60,6 +60,7 @@ class DrState:
     s3_replication: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     observed_regions: tuple[str, ...] = ()      # regions whose APIs were called
     notes: tuple[str, ...] = ()                 # what could not be observed, and why
+    caveats: tuple[str, ...] = ()               # stand-ins the observation rests on (rehearsal)
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -112,4 +113,5 @@ class DrState:
             "secret_replica": self.secret_replica, "table_replicas": dict(self.table_replicas),
             "s3_replication": {r: dict(v) for r, v in self.s3_replication.items()},
             "observed_regions": list(self.observed_regions), "notes": list(self.notes),
+            "caveats": list(self.caveats),
         }

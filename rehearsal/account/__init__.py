@@ -10,7 +10,11 @@ it is active, teaches moto what it lacks for these templates:
 - Lambda `GetAccountSettings`, which moto lacks (`lambda_quota.py`),
 - Aurora global-cluster calls that moto lacks or gets wrong (`rds_global.py`),
 - the receipts buckets' replication rules, which moto leaves out of a template's bucket
-  (`bucket_replication.py`).
+  (`bucket_replication.py`),
+- Route 53 health checks that follow a stack update (`health_checks.py`),
+- for the DR runbook (`dr ... --local`): SwitchoverGlobalCluster and FailoverGlobalCluster
+  (`rds_global.py`), a real moto secret per secret, with its replicas (`models.py`), and the
+  stand-ins in `runbook_model.py` (each region's /health, a lost region, replication lag).
 Everything here is rehearsal-only: nothing in it ever runs against AWS, and the templates are
 never altered. A rehearsal proves the phase order, the parameter wiring between phases and
 stacks, and the tool's own behaviour; it does not prove that AWS accepts the resources.
@@ -29,8 +33,8 @@ from moto import mock_aws
 from moto.cloudformation import parsing
 from moto.moto_api._internal.models import moto_api_backend
 
-from rehearsal.account import (bucket_replication, deletions, fidelity, intrinsics, journal,
-                               lambda_quota, rds_global)
+from rehearsal.account import (bucket_replication, deletions, fidelity, health_checks,
+                               intrinsics, journal, lambda_quota, rds_global)
 from rehearsal.account.models import STAND_INS
 
 FAKE_CREDENTIALS = {
@@ -94,7 +98,7 @@ def local_aws(account_id: str, region: str = "us-east-1") -> Iterator[None]:
                                               intrinsics.with_shims(parsing.clean_json)))
         stack.enter_context(mock.patch.dict(*lambda_quota.ROUTES))
         for owner, name, replacement in fidelity.PATCHES + deletions.PATCHES + \
-                rds_global.PATCHES + bucket_replication.PATCHES:
+                rds_global.PATCHES + bucket_replication.PATCHES + health_checks.PATCHES:
             stack.enter_context(mock.patch.object(owner, name, replacement, create=True))
         yield
 
@@ -126,3 +130,21 @@ def stand_in_hosted_zone(config):
     zone_id = zone["Id"].rsplit("/", 1)[-1]
     domain = dataclasses.replace(config.domain, hosted_zone_id=zone_id)
     return dataclasses.replace(config, domain=domain), zone_id
+
+
+@contextlib.contextmanager
+def rehearsed_account(config, state_path, reporter) -> Iterator:
+    """`--local` for a command: moto with everything above, the account as the previous `--local`
+    invocations left it (the journal, replayed), this one's changing calls recorded, and the
+    hosted zone stood in. Yields the config with moto's zone id. A journal that cannot be
+    replayed raises `journal.JournalError` (its message says what to do)."""
+    with local_aws(config.target.account):
+        replayed = resume(state_path, config.environment)
+        with journal.recording(state_path, config.environment, replayed):
+            reporter.info(f"  rehearsal state: {state_path} ({replayed} recorded call(s) "
+                          "replayed; delete the file to start from an empty account)")
+            config, zone = stand_in_hosted_zone(config)
+            if zone:
+                reporter.info(f"  rehearsal hosted zone {zone} stands in for the config's "
+                              "domain.hosted_zone_id")
+            yield config
