@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import time
 from pathlib import Path
+from typing import Callable
 
 from templates.budget import RTO_PARAMETER
 
@@ -23,7 +24,7 @@ from toolkit import exit_codes, kernel
 from toolkit.exit_codes import FAILED, OK, USAGE
 from runbook import names
 from runbook import decide as runbook
-from runbook.aws_adapter import AwsAdapter
+from runbook.aws_adapter import AwsAdapter, http_health
 from stacksets.context import desired
 from runbook.timeline import Timeline
 from toolkit.report import Reporter
@@ -153,34 +154,41 @@ def main(argv: list[str]) -> int:
         code = run(args, config, built, Aws(), reporter)
         reporter.finish()
         return code
-    try:
-        from rehearsal import account as rehearsal  # imports moto: only for --local
-    except ModuleNotFoundError as error:
-        return _usage(reporter, f"--local needs the rehearsal extra ({error.name} is "
-                                "missing): pip install -e '.[rehearsal]'")
-    try:
-        with rehearsal.rehearsed_account(config, local_state(args, config), reporter) as local:
-            code = run(args, local, built, Aws(session=new_session(None)), reporter)
-    except rehearsal.journal.JournalError as error:
-        return _usage(reporter, error)
+    code = rehearse(args, config, built, reporter)
     reporter.finish()
     return code
 
 
-def local_state(args, config) -> Path:
-    """The rehearsed account's journal: the rollout's (`deploy --local`), so the runbook
-    rehearses against the account the rollout left."""
-    from rehearsal.account import journal
-
-    return args.local_state or journal.default_path(
+def rehearse(args, config, built, reporter: Reporter) -> int:
+    """`--local`: `run` inside the rehearsed account that `deploy --local` left (the same
+    journal), with the rehearsal's stand-ins (rehearsal/account/runbook_model.py). The one
+    place of the runbook that imports the rehearsal tooling, and only for --local: the CLI's
+    own --local entry can take it over as it is."""
+    try:
+        from rehearsal import account as rehearsal  # imports moto: only for --local
+        from rehearsal.account import runbook_model
+    except ModuleNotFoundError as error:
+        return _usage(reporter, f"--local needs the rehearsal extra ({error.name} is "
+                                "missing): pip install -e '.[rehearsal]'", finish=False)
+    state = args.local_state or rehearsal.journal.default_path(
         args.build_dir or bundle_module.DEFAULT_BUILD, config.environment)
+    if args.dr_command != "status" and not args.timeline:
+        args.timeline = state.with_name(f"dr-{args.dr_command}-{config.environment}.json")
+    try:
+        with rehearsal.rehearsed_account(config, state, reporter) as local, \
+                runbook_model.rehearsed(local, args.local_lose) as model:
+            return run(args, local, built, Aws(session=new_session(None)), reporter,
+                       probe=model.get, caveats=model.caveats)
+    except rehearsal.journal.JournalError as error:
+        return _usage(reporter, error, finish=False)
 
 
-def _usage(reporter: Reporter, error: Exception | str) -> int:
+def _usage(reporter: Reporter, error: Exception | str, finish: bool = True) -> int:
     reporter.error(str(error))
     reporter.record("result", "error")
     reporter.record("error", str(error))
-    reporter.finish()
+    if finish:
+        reporter.finish()
     return USAGE
 
 
@@ -200,32 +208,22 @@ def check_arguments(args, config) -> None:
         check_force(args, _other_region(config, args.to))
 
 
-def run(args, config, built, aws: Aws, reporter: Reporter) -> int:
+def run(args, config, built, aws: Aws, reporter: Reporter, *,
+        probe: Callable[[str], tuple[int, dict]] = http_health,
+        caveats: tuple[str, ...] = ()) -> int:
     """`dr status|switchover|failover|failback` with the caller's `Aws`: a session for the
-    account, or one made inside the rehearsal for `--local`
-    (`rehearsal.account.rehearsed_account`),
-    where the rehearsal's /health model, stand-in lag and lost region (`--local-lose`) apply.
-    Returns the exit code (toolkit/exit_codes.py); the caller finishes the report."""
+    account, or one made inside the rehearsal for `--local`, whose stand-ins come in as `probe`
+    (each region's GET /health) and `caveats` (printed with every state). Returns the exit
+    code (toolkit/exit_codes.py); the caller finishes the report."""
     try:
         check_arguments(args, config)
     except config_module.ConfigError as error:
-        reporter.error(str(error))
-        reporter.record("result", "error")
-        reporter.record("error", str(error))
-        return USAGE
+        return _usage(reporter, error, finish=False)
     failed = _other_region(config, args.to) if args.dr_command == "failover" else \
         getattr(args, "lost", None)
-    options = {"desired": desired(config, built), "failed": failed}
-    if not getattr(args, "local", False):
-        return _command(AwsAdapter(aws, config, **options), args, config, built, reporter)
-    from rehearsal.account import runbook_model  # imports moto: only for --local
-
-    if args.dr_command != "status" and not args.timeline:
-        args.timeline = local_state(args, config).with_name(
-            f"dr-{args.dr_command}-{config.environment}.json")
-    with runbook_model.rehearsed(config, args.local_lose) as model:
-        adapter = AwsAdapter(aws, config, get=model.get, caveats=model.caveats, **options)
-        return _command(adapter, args, config, built, reporter)
+    adapter = AwsAdapter(aws, config, desired=desired(config, built), failed=failed,
+                         get=probe, caveats=caveats)
+    return _command(adapter, args, config, built, reporter)
 
 
 def _command(adapter, args, config, built, reporter: Reporter) -> int:

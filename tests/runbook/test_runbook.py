@@ -232,8 +232,8 @@ def patched_cli(monkeypatch, cloud):
     monkeypatch.setattr(dr_cli, "Aws", lambda: FakeAws(cloud))
     original = dr_cli.AwsAdapter
     monkeypatch.setattr(dr_cli, "AwsAdapter",
-                        lambda aws, config, **options: original(aws, config, get=cloud.health,
-                                                                **options))
+                        lambda aws, config, **options: original(
+                            aws, config, **{**options, "get": cloud.health}))
     return cloud
 
 
@@ -530,3 +530,9 @@ def test_a_switchover_is_refused_when_its_dns_step_would_also_deploy_other_chang
     assert result.outcome == "refused" and cloud.writes() == []
     assert any("the global stack is not what this build and config make it (global: "
                "update_stack payments-example-global (template))" in r for r in result.reasons)
+
+
+def test_cli_local_lose_needs_local(patched_cli, build_dir, capsys):
+    code, document = cli(["status", "--local-lose", HOME], build_dir, capsys)
+    assert code == exit_codes.USAGE and "--local-lose marks a region lost in the rehearsal: " \
+        "it needs --local" in document["error"]
