@@ -43,6 +43,11 @@ def _dns_step(state: DrState, region: str) -> Step | Wait | Blocked | None:
         return Wait(f"the global stack is {state.global_stack_status}")
     if state.dns_preferred == region:
         return None
+    if state.global_stack_pending:
+        return Blocked("prefer-dns", "the global stack is not what this build and config make "
+                       f"it ({state.global_stack_pending}): the DNS step would deploy that too; "
+                       f"the writer is in place, DNS still prefers {state.dns_preferred}: run "
+                       "deploy (it keeps the preference), then this again")
     arguments = state.dns_updates.get(region)
     if arguments is None:
         return Blocked("prefer-dns", f"the global stack's update that makes DNS prefer {region} "

@@ -536,3 +536,14 @@ def test_cli_local_lose_needs_local(patched_cli, build_dir, capsys):
     code, document = cli(["status", "--local-lose", HOME], build_dir, capsys)
     assert code == exit_codes.USAGE and "--local-lose marks a region lost in the rehearsal: " \
         "it needs --local" in document["error"]
+
+
+def test_a_resumed_switchover_does_not_deploy_other_changes_with_its_dns_step(cloud):
+    """The writer moved already (an interrupted run): no preflight is left to refuse, so the
+    DNS step itself stops."""
+    config = cloud.deployed["config"]
+    cloud.writer = RECOVERY
+    cloud.deployed["template"] = {**cloud.deployed["template"], "Description": "an older build"}
+    result, _, _ = run(cloud, config, functools.partial(runbook.switchover, to=RECOVERY))
+    assert result.outcome == "blocked" and cloud.writes() == []
+    assert "run deploy (it keeps the preference), then this again" in result.message
