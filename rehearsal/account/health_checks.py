@@ -1,10 +1,11 @@
 """Route 53 health checks in the rehearsal: moto 5.2 creates an `AWS::Route53::HealthCheck`
 from a template but has no update for it, so a stack update that points a check at another
 host (`dr switchover` swaps the global stack's PRIMARY and SECONDARY health hosts) left the
-check probing the old one. Here an update changes the check's configuration in place, as
-CloudFormation does with UpdateHealthCheck (AWS CloudFormation User Guide,
-AWS::Route53::HealthCheck HealthCheckConfig: update requires no interruption; Route 53 API
-Reference, UpdateHealthCheck). Rehearsal-only.
+check probing the old one. Here an update changes the check's updatable configuration in place,
+on the same check id: CloudFormation's resource schema for AWS::Route53::HealthCheck makes only
+Type, MeasureLatency and RequestInterval create-only (cfn-lint's copy of the schema), and
+Route 53 updates the others on the check (Route 53 API Reference, UpdateHealthCheck); the
+global stack's outputs keep naming that id. Rehearsal-only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from moto.route53.models import HealthCheck
 # HealthCheckConfig property -> moto's attribute
 ATTRIBUTES = {"IPAddress": "ip_address", "Port": "port", "ResourcePath": "resource_path",
               "FullyQualifiedDomainName": "fqdn", "SearchString": "search_string",
-              "RequestInterval": "request_interval", "FailureThreshold": "failure_threshold"}
+              "FailureThreshold": "failure_threshold"}  # create-only ones are not updated
 
 
 def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,

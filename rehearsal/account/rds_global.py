@@ -12,7 +12,8 @@ moto has neither `SwitchoverGlobalCluster` nor `FailoverGlobalCluster`, which `d
 `dr failback` and `dr failover` call. Here both move the writer flag between the mirrored moto
 clusters at once, keeping the topology (the old writer stays a member, as a secondary: Aurora
 rejoins it when its region is back). They check what AWS checks before a move (the target is a
-member and not the writer; `FailoverGlobalCluster` without `Switchover` needs `AllowDataLoss`)
+member and not the writer; `FailoverGlobalCluster` takes `AllowDataLoss` or `Switchover`, not
+both)
 and nothing else: the rehearsal proves the runbook's order and its refusals, not Aurora's
 replication (RDS API Reference: SwitchoverGlobalCluster, FailoverGlobalCluster).
 """
@@ -88,9 +89,9 @@ def switchover_global_cluster(self: RDSResponse) -> ActionResult:
 def failover_global_cluster(self: RDSResponse) -> ActionResult:
     allow = str(self.params.get("AllowDataLoss", "false")).lower() == "true"
     switchover = str(self.params.get("Switchover", "false")).lower() == "true"
-    if allow == switchover:
-        raise RDSClientError("InvalidParameterCombination", "FailoverGlobalCluster needs "
-                             "exactly one of AllowDataLoss and Switchover")
+    if allow and switchover:  # without either it is a switchover (RDS API Reference)
+        raise RDSClientError("InvalidParameterCombination", "AllowDataLoss can't be "
+                             "specified together with Switchover")
     return _move_writer(self, "FailoverGlobalCluster")
 
 
