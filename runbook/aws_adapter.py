@@ -271,8 +271,9 @@ class AwsAdapter:
                                          prefer=region)
             if isinstance(step, Step) and step.action == "update_stack":
                 updates[region] = dict(step.arguments)
-        what = "" if pending is None else getattr(pending, "summary", None) or pending.reason
-        return updates, what
+        if pending is None:
+            return updates, ""
+        return updates, pending.summary if isinstance(pending, Step) else pending.reason
 
     def _secret(self, notes: list[str]) -> str | None:
         if not self.allowed(self.home):
