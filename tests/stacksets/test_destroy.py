@@ -5,7 +5,6 @@ every one of its steps (tests/stacksets/teardown_model.py: what AWS holds, chang
 step as AWS would)."""
 
 import dataclasses
-from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
