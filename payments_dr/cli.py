@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-OK, FAILED, USAGE, DRIFTED, ATTENTION, INTERRUPTED = 0, 1, 2, 3, 4, 130
+from toolkit.exit_codes import ATTENTION, DRIFTED, FAILED, INTERRUPTED, OK, USAGE
+
 EXIT_CODES = (
     (OK, "done (status: nothing needs attention; deploy: also when nothing had to change)"),
     (FAILED, "an AWS operation failed or was refused, a phase is blocked, a runbook refused or "
@@ -52,8 +53,9 @@ HELP = {
 }
 
 
-def _common(command: argparse.ArgumentParser, *, config_required: bool = True) -> None:
-    command.add_argument("--config", required=config_required, type=Path,
+def _common(command: argparse.ArgumentParser, *, config_default: Path | None = None) -> None:
+    command.add_argument("--config", required=config_default is None, type=Path,
+                         default=config_default,
                          help="environment file, e.g. stacksets/environments/example.yaml")
     command.add_argument("--output", choices=("text", "json"), default="text",
                          help="json: one JSON document on stdout, messages on stderr")
@@ -73,8 +75,10 @@ def _common(command: argparse.ArgumentParser, *, config_required: bool = True) -
 def parser(verbs: tuple[str, ...] | None = None,
            prog: str = "payments-dr") -> argparse.ArgumentParser:
     """The command line; `verbs` limits it (python -m stacksets: the rollout verbs)."""
-    from stacksets.commands import deploy, destroy, drift, plan, status
     from merchant_keys import commands as keys
+    from runbook import commands as runbook_commands
+    from stacksets.commands import deploy, destroy, drift, plan, status
+    from toolkit.config import EXAMPLE
 
     modules = {"plan": plan, "deploy": deploy, "status": status, "drift": drift,
                "destroy": destroy, "keys": keys}
@@ -83,11 +87,17 @@ def parser(verbs: tuple[str, ...] | None = None,
                                   epilog=EXIT_TABLE)
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in verbs:
-        if name == "dr":  # the runbook parses its own sub-commands (runbook/commands.py)
-            sub.add_parser(name, help=HELP[name], add_help=False)
-            continue
         command = sub.add_parser(name, help=HELP[name], description=HELP[name],
                                  epilog=EXIT_TABLE)
+        if name == "dr":
+            runbook_sub = command.add_subparsers(dest="dr_command", required=True,
+                                                 metavar="COMMAND")
+            for dr_name, text in runbook_commands.HELP.items():
+                dr_command = runbook_sub.add_parser(dr_name, help=text, description=text,
+                                                    epilog=EXIT_TABLE)
+                _common(dr_command, config_default=EXAMPLE if dr_name == "drill" else None)
+                runbook_commands.add_arguments(dr_command, dr_name)
+            continue
         _common(command)
         if name in ROLLOUT:
             command.add_argument("--timeout", type=float, default=4 * 3600,
@@ -103,10 +113,6 @@ def main(argv: list[str] | None = None, verbs: tuple[str, ...] | None = None,
     argv = sys.argv[1:] if argv is None else list(argv)
     session = _Session(output="json" if _wants_json(argv) else "text")
     try:
-        if argv[:1] == ["dr"] and (verbs is None or "dr" in verbs):
-            from runbook import commands as runbook_commands
-
-            return runbook_commands.main(argv[1:])
         args = parser(verbs, prog).parse_args(argv)
         session.start(args)
         return _run(args, session)
@@ -141,9 +147,9 @@ class _Session:
     def start(self, args) -> None:
         from toolkit.report import Reporter
 
+        self.command = " ".join(filter(None, (args.command, getattr(args, "dr_command", None))))
         self.reporter = Reporter(args.output)
-        self.reporter.record("command", args.command)
-        self.command = args.command
+        self.reporter.record("command", self.command)
 
     def ensure_reporter(self):
         if self.reporter is None:
@@ -243,6 +249,8 @@ def _run(args, session: _Session) -> int:
     reporter.record("local", args.local)
     if args.command == "cost":
         return _cost(config, built, reporter)
+    if args.command == "dr":
+        return _runbook(args, session, config, built)
     with _account(args, config, built, reporter) as (aws, config):
         from stacksets.context import Context
         from toolkit import accounts
@@ -251,6 +259,24 @@ def _run(args, session: _Session) -> int:
                                   runner_options={"timeout": getattr(args, "timeout", 4 * 3600)})
         session.context.identity = accounts.check(aws, config)
         return module.run(session.context, args)
+
+
+def _runbook(args, session: _Session, config, built) -> int:
+    """`dr ...`: the game day (rehearsal tooling), or a runbook in the account or, with
+    --local, in the rehearsed account with the rehearsal's stand-ins for /health and lag."""
+    from payments_dr import local
+    from runbook import commands as runbook_commands
+    from toolkit import accounts
+    from toolkit.aws import Aws, new_session
+
+    if args.dr_command == "drill":
+        return local.drill(args, config, built, session.reporter)
+    runbook_commands.check_arguments(args, config)
+    if args.local:
+        return local.runbook(args, config, built, session.reporter)
+    aws = Aws(session=new_session(args.profile))
+    accounts.check(aws, config, avoid=runbook_commands.failed_region(args, config))
+    return runbook_commands.run(args, config, built, aws, session.reporter)
 
 
 def _module(command: str):

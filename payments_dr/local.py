@@ -22,17 +22,47 @@ def _require_moto(what: str) -> None:
                          "pip install -e '.[rehearsal]'")
 
 
+DRILL_BOUNDS = {"payments": (1, 1000), "operator_delay": (0, 3600)}
+
+
 def drill(args, config: Config, built: Bundle, reporter: Reporter) -> int:
     """`dr drill --local`: the game day on this machine (rehearsal/gameday)."""
-    try:
-        _require_moto("dr drill --local")
-    except UsageError as error:
-        reporter.error(str(error))
-        reporter.record("result", "error")
-        return 2
+    if not args.local:
+        raise UsageError("dr drill runs on this machine only: add --local")
+    for option, (low, high) in DRILL_BOUNDS.items():
+        value = getattr(args, option, None)
+        if value is not None and not low <= value <= high:
+            raise UsageError(f"--{option.replace('_', '-')} {value}: allowed {low} to {high}")
+    _require_moto("dr drill --local")
     from rehearsal.gameday import drill as gameday  # starts PostgreSQL and moto
 
     return gameday.main(args, config, built, reporter)
+
+
+def runbook(args, config: Config, built: Bundle, reporter: Reporter) -> int:
+    """`dr status|switchover|failover|failback --local`: the runbook in the account that
+    `deploy --local` left (the same journal), with the rehearsal's stand-ins for each region's
+    /health, Route 53's checks and the replication lag (rehearsal/account/runbook_model.py),
+    each named in the output."""
+    from runbook import commands as runbook_commands
+    from toolkit.aws import Aws, new_session
+
+    with contextlib.ExitStack() as stack:
+        config = enter(stack, args, config, built, reporter)
+        from rehearsal.account import runbook_model
+
+        if args.dr_command != "status" and not args.timeline:
+            args.timeline = _state_path(args, config).with_name(
+                f"dr-{args.dr_command}-{config.environment}.json")
+        model = stack.enter_context(runbook_model.rehearsed(config, args.local_lose))
+        return runbook_commands.run(args, config, built, Aws(session=new_session(None)),
+                                    reporter, probe=model.get, caveats=model.caveats)
+
+
+def _state_path(args, config: Config):
+    from rehearsal import account
+
+    return args.local_state or account.journal.default_path(config.environment)
 
 
 def enter(stack: contextlib.ExitStack, args, config: Config, built: Bundle,
@@ -43,7 +73,7 @@ def enter(stack: contextlib.ExitStack, args, config: Config, built: Bundle,
     from rehearsal import account
 
     stack.enter_context(account.local_aws(config.target.account))
-    state_path = args.local_state or account.journal.default_path(config.environment)
+    state_path = _state_path(args, config)
     try:
         replayed = account.resume(state_path, config.environment)
     except account.journal.JournalError as error:

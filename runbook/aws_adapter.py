@@ -3,7 +3,9 @@
 Every client is made for a named region (`Aws.client(service, region)`), and a region marked
 `failed` is refused before any client for it exists: `dr failover` observes and acts only in the
 surviving region, plus Route 53 / CloudFormation in us-east-1 when us-east-1 is not the failed
-region. Read-only calls that fail are noted in the state (`notes`), never guessed.
+region. The failed region's own `/health` host is still probed from this machine (an HTTPS GET,
+no AWS API): whether it answers is the evidence a failover needs. Read-only calls that fail
+are noted in the state (`notes`), never guessed.
 """
 
 from __future__ import annotations
@@ -15,16 +17,14 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from templates import names as template_names
-
 from toolkit.aws import Aws, error_code
 from toolkit.config import Config
 from toolkit import resource_names as names
 from runbook.decide import GLOBAL_REGION
-from runbook.state import DrState, Member, Step
-# Global stack parameters that say where each failover record and health check points (one
-# definition, shared with deploy, which keeps the preference `dr switchover` chose).
-from stacksets.plan import PREFERENCE_PAIRS
+from runbook.state import DrState, Member
+from toolkit.kernel import Step
+from stacksets import plan, state as rollout_state
+from stacksets.plan import Desired, Observed, Stack
 
 HEALTH_TIMEOUT_SECONDS = 5.0
 
@@ -60,10 +60,30 @@ def writable_from(body: dict[str, Any]) -> bool | None:
     return {"ok": True, "failing": False}.get(database) if isinstance(database, str) else None
 
 
+class RegionGuard:
+    """The `Aws` that code shared with the rollout (`stacksets.state`) reads through: every
+    client comes from the adapter's `client()`, which refuses the failed region."""
+
+    def __init__(self, adapter: "AwsAdapter"):
+        self._adapter = adapter
+
+    def client(self, service: str, region: str) -> Any:
+        return self._adapter.client(service, region)
+
+    def cfn(self, region: str) -> Any:
+        return self.client("cloudformation", region)
+
+    def __getattr__(self, name: str) -> Any:  # call, pages, clock
+        return getattr(self._adapter.aws, name)
+
+
 class AwsAdapter:
-    def __init__(self, aws: Aws, config: Config, *, failed: str | None = None,
-                 get: Callable[[str], tuple[int, dict[str, Any]]] = http_health):
+    def __init__(self, aws: Aws, config: Config, *, desired: Desired | None = None,
+                 failed: str | None = None,
+                 get: Callable[[str], tuple[int, dict[str, Any]]] = http_health,
+                 caveats: tuple[str, ...] = ()):
         self.aws, self.config, self.failed, self.get = aws, config, failed, get
+        self.desired, self.caveats = desired, caveats
         self.home, self.recovery = names.home(config), names.recovery(config)
         self.called: set[str] = set()
 
@@ -102,24 +122,31 @@ class AwsAdapter:
             rpo = self._metric(secondary, "AuroraGlobalDBRPOLag", notes)
         elif secondary:
             notes.append(f"replication lag not read: {secondary} is declared failed")
-        healthy, writable = {}, {}
+        # Every region's own /health host, the lost one included: an HTTPS GET from this
+        # machine is no AWS API call in that region, and it is the evidence a failover needs.
+        healthy, writable, urls = {}, {}, {}
         for region in (self.home, self.recovery):
-            if self.allowed(region):
-                healthy[region], writable[region] = self._health(region, notes)
-        checks, preferred = self._route53(notes) if self.allowed(GLOBAL_REGION) else ({}, None)
+            healthy[region], writable[region] = self._health(region, notes)
+            urls[region] = names.health_url(self.config, region) or ""
+        stack = self._global_stack(notes) if self.allowed(GLOBAL_REGION) else None
+        checks, preferred = self._route53(stack, notes) if stack else ({}, None)
         if not self.allowed(GLOBAL_REGION):
             notes.append("Route 53 and the global stack not read: their control plane is in "
                          f"{GLOBAL_REGION}, declared failed; DNS moves by health checks")
+        updates, pending = self._dns_updates(stack, notes)
         return DrState(
             home=self.home, recovery=self.recovery, global_cluster=names.global_cluster(
                 self.config), global_status=cluster.get("Status", ""),
             failover_status=failover.get("Status", ""),
             failover_to=names.region_of_arn(failover.get("ToDbClusterArn", "")),
             members=members, replication_lag_ms=lag, rpo_lag_ms=rpo, healthy=healthy,
-            writable=writable, health_checks=checks, dns_preferred=preferred,
+            health_urls=urls, writable=writable, health_checks=checks, dns_preferred=preferred,
+            dns_updates=updates, global_stack_status=stack.status if stack else None,
+            global_stack_pending=pending,
             secret_replica=self._secret(notes), table_replicas=self._tables(notes),
             s3_replication=self._s3_replication(notes),
-            observed_regions=tuple(sorted(self.called)), notes=tuple(notes))
+            observed_regions=tuple(sorted(self.called)), notes=tuple(notes),
+            caveats=self.caveats)
 
     def _global_cluster(self, region: str, notes: list[str]) -> dict[str, Any]:
         rds = self.client("rds", region)
@@ -185,30 +212,29 @@ class AwsAdapter:
         status, body = self.get(url)
         return status == 200, writable_from(body)
 
-    def _route53(self, notes: list[str]) -> tuple[dict[str, bool | None], str | None]:
-        cfn = self.client("cloudformation", GLOBAL_REGION)
+    def _global_stack(self, notes: list[str]) -> Stack | None:
+        """The global stack (parameters, outputs, template), read once per observation."""
         try:
-            stack = self.aws.call(cfn.describe_stacks,
-                                  StackName=self.config.global_stack_name)["Stacks"][0]
+            stack = rollout_state.global_stack(RegionGuard(self), self.config)
         except (ClientError, BotoCoreError) as error:
             notes.append(f"global stack: {_why(error)}")
-            return {}, None
-        parameters = {p["ParameterKey"]: p.get("ParameterValue", "")
-                      for p in stack.get("Parameters", [])}
-        outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
-        preferred = names.region_of_host(parameters.get(template_names.PRIMARY_API_TARGET, ""))
+            return None
+        if stack is None:
+            notes.append(f"no global stack {self.config.global_stack_name}: run deploy")
+        return stack
+
+    def _route53(self, stack: Stack, notes: list[str]
+                 ) -> tuple[dict[str, bool | None], str | None]:
+        parameters, outputs = stack.parameters, stack.outputs
+        preferred = names.preferred_region(parameters)
         checks: dict[str, bool | None] = {}
         route53 = self.client("route53", GLOBAL_REGION)
-        for host_key, id_key in ((template_names.PRIMARY_HEALTH_HOST,
-                                  template_names.OUT_PRIMARY_HEALTH_CHECK_ID),
-                                 (template_names.SECONDARY_HEALTH_HOST,
-                                  template_names.OUT_SECONDARY_HEALTH_CHECK_ID)):
-            region = names.region_of_host(parameters.get(host_key, ""))
-            if not region or not outputs.get(id_key):
+        for region, (_, check) in names.failover_records(parameters, outputs).items():
+            if not check:
                 continue
             try:
                 seen = self.aws.call(route53.get_health_check_status,
-                                     HealthCheckId=outputs[id_key])["HealthCheckObservations"]
+                                     HealthCheckId=check)["HealthCheckObservations"]
             except (ClientError, BotoCoreError) as error:
                 notes.append(f"GetHealthCheckStatus {region}: {_why(error)}")
                 checks[region] = None
@@ -220,6 +246,34 @@ class AwsAdapter:
                      for o in seen)
             checks[region] = bool(seen) and ok / len(seen) > 0.18
         return checks, preferred or None
+
+    def _dns_updates(self, stack: Stack | None, notes: list[str]
+                     ) -> tuple[dict[str, dict[str, Any]], str | None]:
+        """(the DNS step's arguments per preferred region, what a deploy would change in the
+        global stack besides the preference), from the regional outputs and the rollout's own
+        planning function. Only with both regions reachable: a switchover or failback makes
+        the DNS step, a failover does not."""
+        if self.failed or self.desired is None or stack is None:
+            if self.desired is None:
+                notes.append("the DNS step is not prepared: no build given")
+            return {}, None
+        try:
+            instances = rollout_state.instances(RegionGuard(self), self.config)
+        except (ClientError, BotoCoreError) as error:
+            notes.append(f"regional outputs: {_why(error)}")
+            return {}, None
+        observed = Observed(global_stack=stack)
+        outputs = {self.config.role_of(r): i.outputs for r, i in instances.items()}
+        pending = plan.next_global_step(self.config, self.desired, observed, outputs)
+        updates = {}
+        for region in self.config.regions:
+            step = plan.next_global_step(self.config, self.desired, observed, outputs,
+                                         prefer=region)
+            if isinstance(step, Step) and step.action == "update_stack":
+                updates[region] = dict(step.arguments)
+        if pending is None:
+            return updates, ""
+        return updates, pending.summary if isinstance(pending, Step) else pending.reason
 
     def _secret(self, notes: list[str]) -> str | None:
         if not self.allowed(self.home):
@@ -262,25 +316,11 @@ class AwsAdapter:
                       **step.arguments)
 
     def prefer_dns(self, step: Step) -> None:
-        """UpdateStack of the global stack with the PRIMARY and SECONDARY parameter values
-        swapped (template unchanged): the PRIMARY record and its check follow the writer."""
+        """UpdateStack of the global stack with the arguments the rollout plans for that
+        preference (template source, capabilities, every parameter: deploy's global phase)."""
         cfn = self.client("cloudformation", step.region)
-        stack = self.aws.call(cfn.describe_stacks,
-                              StackName=self.config.global_stack_name)["Stacks"][0]
-        values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack["Parameters"]}
-        if names.region_of_host(values.get(template_names.PRIMARY_API_TARGET, "")) == \
-                step.arguments["region"]:
-            return
-        for first, second in PREFERENCE_PAIRS:
-            values[first], values[second] = values[second], values[first]
-        swapped = {key for pair in PREFERENCE_PAIRS for key in pair}
-        parameters = [{"ParameterKey": k, "ParameterValue": v} if k in swapped
-                      else {"ParameterKey": k, "UsePreviousValue": True}
-                      for k, v in sorted(values.items())]
         try:
-            self.aws.call(cfn.update_stack, StackName=self.config.global_stack_name,
-                          UsePreviousTemplate=True, Parameters=parameters,
-                          Capabilities=["CAPABILITY_IAM"])
+            self.aws.call(cfn.update_stack, **step.arguments)
         except ClientError as error:
             if "No updates are to be performed" not in str(error):
                 raise

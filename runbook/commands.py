@@ -1,7 +1,11 @@
-"""`python -m stacksets dr COMMAND`: status, switchover, failover, failback, drill.
+"""`payments-dr dr COMMAND`: status, switchover, failover, failback (and the game day, `drill`,
+which the CLI runs from rehearsal/).
 
-Exit status: 0 done (status: everything healthy; --dry-run: the next step was shown); 1 refused,
-failed, timed out, or (status) something is unhealthy, with every reason printed; 2 bad input.
+The CLI (payments_dr/cli.py) parses the command line with `add_arguments`, loads the config
+and the build, makes the `Aws` (the account, or the rehearsed one for `--local`) and calls
+`run`. Exit status (toolkit/exit_codes.py): 0 done (status: everything healthy; --dry-run: the
+next step was shown); 1 refused, failed, blocked or timed out, with every reason printed; 2 bad
+input; 4 (status) something needs attention, every problem listed; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,83 +14,84 @@ import argparse
 import functools
 import time
 from pathlib import Path
+from typing import Callable
 
 from templates.budget import RTO_PARAMETER
 
-from toolkit import bundle as bundle_module
 from toolkit import config as config_module
 from toolkit.aws import Aws
 from runbook import loop
+from toolkit import exit_codes, kernel
 from toolkit import resource_names as names
+from toolkit.exit_codes import FAILED, OK, USAGE
 from runbook import decide as runbook
-from runbook.aws_adapter import AwsAdapter
+from runbook.aws_adapter import AwsAdapter, http_health
+from stacksets.context import desired
 from runbook.timeline import Timeline
 from toolkit.report import Reporter
 
-OK, FAILED, USAGE = 0, 1, 2
-EXAMPLE = Path(__file__).resolve().parent.parent / "stacksets" / "environments" / "example.yaml"
 HELP = {
     "status": "where the writer is, home, replication and RPO lag, health, DNS, replicas; "
               "exit 0 only when everything is healthy",
     "switchover": "planned move of the writer (no data loss): preflight, "
                   "SwitchoverGlobalCluster, wait, verify /health, DNS preference",
-    "failover": "unplanned: FailoverGlobalCluster with AllowDataLoss in the surviving region; "
-                "never calls an API in the failed region; DNS moves by health checks",
+    "failover": "unplanned: FailoverGlobalCluster with AllowDataLoss in the surviving region, "
+                "only on evidence that the other region is lost (its /health host failing "
+                "from here, or its Route 53 check) or with --force --confirm-data-loss "
+                "LOST_REGION; never calls an AWS API in the lost region; DNS moves by health "
+                "checks",
     "failback": "back home once home has rejoined and caught up: switchover home, DNS",
     "drill": "local game day (--local): real PostgreSQL primary and hot standby, real "
              "handlers, Route 53 failover model, client load; reports RTO/RPO and losses",
 }
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m stacksets dr", description=__doc__)
-    sub = top.add_subparsers(dest="dr_command", required=True, metavar="COMMAND")
-    for name, text in HELP.items():
-        command = sub.add_parser(name, help=text, description=text)
-        command.add_argument("--config", type=Path, required=name != "drill",
-                             default=EXAMPLE if name == "drill" else None,
-                             help="environment file, e.g. stacksets/environments/example.yaml")
-        command.add_argument("--output", choices=("text", "json"), default="text")
-        command.add_argument("--build-dir", type=Path, default=None,
-                             help="an existing build.py output (default: build into build/)")
-        if name in ("switchover", "failover"):
-            command.add_argument("--to", required=True, metavar="REGION",
-                                 help="the region that becomes the writer")
-        if name in ("switchover", "failover", "failback"):
-            command.add_argument("--dry-run", action="store_true",
-                                 help="observe and print the next step; change nothing")
-            command.add_argument("--timeline", type=Path, default=None,
-                                 help="JSON timeline file (default dr-<command>-<env>.json); "
-                                      "an unfinished one is resumed")
-            command.add_argument("--timeout", type=float, default=None,
-                                 help="seconds before giving up waiting (default: the RTO, "
-                                      "RecoveryTimeObjectiveMinutes of the global template)")
-            command.add_argument("--poll", type=float, default=10.0,
-                                 help="seconds between observations (default 10)")
-        if name == "failover":
-            command.add_argument("--force", action="store_true",
-                                 help="fail over although Route 53 still sees the other "
-                                      "region healthy (data written there may be lost)")
-        if name == "status":
-            command.add_argument("--lost", metavar="REGION", default=None,
-                                 help="a region known to be down: call nothing there (its "
-                                      "endpoints would only time out)")
-        if name in ("status", "switchover", "failback"):
-            command.add_argument("--max-lag-ms", type=float, default=runbook.DEFAULT_MAX_LAG_MS,
-                                 help="replication lag allowed (default 1000 ms)")
-        if name == "drill":
-            command.add_argument("--local", action="store_true", required=True,
-                                 help="required: the drill runs on this machine only")
-            command.add_argument("--plot", type=Path, default=None, metavar="FILE.png",
-                                 help="requests per second by outcome, with events "
-                                      "(needs the plot extra: matplotlib)")
-            command.add_argument("--payments", type=int, default=None,
-                                 help="client payments to send, one every 3 AWS seconds "
-                                      "(default: until home is back); 13 more follow the failback")
-            command.add_argument("--operator-delay", type=int, default=0, metavar="SECONDS",
-                                 help="AWS seconds between the page and the engineer typing "
-                                      "dr failover (default 0: the automation's lower bound)")
-    return top
+def add_arguments(command: argparse.ArgumentParser, name: str) -> None:
+    """The options of `dr <name>` beyond the common ones (--config, --output, --build-dir,
+    --profile, --local, --local-state)."""
+    if name in ("switchover", "failover"):
+        command.add_argument("--to", required=True, metavar="REGION",
+                             help="the region that becomes the writer")
+    if name in ("switchover", "failover", "failback"):
+        command.add_argument("--dry-run", action="store_true",
+                             help="observe and print the next step; change nothing")
+        command.add_argument("--timeline", type=Path, default=None,
+                             help="JSON timeline file (default dr-<command>-<env>.json); "
+                                  "an unfinished one is resumed")
+        command.add_argument("--timeout", type=float, default=None,
+                             help="seconds before giving up waiting (default: the RTO, "
+                                  "RecoveryTimeObjectiveMinutes of the global template)")
+        command.add_argument("--poll", type=float, default=10.0,
+                             help="seconds between observations (default 10)")
+    if name == "failover":
+        command.add_argument("--force", action="store_true",
+                             help="fail over without evidence that the other region is "
+                                  "lost, or against a healthy answer from it (its "
+                                  "unreplicated writes are lost); needs --confirm-data-loss")
+        command.add_argument("--confirm-data-loss", metavar="LOST_REGION", default=None,
+                             help="with --force: the region whose unreplicated writes you "
+                                  "accept to lose, typed out (the region that is not --to)")
+    if name == "status":
+        command.add_argument("--lost", metavar="REGION", default=None,
+                             help="a region known to be down: call nothing there (its "
+                                  "endpoints would only time out)")
+    if name in ("status", "switchover", "failback"):
+        command.add_argument("--max-lag-ms", type=float, default=runbook.DEFAULT_MAX_LAG_MS,
+                             help="replication lag allowed (default 1000 ms)")
+    if name != "drill":
+        command.add_argument("--local-lose", metavar="REGION", default=None,
+                             help="--local only: rehearse REGION lost (its /health answers "
+                                  "nothing, every AWS call there fails)")
+    if name == "drill":
+        command.add_argument("--plot", type=Path, default=None, metavar="FILE.png",
+                             help="requests per second by outcome, with events "
+                                  "(needs the plot extra: matplotlib)")
+        command.add_argument("--payments", type=int, default=None,
+                             help="client payments to send, one every 3 AWS seconds "
+                                  "(default: until home is back); 13 more follow the failback")
+        command.add_argument("--operator-delay", type=int, default=0, metavar="SECONDS",
+                             help="AWS seconds between the page and the engineer typing "
+                                  "dr failover (default 0: the automation's lower bound)")
 
 
 def rto_seconds(built) -> float:
@@ -95,53 +100,77 @@ def rto_seconds(built) -> float:
     return float(declared) * 60
 
 
-def _load(args, reporter: Reporter):
-    built = (bundle_module.load(args.build_dir) if args.build_dir
-             else bundle_module.build_in_memory())
-    return built, config_module.load(args.config, built.regional.parameters)
+def _usage(reporter: Reporter, error: Exception | str, finish: bool = True) -> int:
+    reporter.error(str(error))
+    reporter.record("result", "error")
+    reporter.record("error", str(error))
+    if finish:
+        reporter.finish()
+    return USAGE
 
 
-def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    reporter = Reporter(args.output)
-    reporter.record("command", f"dr {args.dr_command}")
+def check_arguments(args, config) -> None:
+    """The regions named on the command line are this environment's; a forced failover names
+    the lost region."""
+    for option in ("to", "lost", "local_lose"):
+        value = getattr(args, option, None)
+        if value is not None and value not in config.regions:
+            raise config_module.ConfigError(str(args.config), [
+                f"--{option.replace('_', '-')} {value!r}: allowed are this environment's "
+                f"regions {names.home(config)} (home) and {names.recovery(config)} (recovery)"])
+    if getattr(args, "local_lose", None) and not getattr(args, "local", False):
+        raise config_module.ConfigError("command line", [
+            "--local-lose marks a region lost in the rehearsal: it needs --local"])
+    if args.dr_command == "failover":
+        check_force(args, _other_region(config, args.to))
+
+
+def run(args, config, built, aws: Aws, reporter: Reporter, *,
+        probe: Callable[[str], tuple[int, dict]] = http_health,
+        caveats: tuple[str, ...] = ()) -> int:
+    """`dr status|switchover|failover|failback` with the caller's `Aws`: a session for the
+    account, or one made inside the rehearsal for `--local`, whose stand-ins come in as `probe`
+    (each region's GET /health) and `caveats` (printed with every state). Returns the exit
+    code (toolkit/exit_codes.py); the caller finishes the report."""
     try:
-        built, config = _load(args, reporter)
-        bounds = {"payments": (1, 1000), "operator_delay": (0, 3600)}
-        for option, (low, high) in bounds.items():
-            value = getattr(args, option, None)
-            if value is not None and not low <= value <= high:
-                raise config_module.ConfigError("command line", [
-                    f"--{option.replace('_', '-')} {value}: allowed {low} to {high}"])
-        for option in ("to", "lost"):
-            value = getattr(args, option, None)
-            if value is not None and value not in config.regions:
-                raise config_module.ConfigError(str(args.config), [
-                    f"--{option} {value!r}: allowed are this environment's regions "
-                    f"{names.home(config)} (home) and {names.recovery(config)} (recovery)"])
-    except (config_module.ConfigError, bundle_module.BuildError, OSError) as error:
-        reporter.error(str(error))
-        reporter.record("result", "error")
-        reporter.record("error", str(error))
-        reporter.finish()
-        return USAGE
-    if args.dr_command == "drill":  # rehearsal tooling: payments_dr.local runs it
-        from payments_dr import local
+        check_arguments(args, config)
+    except config_module.ConfigError as error:
+        return _usage(reporter, error, finish=False)
+    adapter = AwsAdapter(aws, config, desired=desired(config, built),
+                         failed=failed_region(args, config),
+                         get=probe, caveats=caveats)
+    return _command(adapter, args, config, built, reporter)
 
-        code = local.drill(args, config, built, reporter)
-        reporter.finish()
-        return code
-    aws = Aws()
-    failed = _other_region(config, args.to) if args.dr_command == "failover" else \
-        getattr(args, "lost", None)
-    adapter = AwsAdapter(aws, config, failed=failed)
+
+def _command(adapter, args, config, built, reporter: Reporter) -> int:
     if args.dr_command == "status":
-        code = status(adapter, args.max_lag_ms, reporter)
-    else:
-        code = execute(adapter, decider(args, config), args, config, reporter,
-                       rto_seconds(built))
-    reporter.finish()
-    return code
+        return status(adapter, args.max_lag_ms, reporter)
+    return execute(adapter, decider(args, config), args, config, reporter, rto_seconds(built))
+
+
+def check_force(args, lost: str) -> None:
+    """`--force` fails over without evidence that `lost` is lost: it takes that region typed
+    out, so it cannot be done by habit or by a flag left in a shell history line."""
+    if args.force and args.confirm_data_loss is None:
+        raise config_module.ConfigError("command line", [
+            f"--force needs --confirm-data-loss {lost}: type the region whose unreplicated "
+            "writes you accept to lose"])
+    if args.force and args.confirm_data_loss != lost:
+        raise config_module.ConfigError("command line", [
+            f"--confirm-data-loss {args.confirm_data_loss!r}: type the lost region, {lost} "
+            f"(--to {args.to} is the one that becomes the writer)"])
+    if args.confirm_data_loss is not None and not args.force:
+        raise config_module.ConfigError("command line", [
+            "--confirm-data-loss is only read with --force (without both, a failover needs "
+            "evidence that the other region is lost)"])
+
+
+def failed_region(args, config) -> str | None:
+    """The region this command must not call: the lost one (failover: the region that is not
+    --to; status: --lost)."""
+    if args.dr_command == "failover":
+        return _other_region(config, args.to)
+    return getattr(args, "lost", None)
 
 
 def _other_region(config, region: str) -> str:
@@ -152,7 +181,8 @@ def decider(args, config):
     if args.dr_command == "switchover":
         return functools.partial(runbook.switchover, to=args.to, max_lag_ms=args.max_lag_ms)
     if args.dr_command == "failover":
-        return functools.partial(runbook.failover, to=args.to, force=args.force)
+        return functools.partial(runbook.failover, to=args.to,
+                                 confirm_data_loss=args.confirm_data_loss if args.force else None)
     return functools.partial(runbook.failback, max_lag_ms=args.max_lag_ms)
 
 
@@ -167,7 +197,7 @@ def status(adapter, max_lag_ms: float, reporter: Reporter) -> int:
     reporter.record("state", state.to_json())
     reporter.record("problems", found)
     reporter.record("result", "healthy" if not found else "unhealthy")
-    return OK if not found else FAILED
+    return OK if not found else exit_codes.ATTENTION
 
 
 def state_lines(state) -> list[str]:
@@ -186,6 +216,7 @@ def state_lines(state) -> list[str]:
                     f" table={state.table_replicas.get(region, '?')}"
                     f" s3-failed={state.s3_replication.get(region, {}).get('failed', '?')}")
     rows += [f"  note: {note}" for note in state.notes]
+    rows += [f"  {caveat}" for caveat in state.caveats]
     return rows
 
 
@@ -210,7 +241,7 @@ def execute(adapter, decide, args, config, reporter: Reporter, rto: float = 1800
     return OK if result.ok else FAILED
 
 
-def report_result(result: loop.Result, timeline: Timeline, reporter: Reporter,
+def report_result(result: kernel.Result, timeline: Timeline, reporter: Reporter,
                   dry_run: bool = False, rto: float = 1800.0) -> None:
     if result.first is not None:
         for line in state_lines(result.first):
@@ -230,7 +261,7 @@ def report_result(result: loop.Result, timeline: Timeline, reporter: Reporter,
     else:
         (reporter.info if result.ok else reporter.error)(result.message)
     reporter.record("result", result.outcome)
-    reporter.record("runbook", result.to_json())
+    reporter.record("runbook", loop.result_json(result))
     reporter.record("timeline", timeline.to_json(result.outcome)["entries"])
     if result.first is not None:
         reporter.record("rpo_lag_ms_last_seen", result.first.rpo_lag_ms)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from templates import names
 
-from runbook.state import (SECRET_IN_SYNC, TABLE_ACTIVE, Decision, Done, DrState, Refuse,
-                                Step, Wait)
+from runbook.state import SECRET_IN_SYNC, TABLE_ACTIVE, DrState
+from toolkit.kernel import Blocked, Decision, Done, Refuse, Step, Wait
 
 GLOBAL_REGION = names.GLOBAL_REGION  # Route 53's control plane and its health-check metrics
 DEFAULT_MAX_LAG_MS = 1000.0  # Aurora global database: typical lag under a second
@@ -40,12 +40,25 @@ def _writer_ready(state: DrState, region: str) -> Wait | None:
     return None
 
 
-def _dns_step(state: DrState, region: str) -> Step | None:
+def _dns_step(state: DrState, region: str) -> Step | Wait | Blocked | None:
+    if state.global_stack_status and state.global_stack_status.endswith("_IN_PROGRESS"):
+        return Wait(f"the global stack is {state.global_stack_status}")
     if state.dns_preferred == region:
         return None
-    return Step("prefer-dns", "prefer_dns", GLOBAL_REGION, {"region": region},
-                f"make the PRIMARY failover record point at {region} "
-                f"(now {state.dns_preferred}): update of the global stack in {GLOBAL_REGION}")
+    if state.global_stack_pending:
+        return Blocked("prefer-dns", "the global stack is not what this build and config make "
+                       f"it ({state.global_stack_pending}): the DNS step would deploy that too; "
+                       f"the writer is in place, DNS still prefers {state.dns_preferred}: run "
+                       "deploy (it keeps the preference), then this again")
+    arguments = state.dns_updates.get(region)
+    if arguments is None:
+        return Blocked("prefer-dns", f"the global stack's update that makes DNS prefer {region} "
+                       "could not be prepared (see the notes); the writer is in place, DNS "
+                       f"still prefers {state.dns_preferred}: run deploy, then this again")
+    return Step("prefer-dns", "prefer_dns", GLOBAL_REGION, arguments,
+                f"make the PRIMARY failover record point at {region} (now "
+                f"{state.dns_preferred}): deploy's UpdateStack of the global stack in "
+                f"{GLOBAL_REGION}, with that preference", targets=(region,))
 
 
 def preflight(state: DrState, to: str, max_lag_ms: float) -> list[str]:
@@ -75,6 +88,11 @@ def preflight(state: DrState, to: str, max_lag_ms: float) -> list[str]:
         status = state.table_replicas.get(region)
         if status != TABLE_ACTIVE:
             problems.append(f"table replica in {region} is {status!r}, not {TABLE_ACTIVE}")
+    if state.dns_preferred != to and state.global_stack_pending:
+        problems.append(f"the global stack is not what this build and config make it "
+                        f"({state.global_stack_pending}): the DNS step would deploy that too; "
+                        "run deploy first, or run dr with the build that was deployed "
+                        "(--build-dir)")
     return problems
 
 
@@ -100,9 +118,29 @@ def switchover(state: DrState, to: str, max_lag_ms: float = DEFAULT_MAX_LAG_MS) 
                 f"SwitchoverGlobalCluster: {state.writer} -> {to} (planned, no data loss)")
 
 
-def failover(state: DrState, to: str, force: bool = False) -> Decision:
+def lost_evidence(state: DrState, lost: str, to: str) -> list[str]:
+    """Why `lost` cannot be taken for lost (empty: it can). Positive evidence is needed: its
+    own /health host unreachable or failing from here, or its Route 53 health check failing;
+    any healthy answer refuses (pure)."""
+    advice = (f"use `dr switchover --to {to}` (no data loss), or, if {lost} is really lost, "
+              f"--force --confirm-data-loss {lost}")
+    if state.health_checks.get(lost) is True:
+        return [f"Route 53 reports {lost} healthy: it is not lost, and a failover loses its "
+                f"unreplicated writes; {advice}"]
+    if state.healthy.get(lost) is True:
+        return [f"GET {state.health_urls.get(lost, '/health')} answers 200 from here: {lost} "
+                f"is not lost, and a failover loses its unreplicated writes; {advice}"]
+    if state.healthy.get(lost) is None and state.health_checks.get(lost) is None:
+        return [f"no evidence that {lost} is lost: its /health was not read and Route 53 was "
+                f"not asked; if it is lost, run with --force --confirm-data-loss {lost}"]
+    return []
+
+
+def failover(state: DrState, to: str, confirm_data_loss: str | None = None) -> Decision:
     """Unplanned: FailoverGlobalCluster with AllowDataLoss, called in `to`; DNS is left to the
-    health checks (Route 53's control plane may be in the failed region)."""
+    health checks (Route 53's control plane may be in the failed region). Only on positive
+    evidence that the other region is lost, or when the operator typed that region as
+    `confirm_data_loss` (`--force --confirm-data-loss REGION`)."""
     if to not in state.regions:
         return Refuse((f"--to {to}: not one of this environment's regions {state.regions}",))
     failed = state.other(to)
@@ -121,10 +159,11 @@ def failover(state: DrState, to: str, force: bool = False) -> Decision:
     if target is None:
         problems.append(f"{to} has no cluster in global cluster {state.global_cluster} as seen "
                         f"from {to}: nothing to promote")
-    if state.health_checks.get(failed) is True and not force:
-        problems.append(f"Route 53 reports {failed} healthy: a failover loses unreplicated "
-                        f"writes; use `dr switchover --to {to}` (no data loss), or --force if "
-                        f"{failed} is really lost")
+    if confirm_data_loss is not None and confirm_data_loss != failed:
+        problems.append(f"--confirm-data-loss {confirm_data_loss}: the region whose "
+                        f"unreplicated writes would be lost is {failed}")
+    elif confirm_data_loss is None:
+        problems += lost_evidence(state, failed, to)
     if problems:
         return Refuse(tuple(problems))
     assert target is not None

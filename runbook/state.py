@@ -1,8 +1,9 @@
-"""What a runbook sees (`DrState`) and what it may decide (`Step`, `Wait`, `Refuse`, `Done`).
+"""What a runbook sees: `DrState`. What it may decide are the decision kernel's types
+(`toolkit/kernel.py`: Step, Wait, Blocked, Refuse, Done), as for the rollout and the teardown.
 
 Plain frozen data: the AWS adapter and the local drill adapter both produce a `DrState`, and
-`runbook.next_step()` reads nothing else. A value that could not be observed is `None` (the
-failed region is never asked), never a guess.
+the runbook functions (`runbook/decide.py`) read nothing else. A value that could not be
+observed is `None` (the failed region is never asked), never a guess.
 """
 
 from __future__ import annotations
@@ -40,9 +41,18 @@ class DrState:
     rpo_lag_ms: float | None = None             # AuroraGlobalDBRPOLag, secondary
     last_replicated_at: str | None = None       # newest transaction the secondary replayed
     healthy: Mapping[str, bool | None] = field(default_factory=dict)    # GET /health 200
+    health_urls: Mapping[str, str] = field(default_factory=dict)       # what was probed
     writable: Mapping[str, bool | None] = field(default_factory=dict)   # /health "writable"
     health_checks: Mapping[str, bool | None] = field(default_factory=dict)  # Route 53 view
     dns_preferred: str | None = None            # region of the PRIMARY failover record
+    # The global stack's UpdateStack arguments that make DNS prefer each region, computed by
+    # the rollout's own function (stacksets/plan.py next_global_step): deploy's global-phase
+    # call with the preference moved. Empty when not observed (a region lost, no build).
+    dns_updates: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    global_stack_status: str | None = None
+    # What a deploy would change in the global stack besides the preference ("" nothing;
+    # None not observed): the DNS step would carry it, so a switchover refuses first.
+    global_stack_pending: str | None = None
     secret_replica: str | None = None           # replica's ReplicationStatus
     table_replicas: Mapping[str, str] = field(default_factory=dict)
     # S3 replication out of each region's receipts bucket, last 15 minutes:
@@ -50,6 +60,7 @@ class DrState:
     s3_replication: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     observed_regions: tuple[str, ...] = ()      # regions whose APIs were called
     notes: tuple[str, ...] = ()                 # what could not be observed, and why
+    caveats: tuple[str, ...] = ()               # stand-ins the observation rests on (rehearsal)
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -93,38 +104,14 @@ class DrState:
             "members": [m.__dict__ for m in self.members],
             "replication_lag_ms": self.replication_lag_ms, "rpo_lag_ms": self.rpo_lag_ms,
             "last_replicated_at": self.last_replicated_at,
-            "healthy": dict(self.healthy), "writable": dict(self.writable),
+            "healthy": dict(self.healthy), "health_urls": dict(self.health_urls),
+            "writable": dict(self.writable),
             "health_checks": dict(self.health_checks),
             "dns_preferred": self.dns_preferred, "dns_serving": self.dns_serving,
+            "global_stack_status": self.global_stack_status,
+            "global_stack_pending": self.global_stack_pending,
             "secret_replica": self.secret_replica, "table_replicas": dict(self.table_replicas),
             "s3_replication": {r: dict(v) for r, v in self.s3_replication.items()},
             "observed_regions": list(self.observed_regions), "notes": list(self.notes),
+            "caveats": list(self.caveats),
         }
-
-
-@dataclass(frozen=True)
-class Step:
-    """One action: `action` names an adapter method, `region` where its API is called."""
-    name: str
-    action: str
-    region: str
-    arguments: Mapping[str, Any]
-    summary: str
-
-
-@dataclass(frozen=True)
-class Wait:
-    reason: str
-
-
-@dataclass(frozen=True)
-class Refuse:
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Done:
-    summary: str
-
-
-Decision = Step | Wait | Refuse | Done

@@ -9,14 +9,16 @@ is attempted.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
 from toolkit.aws import Aws, error_code, error_message
 from toolkit.config import Config
 from toolkit.errors import RolloutError, StaleState  # noqa: F401 (re-exported)
-from stacksets.plan import Step
+from toolkit import kernel
+from toolkit.kernel import Step
 from toolkit.report import Reporter
 from stacksets.state import RUNNING
 
@@ -27,6 +29,10 @@ FAILED_INSTANCE = ("FAILED", "INOPERABLE", "CANCELLED")
 NO_UPDATES = "No updates are to be performed"
 HEARTBEAT = 30.0  # seconds: the longest a CI log goes without a line while waiting
 CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
+# What a step's action is, from its boto3 method: a plain stack's operation is waited on by the
+# stack's status, a StackSet operation by its operation id; these answer at once.
+STACK_ACTIONS = frozenset({"create_stack", "update_stack", "delete_stack"})
+SYNCHRONOUS = frozenset({"create_stack_set", "delete_stack_set"})
 
 
 def stack_state(status: str) -> str:
@@ -98,18 +104,18 @@ class Runner:
     def run(self, step: Step) -> dict[str, Any]:
         """Run one step to completion; returns its record for the report."""
         self.reporter.info(f"-> {step.summary}")
-        record = {"phase": step.phase, "action": step.action, "regions": list(step.targets)}
-        if step.action == "create_stack_set":
-            self.aws.call(self.cfn.create_stack_set, **step.arguments)
-            return {**record, "result": "created"}
-        if not step.stack_set:
+        record = {"phase": step.name, "action": step.action, "regions": list(step.targets)}
+        if step.action in SYNCHRONOUS:
+            self.aws.call(getattr(self.cfn, step.action), **step.arguments)
+            return {**record, "result": step.action.split("_")[0] + "d"}
+        if step.action in STACK_ACTIONS:
             return {**record, **self.run_stack(step)}
         # Set before the call: an interruption while it is on the wire may leave it started.
         self.current = (f"operation {step.arguments.get('OperationId', '(being started)')} "
-                        f"({step.phase}) on {self.config.stack_set_name}")
+                        f"({step.name}) on {self.config.stack_set_name}")
         operation_id = self.start(step)
-        self.current = f"operation {operation_id} ({step.phase}) on {self.config.stack_set_name}"
-        self.wait(operation_id, step.phase)
+        self.current = f"operation {operation_id} ({step.name}) on {self.config.stack_set_name}"
+        self.wait(operation_id, step.name)
         self.current = None
         return {**record, "operation_id": operation_id, "result": "SUCCEEDED"}
 
@@ -256,7 +262,7 @@ class Runner:
                 self.reporter.info(f"   {name}: no changes")
                 return {"result": "no changes"}
             raise
-        result = self.wait_stack(step.region, name, step.phase, since)
+        result = self.wait_stack(step.region, name, step.name, since)
         self.current = None
         return {"result": result}
 
@@ -294,3 +300,68 @@ class Runner:
                                    f"{self.latest_stack_event(region, name) or 'no event yet'}")
                 last_line = now
             delay = self._sleep(delay)
+
+
+# --- the kernel's world and log for the rollout and the teardown ------------------------------
+POLL = 10.0  # seconds between observations while a step settles or the teardown waits
+
+
+@dataclass
+class StackSetWorld:
+    """What `deploy` and `destroy` run on the decision kernel: `observe` reads AWS, the Runner
+    runs each step (with progress and heartbeats) and returns its record for the report."""
+    runner: Runner
+    observe: Callable[[], Any]
+
+    def act(self, step: Step) -> dict[str, Any]:
+        return self.runner.run(step)
+
+    def sleep(self, seconds: float) -> None:
+        self.runner.aws.clock.sleep(seconds)
+
+    def now(self) -> float:
+        return self.runner.aws.clock.now()
+
+
+class ReportLog(kernel.Log):
+    """Each step's record goes into the report's `phases`, a blocked phase with its reason."""
+
+    def __init__(self, reporter: Reporter):
+        self.reporter = reporter
+        self.last_wait = ""
+
+    def waiting(self, reason: str) -> None:
+        if reason != self.last_wait:  # one line per reason, not one per poll
+            self.reporter.info(f"   waiting: {reason}")
+        self.last_wait = reason
+
+    def started(self, step: Step) -> None:
+        self.last_wait = ""
+
+    def finished(self, step: Step, record: Any) -> None:
+        self.reporter.append("phases", record)
+
+    def stale(self, step: Step, error: StaleState) -> None:
+        self.reporter.info(f"   the stack set changed since it was read ({error}); reading it "
+                           "again")
+
+    def stopped(self, result: kernel.Result) -> None:
+        if result.outcome == kernel.BLOCKED:
+            self.reporter.append("phases", {"phase": result.decision.name, "result": "BLOCKED",
+                                            "reason": result.decision.reason})
+
+
+def raise_unless_done(result: kernel.Result, what: str, command: str) -> None:
+    """The rollout's and the teardown's one error path: a result that is not done becomes the
+    exception the CLI reports (a step's own error as it was raised)."""
+    if result.ok:
+        return
+    if result.outcome == kernel.FAILED and result.error is not None:
+        raise result.error
+    if result.outcome == kernel.BLOCKED:
+        raise RolloutError(f"{result.decision.name} phase blocked: {result.decision.reason}; "
+                           f"the {what} is not complete (re-run {command} once the cause is "
+                           "fixed)")
+    advice = (f"; re-run {command} once AWS shows it (it continues from what AWS holds)"
+              if result.outcome == kernel.STUCK else "")
+    raise RolloutError(f"{command}: {result.message}{advice}", list(result.reasons))

@@ -1,8 +1,8 @@
 """The rollout as pure functions: desired state + observed state -> the next operation.
 
-Nothing here calls AWS. `next_step()` is the whole ordering logic, and `deploy` is a loop
-around it (observe, run the step, observe again), which is what makes a re-run resume from
-whatever AWS holds: a phase that is done is simply not chosen again.
+Nothing here calls AWS. `next_step()` is the whole ordering logic, and `deploy` runs it on the
+decision kernel (`toolkit/kernel.py`: observe, run the step, observe again), which is what
+makes a re-run resume from whatever AWS holds: a phase that is done is simply not chosen again.
 
 Order (SPEC "Rollout tool"; each line is one StackSet operation, or a stack operation):
   foundation   CreateStackInstances: the stack set's values (RecoveryVpcId and
@@ -39,6 +39,7 @@ from typing import Any, Mapping
 from templates import names
 
 from toolkit.config import SERVICE_MANAGED, Config
+from toolkit.kernel import Blocked, Decision, Done, Step
 
 FOUNDATION, JOIN, PEER_ROUTES, OVERRIDES, TEMPLATE, GLOBAL = (
     "foundation", "join", "peer-routes", "overrides", "template", "global")
@@ -120,24 +121,6 @@ class Desired:
     @property
     def regional_outputs(self) -> Mapping[str, Any]:
         return self.regional_template.get("Outputs", {})
-
-
-@dataclass(frozen=True)
-class Step:
-    phase: str
-    action: str       # the boto3 method name
-    region: str       # where the call is made
-    arguments: Mapping[str, Any]
-    summary: str
-    targets: tuple[str, ...] = ()
-    stack_set: bool = True  # a StackSet operation (waited on by operation id)
-
-
-@dataclass(frozen=True)
-class Blocked:
-    """The rollout cannot go further yet, for a reason that is not a failure."""
-    phase: str
-    reason: str
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -487,19 +470,20 @@ def outputs_by_role(config: Config, observed: Observed) -> dict[str, Mapping[str
     return {config.role_of(r): i.outputs for r, i in observed.instances.items()}
 
 
-def next_step(config: Config, desired: Desired, observed: Observed) -> Step | Blocked | None:
-    """The single next operation of a rollout from `observed` towards `desired`; None when
-    nothing is left to do. Deterministic: the same inputs give the same step and the same
-    operation id."""
+def next_step(config: Config, desired: Desired, observed: Observed) -> Decision:
+    """The single next operation of a rollout from `observed` towards `desired` (a `Step`), why
+    it cannot go on (`Blocked`), or `Done`. Deterministic: the same inputs give the same step
+    and the same operation id."""
     if observed.stack_set is None:
         return Step(FOUNDATION, "create_stack_set", config.administration_region,
                     create_stack_set_args(config, desired),
-                    f"create stack set {config.stack_set_name}", stack_set=False)
+                    f"create stack set {config.stack_set_name}")
     step = _stack_set_step(config, desired, observed) or _instances_step(config, desired,
                                                                          observed)
     if step is not None:
         return step
-    return next_global_step(config, desired, observed, outputs_by_role(config, observed))
+    return next_global_step(config, desired, observed, outputs_by_role(config, observed)) or \
+        Done("both regions and the global stack match the build and the config")
 
 
 def _stack_set_step(config: Config, desired: Desired, observed: Observed) -> Step | None:
@@ -601,12 +585,20 @@ def prefers_recovery(stack: Stack | None, outputs: Mapping[str, Mapping[str, str
 
 
 def next_global_step(config: Config, desired: Desired, observed: Observed,
-                     outputs: Mapping[str, Mapping[str, str]]) -> Step | Blocked | None:
+                     outputs: Mapping[str, Mapping[str, str]],
+                     prefer: str | None = None) -> Step | Blocked | None:
+    """The global stack's operation, if any. `prefer`: the region the PRIMARY failover record
+    is to point at; by default where the deployed stack points it (home for a new one), so a
+    deploy keeps what `dr switchover` chose. `dr switchover` and `dr failback` make their DNS
+    step with this function, so its call is deploy's, with only the preference moved."""
     parameters = global_parameters(config, desired, outputs)
     if isinstance(parameters, Blocked):
         return parameters
     stack = observed.global_stack
-    if prefers_recovery(stack, outputs):
+    if prefer is None:
+        prefer = config.recovery_region if prefers_recovery(stack, outputs) \
+            else config.home_region
+    if prefer == config.recovery_region:
         parameters = swap_preference(parameters)
     after = stack.version if stack else ""
     if stack is not None and stack.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
@@ -614,13 +606,11 @@ def next_global_step(config: Config, desired: Desired, observed: Observed,
         # "Stack status codes").
         return Step(GLOBAL, "delete_stack", GLOBAL_REGION,
                     {"StackName": config.global_stack_name},
-                    f"{GLOBAL}: delete {config.global_stack_name} ({stack.status}) to recreate it",
-                    stack_set=False)
+                    f"{GLOBAL}: delete {config.global_stack_name} ({stack.status}) to recreate it")
     if stack is None:
         return Step(GLOBAL, "create_stack", GLOBAL_REGION,
                     global_stack_args(config, desired, parameters, True, after),
-                    f"{GLOBAL}: create_stack {config.global_stack_name} in {GLOBAL_REGION}",
-                    stack_set=False)
+                    f"{GLOBAL}: create_stack {config.global_stack_name} in {GLOBAL_REGION}")
     changed = parameters_differ(parameters, stack.parameters,
                                 desired.global_template.get("Parameters", {}))
     same_template = _same_template(stack.template, desired.global_template)
@@ -629,8 +619,7 @@ def next_global_step(config: Config, desired: Desired, observed: Observed,
             (["parameters " + ", ".join(changed)] if changed else [])
         return Step(GLOBAL, "update_stack", GLOBAL_REGION,
                     global_stack_args(config, desired, parameters, False, after),
-                    f"{GLOBAL}: update_stack {config.global_stack_name} ({'; '.join(what)})",
-                    stack_set=False)
+                    f"{GLOBAL}: update_stack {config.global_stack_name} ({'; '.join(what)})")
     return None
 
 

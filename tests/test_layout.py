@@ -5,6 +5,7 @@
 - the operator commands (toolkit, stacksets, runbook, merchant_keys, standby_cost) never import
   the rehearsal tooling (rehearsal/, the `rehearsal` extra): only payments_dr/local.py does, and
   only when a command is given --local or `dr drill`;
+- payments_dr (the console command) is the top: nothing imports it;
 - setup.cfg installs exactly the packages on disk.
 """
 
@@ -91,6 +92,13 @@ def test_the_build_imports_no_operator_tool():
 @pytest.mark.parametrize("package", OPERATOR)
 def test_operator_commands_do_not_import_the_rehearsal_tooling(package):
     assert offenders(package, {"rehearsal"}) == {}
+
+
+@pytest.mark.parametrize("package", (*OPERATOR, "rehearsal"))
+def test_the_cli_is_the_top_no_command_imports_it(package):
+    """(`python -m stacksets`, stacksets/__main__.py, is an entry point into the CLI.)"""
+    found = offenders(package, {"payments_dr"})
+    assert {m: v for m, v in found.items() if not m.endswith(".__main__")} == {}
 
 
 def test_only_the_local_entry_of_the_cli_imports_the_rehearsal_tooling():

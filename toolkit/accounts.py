@@ -16,9 +16,14 @@ from toolkit.config import Config
 from toolkit.errors import RolloutError
 
 
-def check(aws: Aws, config: Config) -> dict[str, str]:
-    """The caller's identity, or a refusal when it is not the target account."""
-    identity = aws.identity(config.administration_region)
+def check(aws: Aws, config: Config, avoid: str | None = None) -> dict[str, str]:
+    """The caller's identity, or a refusal when it is not the target account. STS is asked in
+    the administration region (its partition's endpoint), or in the other configured region
+    when the administration region is `avoid` (a region the runbook must not call: lost)."""
+    region = config.administration_region
+    if region == avoid:
+        region = next(r for r in config.regions if r != avoid)
+    identity = aws.identity(region)
     if identity["account"] != config.target.account:
         raise RolloutError(
             f"the credentials are for account {identity['account']}, but target.account is "

@@ -21,6 +21,8 @@ import yaml
 
 from templates import names
 
+# The example environment, which works with --local (and the game day's default config).
+EXAMPLE = Path(__file__).resolve().parents[1] / "stacksets" / "environments" / "example.yaml"
 SELF_MANAGED, SERVICE_MANAGED = "SELF_MANAGED", "SERVICE_MANAGED"
 PERMISSION_MODELS = {"self-managed": SELF_MANAGED, "service-managed": SERVICE_MANAGED}
 ACCOUNT_ID = re.compile(r"^\d{12}$")

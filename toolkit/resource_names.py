@@ -10,8 +10,9 @@ failed one). `home` and `recovery` are the only places that know the config's ke
 from __future__ import annotations
 
 import re
+from typing import Mapping
 
-from templates import names, physical_names
+from templates import dns, names, physical_names
 from templates.physical_names import S3_REPLICATION_RULE_ID as S3_REPLICATION_RULE  # noqa: F401
 
 from toolkit.config import Config
@@ -82,3 +83,29 @@ def region_of_host(host: str) -> str:
     if "execute-api" in parts[:-2]:
         return parts[parts.index("execute-api") + 1]
     return parts[0] if len(parts) > 2 and _REGION.fullmatch(parts[0]) else ""
+
+
+# The failover records of the global stack, from the template's own definition: (record, its
+# health host parameter, the output naming its Route 53 health check).
+FAILOVER_RECORDS = tuple((endpoint.role.upper(), endpoint.health_host,
+                          endpoint.health_check_output) for endpoint in dns.ENDPOINTS)
+
+
+def failover_records(parameters: Mapping[str, str],
+                     outputs: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """{region: (record, health check id)} as the global stack holds them now. A record and
+    its health check belong to the region its health host names (`<region>.<domain>`): after
+    `dr switchover` the PRIMARY record points at the recovery region. Records whose host names
+    no region are left out."""
+    found = {}
+    for record, host, check in FAILOVER_RECORDS:
+        region = region_of_host(parameters.get(host, ""))
+        if region:
+            found[region] = (record, outputs.get(check, ""))
+    return found
+
+
+def preferred_region(parameters: Mapping[str, str]) -> str | None:
+    """The region of the PRIMARY failover record: the one DNS prefers while it is healthy."""
+    return next((region for region, (record, _) in failover_records(parameters, {}).items()
+                 if record == "PRIMARY"), None)

@@ -8,7 +8,13 @@ it is active, teaches moto what it lacks for these templates:
 - deletion of the EC2 resources moto creates from a template but never deletes
   (`deletions.py`; without it a stack's VPC cannot be deleted),
 - Lambda `GetAccountSettings`, which moto lacks (`lambda_quota.py`),
-- Aurora global-cluster calls that moto lacks or gets wrong (`rds_global.py`).
+- Aurora global-cluster calls that moto lacks or gets wrong (`rds_global.py`),
+- the receipts buckets' replication rules, which moto leaves out of a template's bucket
+  (`bucket_replication.py`),
+- Route 53 health checks that follow a stack update (`health_checks.py`),
+- for the DR runbook (`dr ... --local`): SwitchoverGlobalCluster and FailoverGlobalCluster
+  (`rds_global.py`), a real moto secret per secret, with its replicas (`models.py`), and the
+  stand-ins in `runbook_model.py` (each region's /health, a lost region, replication lag).
 Everything here is rehearsal-only: nothing in it ever runs against AWS, and the templates are
 never altered. A rehearsal proves the phase order, the parameter wiring between phases and
 stacks, and the tool's own behaviour; it does not prove that AWS accepts the resources.
@@ -27,7 +33,8 @@ from moto import mock_aws
 from moto.cloudformation import parsing
 from moto.moto_api._internal.models import moto_api_backend
 
-from rehearsal.account import deletions, fidelity, intrinsics, journal, lambda_quota, rds_global
+from rehearsal.account import (bucket_replication, deletions, fidelity, health_checks,
+                               intrinsics, journal, lambda_quota, rds_global)
 from rehearsal.account.models import STAND_INS
 
 FAKE_CREDENTIALS = {
@@ -91,7 +98,7 @@ def local_aws(account_id: str, region: str = "us-east-1") -> Iterator[None]:
                                               intrinsics.with_shims(parsing.clean_json)))
         stack.enter_context(mock.patch.dict(*lambda_quota.ROUTES))
         for owner, name, replacement in fidelity.PATCHES + deletions.PATCHES + \
-                rds_global.PATCHES:
+                rds_global.PATCHES + bucket_replication.PATCHES + health_checks.PATCHES:
             stack.enter_context(mock.patch.object(owner, name, replacement, create=True))
         yield
 

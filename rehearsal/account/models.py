@@ -25,6 +25,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.rds.exceptions import InvalidParameterCombination
 from moto.rds.models import rds_backends
+from moto.secretsmanager.models import secretsmanager_backends
 
 # Route 53 alias hosted zone ids of API Gateway regional endpoints ("Amazon API Gateway
 # endpoints and quotas", AWS General Reference). Other regions get a well-formed fake.
@@ -289,6 +290,11 @@ class GlobalTable(StandIn):
 
 
 class Secret(StandIn):
+    """Mirrored by a real moto secret with its replicas (`ReplicaRegions`), so the runbook can
+    read the replica's status (DescribeSecret `ReplicationStatus`). No value is stored: the
+    rehearsal never connects to a database. Retained (DeletionPolicy Retain): a teardown
+    leaves it, and a secret an earlier rehearsal left is taken over."""
+
     TYPE = "AWS::SecretsManager::Secret"
     NAME_PROPERTY = "Name"
     ATTRIBUTES = ("Id",)
@@ -298,6 +304,29 @@ class Secret(StandIn):
 
     def attribute(self, name: str) -> Any:
         return self.ref()
+
+    def replicas(self) -> list[dict[str, str]]:
+        return [{"Region": r["Region"], **({"KmsKeyId": r["KmsKeyId"]} if r.get("KmsKeyId")
+                                            else {})}
+                for r in self.properties.get("ReplicaRegions") or [] if r]
+
+    def created(self) -> None:
+        backend = secretsmanager_backends[self.account_id][self.region]
+        if self.name not in backend.secrets:
+            backend.create_secret(self.name, secret_string=None, secret_binary=None,
+                                  description=self.properties.get("Description"), tags=[],
+                                  kms_key_id=None, client_request_token=None,
+                                  replica_regions=[], force_overwrite=False)
+        self.updated(self)
+
+    def updated(self, original: StandIn) -> None:
+        backend = secretsmanager_backends[self.account_id][self.region]
+        if self.name not in backend.secrets:
+            return self.created()
+        present = {r.region for r in backend.secrets[self.name].replicas}
+        missing = [r for r in self.replicas() if r["Region"] not in present]
+        if missing:
+            backend.replicate_secret_to_regions(self.name, missing, force_overwrite=False)
 
 
 class SecretTargetAttachment(StandIn):

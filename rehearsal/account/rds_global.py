@@ -7,6 +7,15 @@ region's cluster never left, and `destroy` waited for ever. moto also has no
 `ModifyGlobalCluster`, through which `destroy` turns the global cluster's deletion protection
 off. Both are supplied here, for the rehearsal only (RDS API Reference:
 RemoveFromGlobalCluster, ModifyGlobalCluster).
+
+moto has neither `SwitchoverGlobalCluster` nor `FailoverGlobalCluster`, which `dr switchover`,
+`dr failback` and `dr failover` call. Here both move the writer flag between the mirrored moto
+clusters at once, keeping the topology (the old writer stays a member, as a secondary: Aurora
+rejoins it when its region is back). They check what AWS checks before a move (the target is a
+member and not the writer; `FailoverGlobalCluster` takes `AllowDataLoss` or `Switchover`, not
+both)
+and nothing else: the rehearsal proves the runbook's order and its refusals, not Aurora's
+replication (RDS API Reference: SwitchoverGlobalCluster, FailoverGlobalCluster).
 """
 
 from __future__ import annotations
@@ -55,7 +64,40 @@ def modify_global_cluster(self: RDSResponse) -> ActionResult:
     return ActionResult({"GlobalCluster": global_cluster})
 
 
+def _move_writer(self: RDSResponse, action: str) -> ActionResult:
+    global_cluster = _global_cluster(self.current_account, self.params["GlobalClusterIdentifier"])
+    target = self.params["TargetDbClusterIdentifier"]
+    members = {m.db_cluster_arn: m for m in global_cluster.members}
+    chosen = members.get(target) or next(
+        (m for m in global_cluster.members if m.db_cluster_identifier == target), None)
+    if chosen is None:
+        raise RDSClientError("DBClusterNotFoundFault", f"{target} is not a member of "
+                             f"{global_cluster.global_cluster_identifier} ({action})")
+    if chosen.is_writer:
+        raise RDSClientError("InvalidGlobalClusterStateFault",
+                             f"{target} is already the writer of "
+                             f"{global_cluster.global_cluster_identifier}")
+    for member in global_cluster.members:
+        member.is_writer = member is chosen
+    return ActionResult({"GlobalCluster": global_cluster})
+
+
+def switchover_global_cluster(self: RDSResponse) -> ActionResult:
+    return _move_writer(self, "SwitchoverGlobalCluster")
+
+
+def failover_global_cluster(self: RDSResponse) -> ActionResult:
+    allow = str(self.params.get("AllowDataLoss", "false")).lower() == "true"
+    switchover = str(self.params.get("Switchover", "false")).lower() == "true"
+    if allow and switchover:  # without either it is a switchover (RDS API Reference)
+        raise RDSClientError("InvalidParameterCombination", "AllowDataLoss can't be "
+                             "specified together with Switchover")
+    return _move_writer(self, "FailoverGlobalCluster")
+
+
 PATCHES = (
     (RDSBackend, "remove_from_global_cluster", remove_from_global_cluster),
     (RDSResponse, "modify_global_cluster", modify_global_cluster),
+    (RDSResponse, "switchover_global_cluster", switchover_global_cluster),
+    (RDSResponse, "failover_global_cluster", failover_global_cluster),
 )

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook import loop
+from toolkit import exit_codes
 from toolkit import resource_names as names
 from runbook import decide as runbook
 from rehearsal.gameday.drill_report import human_report, report
@@ -96,7 +97,7 @@ def main(args, config, built, reporter) -> int:
         except PostgresUnavailable as error:
             reporter.error(f"dr drill --local needs the PostgreSQL server binaries: {error}")
             reporter.record("result", "error")
-            return 2
+            return exit_codes.USAGE
         try:
             world.deploy()
             result = run_scenario(world, settings, home, recovery,
@@ -123,10 +124,10 @@ def main(args, config, built, reporter) -> int:
         except ModuleNotFoundError as error:
             reporter.error(f"--plot needs the plot extra ({error.name} is missing): "
                            "pip install -e '.[plot]'")
-            return 2
+            return exit_codes.USAGE
         plot.draw(result, args.plot)
         reporter.info(f"plot: {args.plot}")
-    return 0 if ok else 1
+    return exit_codes.OK if ok else exit_codes.FAILED
 
 
 def run_scenario(world: World, settings: Settings, home: str, recovery: str, total: int,

@@ -21,7 +21,8 @@ from typing import Any, Callable
 from runbook.aws_adapter import FailedRegionCall, writable_from
 from rehearsal.gameday.local_world import RegionDown, World, http_event
 from rehearsal.gameday.resolver import FailoverRecords
-from runbook.state import DrState, Member, Step
+from runbook.state import DrState, Member
+from toolkit.kernel import Step
 
 
 class Topology:
@@ -60,9 +61,9 @@ class LocalAdapter:
         home, recovery = self.world.home, self.world.recovery
         healthy: dict[str, bool | None] = {}
         writable: dict[str, bool | None] = {}
-        for name in (home, recovery):
-            if name != self.failed:
-                healthy[name], writable[name] = health(self.world, self.region(name))
+        for name in (home, recovery):  # the failed one too: its /health is no AWS API call
+            healthy[name], writable[name] = health(self.world, name if name == self.failed
+                                                   else self.region(name))
         writer = self.topology.writer
         lag = None
         if writer != self.failed:
@@ -86,6 +87,9 @@ class LocalAdapter:
             rpo_lag_ms=rpo, last_replicated_at=replayed, healthy=healthy, writable=writable,
             health_checks={r: c.healthy for r, c in self.records.checks.items()},
             dns_preferred=self.records.preferred, secret_replica="InSync",
+            # The drill's global stack is the failover-records model: the DNS step's
+            # arguments name the region it is to prefer (AWS: deploy's UpdateStack call).
+            dns_updates={r: {"PreferredRegion": r} for r in (home, recovery)},
             table_replicas={home: "ACTIVE", recovery: "ACTIVE"},
             observed_regions=tuple(sorted(self.touched)))
 
@@ -114,7 +118,7 @@ class LocalAdapter:
         self.topology.members[old] = "connected"
 
     def prefer_dns(self, step: Step) -> None:
-        self.records.prefer(step.arguments["region"])
+        self.records.prefer(step.targets[0])
 
 
 def health(world: World, region: str) -> tuple[bool, bool | None]:

@@ -1,4 +1,4 @@
-"""`deploy`: roles, artifacts, then the phased rollout as a loop around `plan.next_step()`.
+"""`deploy`: roles, artifacts, then the phased rollout: `plan.next_step()` on the decision kernel.
 
 Each iteration observes AWS, runs the one next operation and observes again, so a re-run after
 any failure or interruption continues from what AWS holds, and a re-run after success starts
@@ -10,16 +10,11 @@ from typing import Any
 
 from stacksets import artifacts, preflight, roles, schema, state
 from stacksets.context import Context, desired, uploads
-from stacksets.operations import RolloutError, StaleState
-from stacksets.plan import Blocked, Step, next_step
+from stacksets.operations import POLL, ReportLog, RolloutError, StackSetWorld, raise_unless_done
+from stacksets.plan import next_step
+from toolkit import exit_codes, kernel
 
 MAX_STEPS = 16  # a first rollout needs 6 (with 2 override sets); more means no convergence
-
-
-def _comparable(step: Step) -> tuple:
-    arguments = {k: v for k, v in step.arguments.items()
-                 if k not in ("OperationId", "ClientRequestToken")}
-    return (step.phase, step.action, repr(sorted(arguments.items())))
 
 
 def publish_artifacts(ctx: Context, partition: str) -> list[str]:
@@ -48,44 +43,24 @@ def region_report(ctx: Context, observed) -> dict[str, Any]:
 
 
 def rollout(ctx: Context, wanted) -> list[dict[str, Any]]:
-    """Run steps until none is left; returns the executed steps' records."""
+    """Run steps until none is left (on the decision kernel); returns the executed steps'
+    records."""
     config, reporter, runner = ctx.config, ctx.reporter, ctx.runner
     observed = state.observe(ctx.aws, config)
+    for line in preflight.strays(config, observed.stray_regions):
+        reporter.warn(line)
+    first = [observed]  # the kernel's first observation, unless an operation changes it
     if observed.running_operation:
         reporter.info(f"an operation is running on {config.stack_set_name} "
                       f"({observed.running_operation}): waiting for it before planning")
         runner.wait(observed.running_operation, "running operation", fail=False)
-        observed = state.observe(ctx.aws, config)
-    for line in preflight.strays(config, observed.stray_regions):
-        reporter.warn(line)
-    executed: list[dict[str, Any]] = []
-    previous = None
-    for _ in range(MAX_STEPS):
-        step = next_step(config, wanted, observed)
-        if step is None:
-            break
-        if isinstance(step, Blocked):
-            reporter.append("phases", {"phase": step.phase, "result": "BLOCKED",
-                                       "reason": step.reason})
-            raise RolloutError(f"{step.phase} phase blocked: {step.reason}; the rollout is "
-                               "not complete (re-run deploy once the cause is fixed)")
-        if previous is not None and _comparable(step) == previous:
-            raise RolloutError(f"{step.summary}: succeeded but AWS does not show the change; "
-                               "stopping instead of repeating it")
-        previous = _comparable(step)
-        try:
-            record = runner.run(step)
-        except StaleState as stale:
-            reporter.info(f"   the stack set changed since it was read ({stale}); reading it "
-                          "again")
-            previous = None
-            observed = state.observe(ctx.aws, config)
-            continue
-        reporter.append("phases", record)
-        executed.append(record)
-        observed = state.observe(ctx.aws, config)
-    else:
-        raise RolloutError(f"no convergence after {MAX_STEPS} operations")
+        first.clear()
+    world = StackSetWorld(runner, lambda: first.pop() if first else state.observe(ctx.aws,
+                                                                                    config))
+    result = kernel.run(world, lambda now: next_step(config, wanted, now),
+                        log=ReportLog(reporter), poll=POLL, max_steps=MAX_STEPS)
+    raise_unless_done(result, "rollout", "deploy")
+    observed = result.last
     region = observed.writer_region or config.home_region
     line = schema.migrate(ctx.aws, {r: i.outputs for r, i in observed.instances.items()},
                           region, ctx.local)
@@ -96,7 +71,7 @@ def rollout(ctx: Context, wanted) -> list[dict[str, Any]]:
         reporter.record("global", {"stack": config.global_stack_name,
                                    "status": observed.global_stack.status,
                                    "outputs": dict(observed.global_stack.outputs)})
-    return executed
+    return [record for _, record in result.ran]
 
 
 def run(ctx: Context, args) -> int:
@@ -123,4 +98,4 @@ def run(ctx: Context, args) -> int:
         reporter.info("nothing to do: both regions and the global stack match the build and "
                       "the config (no operation started)")
         reporter.record("result", "no changes")
-    return 0
+    return exit_codes.OK

@@ -1,20 +1,11 @@
-"""`destroy`: ordered teardown.
+"""`destroy`: the ordered teardown, `teardown.next_teardown_step()` on the decision kernel.
 
-1. the global stack (DNS failover records and health checks) in us-east-1;
-2. every Aurora cluster leaves the global cluster, the writer last (the tool waits for each),
-   then deletion protection goes off, with a line per change: both clusters, the recovery
-   region's table replica, the (retained) global cluster; in production the global stack's
-   termination protection goes off before step 1;
-3. "unpeer": one UpdateStackInstances for both regions back to the foundation values
-   (PeerRegionReady=false, no peer VPC, no peering connection; region overrides kept), so the
-   peering connection, the routes over it, the replicas and the replication rules go while both
-   regions still exist;
-4. the recovery region's stack instance, then the home region's (with `--empty-buckets`,
-   non-production only, each region's receipts bucket is emptied of every object version);
-5. the stack set.
-Resources with a Retain or Snapshot DeletionPolicy stay; they are listed at the end, with the
-artifact buckets. A production environment (`production: true`) is refused unless
-`--confirm-production <environment>` is given."""
+Each iteration observes what AWS holds (`observe`), takes the one next teardown step and runs
+it, so an interrupted teardown re-run continues from where it stopped and repeats no step; the
+order is in `stacksets/teardown.py`. Resources with a Retain or Snapshot DeletionPolicy stay;
+they are listed at the end, with the artifact buckets. A production environment
+(`production: true`) is refused unless `--confirm-production <environment>` is given;
+`--empty-buckets` is refused for production."""
 
 from __future__ import annotations
 
@@ -25,16 +16,27 @@ from botocore.exceptions import ClientError
 
 from templates import names
 
-from stacksets import aurora, protection, state
-from toolkit.aws import error_message
+from stacksets import aurora, state
 from stacksets.context import Context
-from stacksets.operations import RolloutError
-from stacksets.plan import (FOUNDATION, GLOBAL_REGION, Step, deployment, instances_args,
-                            kept_parameters, operation_id, operation_preferences,
-                            phase_overrides, phase_values)
+from stacksets.operations import POLL, ReportLog, RolloutError, StackSetWorld, raise_unless_done
+from stacksets.plan import GLOBAL_REGION
+from stacksets.teardown import Cluster, Teardown, next_teardown_step
+from toolkit import exit_codes, kernel
+from toolkit.aws import Aws, error_code, error_message
+from toolkit.config import Config
+from toolkit.kernel import Step
 
-UNPEER = "unpeer"
 RETAINING = ("Retain", "RetainExceptOnCreate", "Snapshot")
+GONE = ("DBClusterNotFoundFault", "GlobalClusterNotFoundFault", "ResourceNotFoundException",
+        "NoSuchBucket")
+# Removal from a global cluster is asynchronous and takes minutes: every teardown step may
+# take this long to show its effect before the teardown stops (the kernel's settle polls).
+SETTLE_SECONDS = 1800
+# Teardown steps that are one API call each, by service (the rest are CloudFormation
+# operations, run and waited on by the Runner).
+CALLS = {"remove_from_global_cluster": "rds", "modify_db_cluster": "rds",
+         "modify_global_cluster": "rds", "update_table": "dynamodb",
+         "update_termination_protection": "cloudformation"}
 
 
 def add_arguments(parser) -> None:
@@ -62,6 +64,96 @@ def refusal_before_build(raw: dict, args) -> str | None:
                                    environment=str(raw.get("environment", ""))), args)
 
 
+# --- observe ---------------------------------------------------------------------------------
+def _read(function, default: Any) -> Any:
+    """A describe call whose resource may be gone already (a resumed teardown)."""
+    try:
+        return function()
+    except ClientError as error:
+        if error_code(error) in GONE or "does not exist" in error_message(error):
+            return default
+        raise
+
+
+def observe(aws: Aws, config: Config, empty_buckets: bool = False) -> Teardown:
+    rollout = state.observe(aws, config)
+    outputs = {r: i.outputs for r, i in rollout.instances.items()}
+    protected = False
+    if rollout.global_stack is not None:
+        protected = bool(_read(lambda: aws.call(
+            aws.cfn(GLOBAL_REGION).describe_stacks, StackName=config.global_stack_name)[
+            "Stacks"][0].get("EnableTerminationProtection"), False))
+    identifier = state.global_cluster_id(outputs)
+    found = (_read(lambda: aurora.global_cluster(aws, config.regions, identifier), None)
+             if identifier else None) or {}
+    members = {m["DBClusterArn"] for m in found.get("GlobalClusterMembers", [])}
+    clusters = {}
+    for region, own in outputs.items():
+        name = own.get(names.OUT_DB_CLUSTER_ID)
+        described = _read(lambda: aws.call(aws.client("rds", region).describe_db_clusters,
+                                           DBClusterIdentifier=name)["DBClusters"][0],
+                          None) if name else None
+        if described:
+            clusters[region] = Cluster(region, name, described["DBClusterArn"],
+                                       described["DBClusterArn"] in members,
+                                       bool(described.get("DeletionProtection")))
+    table = next((o[names.OUT_TABLE_NAME] for o in outputs.values()
+                  if o.get(names.OUT_TABLE_NAME)), None)
+    replica = _read(lambda: aws.call(aws.client("dynamodb", config.recovery_region)
+                                     .describe_table, TableName=table)["Table"],
+                    {}) if table else {}
+    buckets = {}
+    for region, own in outputs.items():
+        bucket = own.get(names.OUT_BUCKET_NAME)
+        if empty_buckets and bucket and _has_objects(aws, region, bucket):
+            buckets[region] = bucket
+    return Teardown(rollout, global_protected=protected, clusters=clusters,
+                    global_cluster=found.get("GlobalClusterIdentifier"),
+                    global_cluster_protected=bool(found.get("DeletionProtection")),
+                    table=table, replica_protected=bool(replica.get("DeletionProtectionEnabled")),
+                    buckets_with_objects=buckets)
+
+
+def _has_objects(aws: Aws, region: str, bucket: str) -> bool:
+    page = _read(lambda: aws.call(aws.client("s3", region).list_object_versions, Bucket=bucket,
+                                  MaxKeys=1), {})
+    return bool(page.get("Versions") or page.get("DeleteMarkers"))
+
+
+# --- act -------------------------------------------------------------------------------------
+class TeardownWorld(StackSetWorld):
+    """CloudFormation operations through the Runner (progress, waiting); the data tier's
+    single calls and the emptying of a bucket directly."""
+
+    def act(self, step: Step) -> dict[str, Any]:
+        if step.action not in CALLS and step.action != "empty_bucket":
+            return super().act(step)
+        reporter, aws = self.runner.reporter, self.runner.aws
+        reporter.info(f"-> {step.summary}")
+        result = step.summary
+        if step.action == "empty_bucket":
+            removed = empty_bucket(aws, step.region, step.arguments["Bucket"])
+            result = f"emptied {step.arguments['Bucket']}: {removed} object versions"
+        else:
+            client = aws.client(CALLS[step.action], step.region)
+            aws.call(getattr(client, step.action), **step.arguments)
+        return {"phase": step.name, "action": step.action, "regions": list(step.targets),
+                "result": result}
+
+
+def empty_bucket(aws: Aws, region: str, bucket: str) -> int:
+    s3, removed = aws.client("s3", region), 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                   for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        if objects:
+            aws.call(s3.delete_objects, Bucket=bucket, Delete={"Objects": objects,
+                                                               "Quiet": True})
+            removed += len(objects)
+    return removed
+
+
+# --- what stays --------------------------------------------------------------------------------
 def retained(template: dict, present: set[str] | None = None) -> list[str]:
     """Logical ids with a retaining DeletionPolicy; only those in `present` when given (a
     resource whose condition is false in a region does not exist there)."""
@@ -80,143 +172,41 @@ def stack_resources(ctx: Context, region: str, stack: str) -> set[str] | None:
         return None
 
 
-def empty_bucket(ctx: Context, region: str, bucket: str) -> int:
-    s3, removed = ctx.aws.client("s3", region), 0
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                   for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-        if objects:
-            ctx.aws.call(s3.delete_objects, Bucket=bucket, Delete={"Objects": objects,
-                                                                   "Quiet": True})
-            removed += len(objects)
-    return removed
-
-
-def unpeer_step(config, observed) -> Step | None:
-    """Both regions back to the foundation phase values in one operation, or None when they
-    already are (pure)."""
-    declared = observed.stack_set.template.get("Parameters", {})
-    foundation = phase_values(FOUNDATION, declared, {})
-    regions = tuple(r for r in config.regions if r in observed.instances and any(
-        phase_overrides(observed.instances[r]).get(k, v) != v for k, v in foundation.items()))
-    if not regions:
-        return None
-    arguments = instances_args(config, UNPEER, regions, foundation, observed.last_operation,
-                               kept_parameters(config, declared))
-    return Step(UNPEER, "update_stack_instances", config.administration_region, arguments,
-                f"{UNPEER}: foundation values in {', '.join(regions)}", regions)
-
-
-def delete_instance_step(config, region: str, stack_set_id: str) -> Step:
-    arguments: dict[str, Any] = {
-        "StackSetName": config.stack_set_name, **deployment(config), "Regions": [region],
-        "RetainStacks": False, "OperationPreferences": operation_preferences(config, (region,)),
-        **config.call_as}
-    arguments["OperationId"] = operation_id("destroy", arguments, stack_set_id + region)
-    return Step("destroy", "delete_stack_instances", config.administration_region, arguments,
-                f"destroy: delete the stack instance in {region} ({config.role_of(region)})",
-                (region,))
-
-
-def leave_order(config, writer: str | None) -> tuple[str, ...]:
-    """The regions whose clusters leave the global cluster, the writer's last: a secondary
-    leaves first, the writer when it is the only member (Aurora User Guide, "Deleting an
-    Amazon Aurora global database"). After a failover the writer is in the recovery region."""
-    return tuple(sorted(config.regions, key=lambda region: region == writer))
-
-
-def _record(reporter, phase: str, action: str, regions: list[str], result: str) -> None:
-    reporter.info(f"-> {phase}: {result}")
-    reporter.append("phases", {"phase": phase, "action": action, "regions": regions,
-                               "result": result})
-
-
-def release_data_tier(ctx: Context, observed) -> None:
-    """Every member cluster leaves the global cluster (writer last), then deletion protection
-    goes off for what the teardown deletes (both clusters, the recovery region's table
-    replica) and for the retained, now empty global cluster."""
-    config, reporter = ctx.config, ctx.reporter
-    writer = observed.writer_region or config.home_region
-    for region in leave_order(config, writer):
-        instance = observed.instances.get(region)
-        if instance is not None:
-            result = aurora.leave_global_cluster(ctx.aws, region, instance.outputs)
-            _record(reporter, "leave-global-cluster", "remove_from_global_cluster", [region],
-                    f"{region}: {result}")
-    outputs = {r: i.outputs for r, i in observed.instances.items()}
-    releases = [(region, "modify_db_cluster",
-                 lambda r=region: protection.cluster(ctx.aws, r, outputs[r][
-                     names.OUT_DB_CLUSTER_ID]))
-                for region in leave_order(config, writer)
-                if outputs.get(region, {}).get(names.OUT_DB_CLUSTER_ID)]
-    table = next((o[names.OUT_TABLE_NAME] for o in outputs.values()
-                  if o.get(names.OUT_TABLE_NAME)), None)
-    if table:
-        releases.append((config.recovery_region, "update_table",
-                         lambda: protection.table_replica(ctx.aws, config.recovery_region,
-                                                          table)))
-    identifier = state.global_cluster_id(outputs)
-    if identifier:
-        releases.append((writer, "modify_global_cluster",
-                         lambda: protection.global_cluster(ctx.aws, writer, identifier)))
-    for region, action, release in releases:
-        result = release()
-        if result:
-            _record(reporter, "release", action, [region], result)
-
-
-def run(ctx: Context, args) -> int:
-    config, reporter, runner = ctx.config, ctx.reporter, ctx.runner
-    refused = refusal(config, args)
-    if refused:
-        raise RolloutError(refused)
-    observed = state.observe(ctx.aws, config)
-    kept: list[str] = []
-
+def kept_resources(ctx: Context, observed) -> list[str]:
+    """What the teardown leaves, from the stacks that still exist (listed before any of them
+    is deleted). A region whose stack an interrupted teardown deleted already (the stack set
+    is still there) is listed from the template, every retaining resource: its stack's
+    resources can no longer be listed."""
+    config, kept = ctx.config, []
     if observed.global_stack is not None:
         kept += [f"{GLOBAL_REGION} {config.global_stack_name}: {r}"
                  for r in retained(observed.global_stack.template,
                                    stack_resources(ctx, GLOBAL_REGION, config.global_stack_name))]
-        released = protection.stack(ctx.aws, GLOBAL_REGION, config.global_stack_name)
-        if released:
-            _record(reporter, "release", "update_termination_protection", [], released)
-        reporter.append("phases", runner.run(Step(
-            "global", "delete_stack", GLOBAL_REGION, {"StackName": config.global_stack_name},
-            f"global: delete {config.global_stack_name}", stack_set=False)))
+    for region in reversed(config.regions) if observed.stack_set else ():
+        instance = observed.instances.get(region)
+        present = stack_resources(ctx, region, instance.stack_id) \
+            if instance and instance.stack_id else None
+        kept += [f"{region} {config.stack_set_name}: {r}"
+                 for r in retained(observed.stack_set.template, present)]
+    return kept + [f"artifact bucket {config.artifact_bucket_prefix}-{r}" for r in config.regions]
 
-    release_data_tier(ctx, observed)
 
-    if observed.stack_set is not None:
-        for region in reversed(config.regions):  # listed before unpeer deletes any of them
-            instance = observed.instances.get(region)
-            if instance is not None:
-                present = stack_resources(ctx, region, instance.stack_id) \
-                    if instance.stack_id else None
-                kept += [f"{region} {config.stack_set_name}: {r}"
-                         for r in retained(observed.stack_set.template, present)]
-        step = unpeer_step(config, observed)
-        if step is not None:
-            reporter.append("phases", runner.run(step))
-        for region in reversed(config.regions):  # recovery region first
-            instance = observed.instances.get(region)
-            if instance is None:
-                continue
-            bucket = instance.outputs.get(names.OUT_BUCKET_NAME)
-            if args.empty_buckets and bucket:
-                reporter.info(f"   emptied {bucket}: {empty_bucket(ctx, region, bucket)} "
-                              "object versions")
-            reporter.append("phases", runner.run(
-                delete_instance_step(config, region, observed.stack_set.stack_id)))
-        ctx.aws.call(ctx.aws.cfn(config.administration_region).delete_stack_set,
-                     StackSetName=config.stack_set_name, **config.call_as)
-        reporter.info(f"-> deleted stack set {config.stack_set_name}")
-        reporter.append("phases", {"phase": "stack-set", "action": "delete_stack_set",
-                                   "regions": [], "result": "deleted"})
-
-    buckets = [f"artifact bucket {config.artifact_bucket_prefix}-{r}" for r in config.regions]
+def run(ctx: Context, args) -> int:
+    config, reporter = ctx.config, ctx.reporter
+    refused = refusal(config, args)
+    if refused:
+        raise RolloutError(refused)
+    first = [observe(ctx.aws, config, args.empty_buckets)]
+    kept = kept_resources(ctx, first[0].rollout)
+    world = TeardownWorld(ctx.runner, lambda: first.pop() if first else observe(
+        ctx.aws, config, args.empty_buckets))
+    result = kernel.run(world, lambda now: next_teardown_step(config, now),
+                        log=ReportLog(reporter), poll=POLL,
+                        settle_polls=int(SETTLE_SECONDS / POLL))
+    raise_unless_done(result, "teardown", "destroy")
     reporter.info("retained (delete by hand when no longer needed):")
-    for line in kept + buckets:
+    for line in kept:
         reporter.info(f"    {line}")
-    reporter.record("retained", kept + buckets)
+    reporter.record("retained", kept)
     reporter.record("result", "destroyed")
-    return 0
+    return exit_codes.OK

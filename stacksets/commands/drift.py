@@ -12,8 +12,8 @@ from stacksets import state
 from stacksets.context import Context
 from stacksets.operations import RolloutError
 from stacksets.plan import operation_id, operation_preferences
+from toolkit import exit_codes
 
-DRIFTED_EXIT = 3
 LOCAL = ("drift detection is not available in the local rehearsal (moto does not implement "
          "DetectStackSetDrift); run drift against AWS")
 DIFFERENCE_STATUSES = ["MODIFIED", "DELETED"]
@@ -76,4 +76,4 @@ def run(ctx: Context, args) -> int:
     reporter.record("drift", drifted)
     result = "drifted" if any(d["drift"] == "DRIFTED" for d in drifted.values()) else "in sync"
     reporter.record("result", result)
-    return DRIFTED_EXIT if result == "drifted" else 0
+    return exit_codes.DRIFTED if result == "drifted" else exit_codes.OK

@@ -7,9 +7,11 @@ from stacksets import preflight, roles, state
 from standby_cost import estimate as cost
 from stacksets.operations import RolloutError
 from stacksets.context import Context, desired, uploads
-from stacksets.plan import (FOUNDATION, GLOBAL, GLOBAL_REGION, JOIN, PEER_ROUTES, Blocked,
+from stacksets.plan import (FOUNDATION, GLOBAL, GLOBAL_REGION, JOIN, PEER_ROUTES,
                             distinct_override_sets, effective_parameters, next_step,
                             region_overrides, resource_changes)
+from toolkit import exit_codes
+from toolkit.kernel import Blocked, Step
 
 ORDER = (FOUNDATION, JOIN, PEER_ROUTES, GLOBAL)
 
@@ -18,15 +20,15 @@ def sequential_operations(config, wanted, observed, step) -> int:
     """How many StackSet or stack operations deploy would run one after another (pure): the
     instance creations still missing (one per distinct override set), then each later phase.
     The synchronous CreateStackSet call is not counted."""
-    if step is None or isinstance(step, Blocked):
+    if not isinstance(step, Step):
         return 0
     declared = wanted.regional_parameters
     missing = {r: region_overrides(config, r, declared)
                for r in config.regions if r not in observed.instances}
-    if step.phase == FOUNDATION:
+    if step.name == FOUNDATION:
         return distinct_override_sets(config, missing) + 3
-    if step.phase in ORDER:
-        return len(ORDER) - ORDER.index(step.phase)
+    if step.name in ORDER:
+        return len(ORDER) - ORDER.index(step.name)
     return 1
 
 
@@ -73,26 +75,26 @@ def run(ctx: Context, args) -> int:
         standby = {"error": str(error)}
     reporter.record("standby_cost", standby)
     step = next_step(config, wanted, observed)
-    if step is None:
-        reporter.info("next: nothing; deploy would change nothing")
-        nxt = None
-    elif isinstance(step, Blocked):
-        reporter.info(f"next: {step.phase} phase blocked: {step.reason}")
-        nxt = {"phase": step.phase, "blocked": step.reason}
-    else:
+    if isinstance(step, Step):
         reporter.info(f"next: {step.summary}")
-        nxt = {"phase": step.phase, "action": step.action, "regions": list(step.targets)}
-        later = [p for p in ORDER if step.phase in ORDER and
-                 ORDER.index(p) > ORDER.index(step.phase)]
+        nxt = {"phase": step.name, "action": step.action, "regions": list(step.targets)}
+        later = [p for p in ORDER if step.name in ORDER and
+                 ORDER.index(p) > ORDER.index(step.name)]
         if later:
             reporter.info(f"then (values known only after the step above): {', '.join(later)}")
+    elif isinstance(step, Blocked):
+        reporter.info(f"next: {step.name} phase blocked: {step.reason}")
+        nxt = {"phase": step.name, "blocked": step.reason}
+    else:
+        reporter.info("next: nothing; deploy would change nothing")
+        nxt = None
     count = sequential_operations(config, wanted, observed, step)
     reporter.info(f"sequential operations: {count}" + (
-        " at least (more if that step changes what follows)" if step is not None and
-        not isinstance(step, Blocked) and step.phase not in ORDER else ""))
+        " at least (more if that step changes what follows)" if isinstance(step, Step) and
+        step.name not in ORDER else ""))
     reporter.record("next", nxt)
     reporter.record("sequential_operations", count)
     refused = preflight.refusals(ctx.aws, config, wanted.regional_template, observed.stack_set)
     if refused:
         raise RolloutError("deploy would be refused before any change", refused)
-    return 0
+    return exit_codes.OK

@@ -21,10 +21,13 @@ from toolkit.aws import error_code
 from stacksets.context import Context
 from stacksets.plan import GLOBAL_REGION
 from stacksets.state import global_cluster_id
+from toolkit import resource_names as dr_names
+from toolkit import exit_codes
 
-ATTENTION_EXIT = 4
 UNAVAILABLE_LOCALLY = "not available in the local rehearsal"
 HEALTHY_REPLICA = "ACTIVE"
+NO_RULE = "no replication rule"
+NOT_CREATED_RUNNING = "not created (operation running)"
 
 
 def _probe(function: Callable[[], Any]) -> Any:
@@ -72,7 +75,7 @@ def bucket_replication(ctx: Context, region: str, bucket: str | None) -> Any:
                              Bucket=bucket)["ReplicationConfiguration"]["Rules"]
     except ClientError as error:
         if error_code(error) == "ReplicationConfigurationNotFoundError":
-            return "no replication rule"
+            return NO_RULE
         raise
     return {r.get("ID", "rule"): r.get("Status") for r in rules}
 
@@ -87,15 +90,20 @@ def health(ctx: Context, check_id: str | None) -> Any:
     return f"{healthy}/{len(observations)} checkers healthy"
 
 
-def attention(regions: Mapping[str, Mapping[str, Any]], checks: Mapping[str, Any]) -> list[str]:
-    """What an operator must look at (pure): an instance that is not CURRENT, drift, a table
-    replica that is not ACTIVE, a disabled replication rule, a failing health check, a probe
-    that could not answer."""
+def attention(regions: Mapping[str, Mapping[str, Any]], checks: Mapping[str, Mapping[str, Any]],
+              running: str | None = None, stack_set: str = "") -> list[str]:
+    """What an operator must look at (pure): a StackSet operation still running, an instance
+    that is not CURRENT, drift, a table replica that is not ACTIVE, a replication rule that is
+    missing once the regions are joined (PeerRegionReady=true) or not enabled, a failing health
+    check, a probe that could not answer."""
     found = []
+    if running:
+        found.append(f"operation {running} is running on {stack_set}: run deploy to wait for it "
+                     "and resume the rollout")
     for region, row in regions.items():
         if row["instance"] == "not created":
             found.append(f"{region}: no stack instance yet (run deploy)")
-        elif row["instance"] != "CURRENT":
+        elif row["instance"] not in ("CURRENT", NOT_CREATED_RUNNING):
             found.append(f"{region}: stack instance {row['instance']} "
                          f"{row['detailed_status']}".rstrip() + " (run deploy to push it again)")
         if row["drift"] == "DRIFTED":
@@ -108,16 +116,20 @@ def attention(regions: Mapping[str, Mapping[str, Any]], checks: Mapping[str, Any
         if isinstance(rules, dict):
             found += [f"{region}: bucket replication rule {r} is {s}" for r, s in rules.items()
                       if s != "Enabled"]
+        elif rules == NO_RULE and row.get("peer_ready"):
+            found.append(f"{region}: {NO_RULE}, but {names.PEER_REGION_READY} is true "
+                         "(run deploy)")
         for key in ("table_replicas", "bucket_replication"):
             if isinstance(row[key], str) and row[key].startswith("unknown"):
                 found.append(f"{region}: {key.replace('_', ' ')} {row[key]}")
-    for role, check in checks.items():
-        counts = re.fullmatch(r"(\d+)/(\d+) checkers healthy", str(check))
+    for region, check in checks.items():
+        state = str(check["state"])
+        counts = re.fullmatch(r"(\d+)/(\d+) checkers healthy", state)
         # Route 53 calls an endpoint healthy when more than 18% of its checkers do (Route 53
         # Developer Guide, "How Amazon Route 53 determines whether a health check is healthy").
-        if counts and int(counts[1]) <= 0.18 * int(counts[2]) or \
-                str(check).startswith("unknown"):
-            found.append(f"health check of the {role} region: {check}")
+        if counts and int(counts[1]) <= 0.18 * int(counts[2]) or state.startswith("unknown"):
+            found.append(f"health check of {region} ({check['role']}, {check['record']} "
+                         f"record): {state}")
     return found
 
 
@@ -127,9 +139,23 @@ def _cell(value: Any) -> str:
     return str(value) if value not in ("", None) else "-"
 
 
+def health_checks(ctx: Context, stack) -> dict[str, dict[str, Any]]:
+    """Each region's Route 53 health check, labelled by the region its failover record points
+    at now (after `dr switchover` the PRIMARY record is the recovery region's)."""
+    records = dr_names.failover_records(stack.parameters, stack.outputs) if stack else {}
+    return {region: {"role": ctx.config.role_of(region), "record": record,
+                     "state": _probe(lambda check=check: health(ctx, check))}
+            for region, (record, check) in sorted(records.items(),
+                                                   key=lambda item: item[1][0])}
+
+
 def run(ctx: Context, args) -> int:
     config, reporter = ctx.config, ctx.reporter
     observed = state.observe(ctx.aws, config)
+    running = observed.running_operation
+    if running:
+        reporter.info(f"operation {running} is running on {config.stack_set_name} (a deploy "
+                      "or destroy that was interrupted, or one running now)")
     outputs = {r: dict(i.outputs) for r, i in observed.instances.items()}
     regions = {}
     for region in config.regions:
@@ -137,9 +163,12 @@ def run(ctx: Context, args) -> int:
         own = outputs.get(region, {})
         regions[region] = {
             "role": config.role_of(region),
-            "instance": instance.status if instance else "not created",
+            "instance": instance.status if instance else
+            (NOT_CREATED_RUNNING if running else "not created"),
             "detailed_status": instance.detailed_status if instance else "",
             "drift": instance.drift if instance else "",
+            "peer_ready": bool(instance) and
+            instance.overrides.get(names.PEER_REGION_READY) == "true",
             "table_replicas": _probe(lambda: table_replicas(ctx, region,
                                                             own.get(names.OUT_TABLE_NAME))),
             "bucket_replication": _probe(lambda: bucket_replication(
@@ -152,17 +181,16 @@ def run(ctx: Context, args) -> int:
                     for r, row in regions.items()])
     where = _probe(lambda: writer(ctx, outputs))
     reporter.info(writer_line(where, *config.regions))
-    global_outputs = observed.global_stack.outputs if observed.global_stack else {}
-    checks = {role: _probe(lambda key=key: health(ctx, global_outputs.get(key)))
-              for role, key in (("home", names.OUT_PRIMARY_HEALTH_CHECK_ID),
-                                ("recovery", names.OUT_SECONDARY_HEALTH_CHECK_ID))}
-    reporter.table(["health check (Route 53)", "state"],
-                   [[f"{role} ({region})", _cell(checks[role])]
-                    for role, region in zip(("home", "recovery"), config.regions)])
-    needs = attention(regions, checks) + preflight.strays(config, observed.stray_regions)
+    checks = health_checks(ctx, observed.global_stack)
+    reporter.table(["health check (Route 53)", "record", "state"],
+                   [[f"{region} ({check['role']})", check["record"], _cell(check["state"])]
+                    for region, check in checks.items()])
+    needs = attention(regions, checks, running, config.stack_set_name) + \
+        preflight.strays(config, observed.stray_regions)
     for line in needs:
         reporter.warn(line)
     reporter.record("regions", regions)
+    reporter.record("running_operation", running)
     reporter.record("aurora_writer", where)
     reporter.record("home_region", config.home_region)
     reporter.record("health_checks", checks)
@@ -170,4 +198,4 @@ def run(ctx: Context, args) -> int:
     reporter.record("global", {"status": observed.global_stack.status
                                if observed.global_stack else "not created"})
     reporter.record("result", "attention" if needs else "ok")
-    return ATTENTION_EXIT if needs else 0
+    return exit_codes.ATTENTION if needs else exit_codes.OK

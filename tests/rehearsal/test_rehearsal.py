@@ -72,6 +72,9 @@ def facts_after_deploy():
             "Functions"]
         facts["artifact_keys"][region] = {o["Key"] for o in boto3.client(
             "s3", region_name=region).list_objects_v2(Bucket=ARTIFACTS.format(region))["Contents"]}
+        facts.setdefault("replication", {})[region] = boto3.client(
+            "s3", region_name=region).get_bucket_replication(
+            Bucket=facts["outputs"][region][names.OUT_BUCKET_NAME])["ReplicationConfiguration"]
         facts.setdefault("peer_routes", {})[region] = [
             r for t in ec2.describe_route_tables()["RouteTables"] for r in t["Routes"]
             if r.get("VpcPeeringConnectionId")]
@@ -149,6 +152,17 @@ def test_each_region_keeps_its_override_through_the_shared_phase_operations(rehe
         assert parameters[region][names.PEERING_CONNECTION_ID] == \
             outputs[PRIMARY][names.OUT_PEERING_CONNECTION_ID]
         assert parameters[region][names.PEER_REGION_READY] == "true"
+
+
+def test_after_the_join_each_receipts_bucket_replicates_to_the_other_region(rehearsal):
+    """moto leaves ReplicationConfiguration out of a template's bucket: the rehearsal applies
+    it (rehearsal/account/bucket_replication.py), so `status` sees the rule the join added."""
+    outputs = rehearsal.facts["outputs"]
+    for region, peer in ((PRIMARY, SECONDARY), (SECONDARY, PRIMARY)):
+        (rule,) = rehearsal.facts["replication"][region]["Rules"]
+        assert (rule["ID"], rule["Status"]) == ("to-peer-region", "Enabled")
+        assert rule["Destination"]["Bucket"] == \
+            f"arn:aws:s3:::{outputs[peer][names.OUT_BUCKET_NAME]}"
 
 
 def test_the_secondary_routes_to_the_primary_over_the_peering(rehearsal):
@@ -234,7 +248,7 @@ def test_after_a_failover_status_is_normal_plan_is_empty_and_protection_is_enfor
     status, planned = run(build_dir, "plan")
     assert status == 0 and planned["next"] is None  # deploy would change nothing
 
-    with mock.patch("stacksets.commands.destroy.release_data_tier", lambda ctx, observed: None):
+    with mock.patch("stacksets.teardown.release_step", lambda config, state: None):
         status, document = run(build_dir, "destroy")
     assert status == 1, document
     # the first protected resource the unpeer removes: the recovery table replica
@@ -346,3 +360,35 @@ def test_a_small_lambda_quota_refuses_plan_and_deploy_before_any_write(moto_sess
     assert boto3.client("s3").list_buckets()["Buckets"] == []
     assert boto3.client("cloudformation").list_stack_sets()["Summaries"] == []
     assert boto3.client("iam").list_roles()["Roles"] == []
+
+
+def test_an_interrupted_destroy_resumes_from_what_aws_holds(moto_session, build_dir):
+    """Ctrl-C after the clusters left the global cluster; the re-run continues with deletion
+    protection and repeats nothing (every interruption point: tests/stacksets/test_destroy.py)."""
+    from stacksets.commands.destroy import TeardownWorld
+
+    assert run(build_dir, "deploy")[0] == 0
+    real_act, acted = TeardownWorld.act, []
+
+    def interrupted(self, step):
+        record = real_act(self, step)
+        acted.append(step.action)
+        if len(acted) == 3:
+            raise KeyboardInterrupt
+        return record
+
+    with mock.patch.object(TeardownWorld, "act", interrupted):
+        status, document = run(build_dir, "destroy", "--empty-buckets")
+    assert status == 130
+    assert acted == ["delete_stack", "remove_from_global_cluster", "remove_from_global_cluster"]
+    status, document = run(build_dir, "destroy", "--empty-buckets")
+    assert status == 0, document
+    assert [(p["phase"], p["action"]) for p in document["phases"]] == [
+        ("release", "modify_db_cluster"), ("release", "modify_db_cluster"),
+        ("release", "update_table"), ("release", "modify_global_cluster"),
+        ("unpeer", "update_stack_instances"),
+        ("destroy", "delete_stack_instances"), ("destroy", "delete_stack_instances"),
+        ("stack-set", "delete_stack_set")]
+    assert leftovers() == {PRIMARY: {"vpcs": [], "stacks": [], "peering": []},
+                           SECONDARY: {"vpcs": [], "stacks": [], "peering": []},
+                           "stack_sets": []}

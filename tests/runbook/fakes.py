@@ -31,6 +31,11 @@ def cluster_arn(region: str) -> str:
     return f"arn:aws:rds:{region}:{ACCOUNT}:cluster:payments-example-{region}"
 
 
+def domain_target(region: str) -> str:
+    """A region's regional domain name, the failover alias target (templates/api.py)."""
+    return f"d-{region}.execute-api.{region}.amazonaws.com"
+
+
 def api_host(region: str) -> str:
     """A region's health host, `<region>.<ApiDomainName>` (templates/api.py)."""
     return f"{region}.api.example.com"
@@ -54,6 +59,24 @@ class Cloud:
         self.s3_failed: dict[str, float] = {}
         self.settling: dict[str, int] = {}        # /health answers 503 this many more times
         self.calls: list[tuple[str, str, str, dict]] = []
+        self.global_status = "UPDATE_COMPLETE"
+        self.deployed: dict[str, Any] | None = None   # what `deploy` left (see `deploy`)
+
+    def deploy(self, config, desired) -> None:
+        """The global stack and the stack instances as `deploy` leaves them for `config` and
+        `desired`: each region's outputs, and the global stack's template and parameters
+        computed by the rollout's own functions (PRIMARY at home)."""
+        from stacksets import plan
+
+        outputs = {region: {tn.OUT_API_DOMAIN_TARGET: domain_target(region),
+                            tn.OUT_API_DOMAIN_ZONE_ID: f"Z-{region}",
+                            tn.OUT_API_ENDPOINT_HOST: api_host(region)}
+                   for region in (self.home, self.recovery)}
+        values = plan.global_parameters(config, desired, {"home": outputs[self.home],
+                                                          "recovery": outputs[self.recovery]})
+        self.deployed = {"config": config, "desired": desired, "outputs": outputs,
+                         "values": values,
+                         "template": desired.global_template, "version": "2026-01-01"}
 
     # --- what a test inspects --------------------------------------------------------------
     def writes(self) -> list[tuple[str, str, str]]:
@@ -127,6 +150,11 @@ class Cloud:
         return {"Datapoints": [{"Timestamp": now, "Maximum": self.lag[MetricName]}]}
 
     def _parameters(self):
+        if self.deployed:
+            from stacksets import plan
+
+            values = self.deployed["values"]
+            return plan.swap_preference(values) if self.preferred == self.recovery else values
         other = self.recovery if self.preferred == self.home else self.home
         return {tn.PRIMARY_API_TARGET: f"d-1.execute-api.{self.preferred}.amazonaws.com",
                 tn.SECONDARY_API_TARGET: f"d-2.execute-api.{other}.amazonaws.com",
@@ -135,10 +163,18 @@ class Cloud:
                 tn.SECONDARY_HEALTH_HOST: api_host(other), tn.DOMAIN_NAME: "api.example.com"}
 
     def cloudformation_describe_stacks(self, region, StackName):
+        if StackName.startswith("arn:"):  # a stack instance's stack
+            return {"Stacks": [{
+                "StackName": StackName, "StackId": StackName, "StackStatus": "UPDATE_COMPLETE",
+                "CreationTime": datetime.datetime(2026, 1, 1),
+                "Outputs": [{"OutputKey": k, "OutputValue": v}
+                            for k, v in self.deployed["outputs"][region].items()]}]}
         other = self.recovery if self.preferred == self.home else self.home
         return {"Stacks": [{
-            "StackName": StackName, "StackStatus": "UPDATE_COMPLETE",
+            "StackName": StackName, "StackStatus": self.global_status,
+            "StackId": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{StackName}/1",
             "CreationTime": datetime.datetime(2026, 1, 1),
+            "LastUpdatedTime": datetime.datetime(2026, 1, 2),
             "Parameters": [{"ParameterKey": k, "ParameterValue": v}
                            for k, v in self._parameters().items()],
             "Outputs": [{"OutputKey": tn.OUT_PRIMARY_HEALTH_CHECK_ID,
@@ -148,10 +184,33 @@ class Cloud:
 
     def cloudformation_update_stack(self, region, StackName, Parameters, **_):
         values = {p["ParameterKey"]: p.get("ParameterValue") for p in Parameters}
-        assert all(p.get("UsePreviousValue") for p in Parameters
-                   if p["ParameterKey"] == tn.DOMAIN_NAME)
         self.preferred = values[tn.PRIMARY_API_TARGET].split(".")[2]
         return {"StackId": "stack"}
+
+    def cloudformation_get_template(self, region, StackName):
+        import json
+        return {"TemplateBody": json.dumps(self.deployed["template"] if self.deployed else {})}
+
+    def _stack_set_known(self, StackSetName):
+        if self.deployed is None:
+            raise ClientError({"Error": {"Code": "StackSetNotFoundException",
+                                         "Message": f"{StackSetName} not found"}},
+                              "ListStackInstances")
+
+    def cloudformation_list_stack_instances(self, region, StackSetName, **_):
+        self._stack_set_known(StackSetName)
+        return {"Summaries": [{"StackSetId": f"{StackSetName}:1", "Region": r,
+                               "Account": ACCOUNT, "Status": "CURRENT"}
+                              for r in (self.home, self.recovery)]}
+
+    def cloudformation_describe_stack_instance(self, region, StackSetName, StackInstanceAccount,
+                                               StackInstanceRegion, **_):
+        self._stack_set_known(StackSetName)
+        return {"StackInstance": {
+            "StackSetId": f"{StackSetName}:1", "Region": StackInstanceRegion,
+            "Account": StackInstanceAccount, "Status": "CURRENT",
+            "StackId": f"arn:aws:cloudformation:{StackInstanceRegion}:{ACCOUNT}:stack/"
+                       f"StackSet-{StackSetName}/1"}}
 
     def route53_get_health_check_status(self, region, HealthCheckId):
         ok = self.route53[HealthCheckId.removeprefix("hc-")]

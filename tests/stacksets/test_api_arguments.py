@@ -9,12 +9,15 @@ import boto3
 import pytest
 
 from stacksets import state
-from stacksets.commands import deploy, destroy, drift
+from stacksets import teardown
+from stacksets.commands import deploy, drift
 from toolkit.config import SERVICE_MANAGED
 from stacksets.context import Context, desired
 from stacksets.operations import RolloutError, Runner, StaleState
-from stacksets.plan import Step, instances_args, next_step, update_stack_set_args
-from tests.stubs import reporter, stubbed_aws
+from stacksets.plan import instances_args, next_step, update_stack_set_args
+from toolkit.kernel import Step
+from tests.stubs import FakeClock, reporter, stubbed_aws
+from toolkit.aws import Aws
 from tests.stacksets.test_plan import observed_after
 
 MODEL = boto3.client("cloudformation", region_name="us-east-1").meta.service_model
@@ -41,11 +44,11 @@ def test_every_planned_stack_set_call_passes_call_as(delegated, bundle):
         "UpdateStackInstances": instances_args(delegated, "join", delegated.regions, {}, "op"),
         "CreateStackInstances": instances_args(delegated, "foundation", delegated.regions, {},
                                                "op"),
-        "DeleteStackInstances": destroy.delete_instance_step(delegated, "us-west-2",
+        "DeleteStackInstances": teardown.delete_instance_step(delegated, "us-west-2",
                                                              "s:1").arguments,
         "DetectStackSetDrift": drift.detect_args(delegated, "op"),
     }
-    unpeer = destroy.unpeer_step(delegated, dataclasses.replace(
+    unpeer = teardown.unpeer_step(delegated, dataclasses.replace(
         observed, stack_set=dataclasses.replace(observed.stack_set)))
     calls["UpdateStackInstances (unpeer)"] = unpeer.arguments
     for operation, arguments in calls.items():
@@ -105,14 +108,14 @@ def test_deploy_observes_again_after_a_stale_request(example_config, bundle, mon
     ran = []
 
     def run(self, step):
-        ran.append(step.phase)
+        ran.append(step.name)
         if len(ran) == 1:
             raise StaleState("changed")
-        return {"phase": step.phase, "action": step.action, "regions": list(step.targets)}
+        return {"phase": step.name, "action": step.action, "regions": list(step.targets)}
 
     monkeypatch.setattr(Runner, "run", run)
     lines = []
-    ctx = Context(example_config, bundle, SimpleNamespace(), reporter(lines))
+    ctx = Context(example_config, bundle, Aws(clock=FakeClock()), reporter(lines))
     with pytest.raises(RolloutError, match="global phase blocked"):  # no API outputs here
         deploy.rollout(ctx, wanted)
     assert ran == ["peer-routes", "peer-routes"]

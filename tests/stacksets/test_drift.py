@@ -10,6 +10,7 @@ from payments_dr import cli
 from stacksets.commands import drift
 from stacksets.context import Context
 from tests.stubs import reporter, stubbed_aws
+from toolkit import exit_codes
 
 ACCOUNT = "123456789012"
 STACK_SET = "payments-example-regional"
@@ -85,7 +86,7 @@ def drift_run(example_config, bundle):
 
 def test_drifted_resources_are_listed_per_region_and_resource_with_exit_3(drift_run):
     status, document, text, clock = drift_run("DRIFTED")
-    assert status == drift.DRIFTED_EXIT == 3
+    assert status == exit_codes.DRIFTED == 3
     assert document["result"] == "drifted"
     assert document["drift"]["us-east-1"] == {"drift": "IN_SYNC", "resources": []}
     assert document["drift"]["us-west-2"]["resources"] == [

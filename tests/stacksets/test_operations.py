@@ -8,7 +8,7 @@ from botocore.stub import Stubber
 
 from toolkit.aws import Aws, call
 from stacksets.operations import RolloutError, Runner
-from stacksets.plan import Step
+from toolkit.kernel import Step
 from toolkit.report import Reporter
 from tests.stubs import FakeClock, Lines as _Lines
 
@@ -225,7 +225,7 @@ def test_no_updates_is_success_for_the_global_stack(stubbed):
         service_message="No updates are to be performed.")
     result = runner.run(Step("global", "update_stack", "us-east-1",
                              {"StackName": "payments-example-global", "TemplateBody": "{}"},
-                             "global", stack_set=False))
+                             "global"))
     assert result["result"] == "no changes"
 
 

@@ -84,7 +84,7 @@ def instance_step(config, wanted, observed, concurrency="PARALLEL"):
     step = plan.next_step(config, wanted, observed)
     arguments = dict(step.arguments)
     assert arguments.pop("OperationId") == plan.operation_id(
-        step.phase, {k: v for k, v in arguments.items()}, observed.last_operation)
+        step.name, {k: v for k, v in arguments.items()}, observed.last_operation)
     assert arguments.pop("StackSetName") == "payments-example-regional"
     assert arguments.pop("Accounts") == [ACCOUNT]
     assert arguments.pop("OperationPreferences") == {
@@ -96,12 +96,12 @@ def test_foundation_is_one_create_per_distinct_override_set_primary_first(exampl
                                                                            wanted):
     observed = dataclasses.replace(observed_after(wanted, "stack set"), instances={})
     step, arguments = instance_step(example_config, wanted, observed)
-    assert (step.phase, step.action) == ("foundation", "create_stack_instances")
+    assert (step.name, step.action) == ("foundation", "create_stack_instances")
     assert arguments == {"Regions": ["us-east-1"]}  # the stack set's values: no overrides
     created = dataclasses.replace(observed_after(wanted, "foundation"), instances={
         "us-east-1": observed_after(wanted, "foundation").instances["us-east-1"]})
     step, arguments = instance_step(example_config, wanted, created)
-    assert (step.phase, step.action) == ("foundation", "create_stack_instances")
+    assert (step.name, step.action) == ("foundation", "create_stack_instances")
     assert arguments == {"Regions": ["us-west-2"],
                          "ParameterOverrides": parameters(EgressMode="none")}
 
@@ -116,7 +116,7 @@ def test_without_region_overrides_both_regions_are_created_in_one_operation(exam
 
 def test_join_is_one_operation_for_both_regions_keeping_their_overrides(example_config, wanted):
     step, arguments = instance_step(example_config, wanted, observed_after(wanted, "foundation"))
-    assert (step.phase, step.action) == ("join", "update_stack_instances")
+    assert (step.name, step.action) == ("join", "update_stack_instances")
     assert arguments == {"Regions": ["us-east-1", "us-west-2"], "ParameterOverrides": [
         keep("EgressMode"), {"ParameterKey": "GlobalWriterEndpoint", "ParameterValue": WRITER},
         {"ParameterKey": "PeerRegionReady", "ParameterValue": "true"},
@@ -125,7 +125,7 @@ def test_join_is_one_operation_for_both_regions_keeping_their_overrides(example_
 
 def test_peer_routes_is_one_operation_for_both_regions(example_config, wanted):
     step, arguments = instance_step(example_config, wanted, observed_after(wanted, "join"))
-    assert (step.phase, step.action) == ("peer-routes", "update_stack_instances")
+    assert (step.name, step.action) == ("peer-routes", "update_stack_instances")
     assert arguments == {"Regions": ["us-east-1", "us-west-2"], "ParameterOverrides": [
         keep("EgressMode"),
         *parameters(GlobalWriterEndpoint=WRITER, PeerRegionReady="true",
@@ -150,7 +150,7 @@ def test_a_changed_region_override_is_its_own_operation_with_the_full_list(examp
     config = dataclasses.replace(example_config,
                                  region_overrides={"us-west-2": {"EgressMode": "single-nat"}})
     step, arguments = instance_step(config, wanted, observed_after(wanted, "peer-routes"))
-    assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
+    assert (step.name, step.targets) == ("overrides", ("us-west-2",))
     assert arguments["ParameterOverrides"] == parameters(
         EgressMode="single-nat", GlobalWriterEndpoint=WRITER, PeerRegionReady="true",
         PeeringConnectionId=PCX,
@@ -161,7 +161,7 @@ def test_a_removed_region_override_is_left_out_so_the_stack_set_value_returns(ex
                                                                              wanted):
     config = dataclasses.replace(example_config, region_overrides={})
     step, arguments = instance_step(config, wanted, observed_after(wanted, "peer-routes"))
-    assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
+    assert (step.name, step.targets) == ("overrides", ("us-west-2",))
     assert arguments["ParameterOverrides"] == parameters(
         GlobalWriterEndpoint=WRITER, PeerRegionReady="true", PeeringConnectionId=PCX,
         RecoveryVpcId=VPC)
@@ -173,7 +173,7 @@ def test_an_instance_that_is_not_current_is_redeployed_with_its_values(example_c
         **observed.instances, "us-west-2": dataclasses.replace(
             observed.instances["us-west-2"], status="OUTDATED")})
     step, arguments = instance_step(example_config, wanted, observed, "SEQUENTIAL")
-    assert (step.phase, step.targets) == ("overrides", ("us-west-2",))
+    assert (step.name, step.targets) == ("overrides", ("us-west-2",))
     assert arguments["ParameterOverrides"] == parameters(
         EgressMode="none", GlobalWriterEndpoint=WRITER, PeerRegionReady="true",
         PeeringConnectionId=PCX, RecoveryVpcId=VPC)
@@ -189,7 +189,7 @@ def test_a_failed_recovery_foundation_is_retried_before_join_needs_its_outputs(
         **observed.instances, "us-west-2": dataclasses.replace(
             observed.instances["us-west-2"], status=status, outputs={})})
     step, arguments = instance_step(example_config, wanted, observed, "SEQUENTIAL")
-    assert (step.phase, step.action, step.targets) == (
+    assert (step.name, step.action, step.targets) == (
         "overrides", "update_stack_instances", ("us-west-2",))
     assert arguments["ParameterOverrides"] == parameters(EgressMode="none")
 
@@ -216,7 +216,7 @@ def test_an_override_recorded_by_use_previous_value_does_not_repeat_an_operation
     observed = dataclasses.replace(observed, instances={**observed.instances,
                                                         "us-east-1": pinned})
     step = plan.next_step(example_config, wanted, observed)
-    assert isinstance(step, plan.Blocked) and step.phase == "global"  # nothing regional
+    assert isinstance(step, plan.Blocked) and step.name == "global"  # nothing regional
     # once the stack set's value changes, the stale pin is removed in one operation
     config = dataclasses.replace(example_config, parameters={
         **example_config.parameters, "EgressMode": "nat-per-az"})
@@ -225,7 +225,7 @@ def test_an_override_recorded_by_use_previous_value_does_not_repeat_an_operation
     observed = dataclasses.replace(observed, stack_set=dataclasses.replace(
         observed.stack_set, parameters=changed.stack_set_parameters))
     step, arguments = instance_step(config, changed, observed)
-    assert (step.phase, step.targets) == ("overrides", ("us-east-1",))
+    assert (step.name, step.targets) == ("overrides", ("us-east-1",))
     assert "EgressMode" not in {p["ParameterKey"] for p in arguments["ParameterOverrides"]}
 
 
@@ -235,7 +235,7 @@ def test_template_change_updates_the_stack_set_sequentially_primary_first(exampl
     observed = dataclasses.replace(observed, stack_set=dataclasses.replace(
         observed.stack_set, template=old))
     step = plan.next_step(example_config, wanted, observed)
-    assert (step.phase, step.action) == ("template", "update_stack_set")
+    assert (step.name, step.action) == ("template", "update_stack_set")
     assert step.arguments["OperationPreferences"] == {
         "RegionConcurrencyType": "SEQUENTIAL", "MaxConcurrentPercentage": 100,
         "FailureToleranceCount": 0, "RegionOrder": ["us-east-1", "us-west-2"]}
@@ -274,7 +274,7 @@ def test_update_stack_set_names_the_roles_it_was_created_with(example_config, wa
 def test_global_stack_is_skipped_with_a_reason_while_outputs_are_missing(example_config, wanted):
     observed = observed_after(wanted, "peer-routes")
     step = plan.next_step(example_config, wanted, observed)
-    assert isinstance(step, plan.Blocked) and step.phase == "global"
+    assert isinstance(step, plan.Blocked) and step.name == "global"
     assert "ApiDomainTarget" in step.reason
 
 
@@ -326,7 +326,7 @@ def test_nothing_left_after_a_complete_rollout(example_config, wanted):
                                     plan.outputs_by_role(example_config, observed))
     done = dataclasses.replace(observed, global_stack=Stack(
         "CREATE_COMPLETE", wanted.global_template, values))
-    assert plan.next_step(example_config, wanted, done) is None
+    assert isinstance(plan.next_step(example_config, wanted, done), plan.Done)
 
 
 def test_join_waits_for_the_global_writer_endpoint(example_config, wanted):
@@ -334,7 +334,7 @@ def test_join_waits_for_the_global_writer_endpoint(example_config, wanted):
     run without it (it would leave the recovery region with no database to reach)."""
     observed = dataclasses.replace(observed_after(wanted, "foundation"), writer_endpoint=None)
     step = plan.next_step(example_config, wanted, observed)
-    assert isinstance(step, plan.Blocked) and step.phase == "join"
+    assert isinstance(step, plan.Blocked) and step.name == "join"
     assert "writer endpoint" in step.reason
 
 

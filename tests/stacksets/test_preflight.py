@@ -84,11 +84,11 @@ def test_a_deploy_after_a_failover_changes_no_database_resource(example_config, 
     regions and every database parameter, and runs home region first as always."""
     observed = dataclasses.replace(observed_after(wanted, "peer-routes"), writer_region=RECOVERY)
     step = plan.next_step(example_config, wanted, observed)
-    assert isinstance(step, plan.Blocked) and step.phase == "global"  # not a regional step
+    assert isinstance(step, plan.Blocked) and step.name == "global"  # not a regional step
     newer = dataclasses.replace(observed, stack_set=dataclasses.replace(
         observed.stack_set, template=dict(wanted.regional_template, Description="older")))
     step = plan.next_step(example_config, wanted, newer)
-    assert (step.phase, step.action) == ("template", "update_stack_set")
+    assert (step.name, step.action) == ("template", "update_stack_set")
     assert step.summary.endswith("(template)")  # no parameter changes
     given = {p["ParameterKey"]: p["ParameterValue"] for p in step.arguments["Parameters"]}
     assert (given[names.HOME_REGION], given[names.RECOVERY_REGION]) == (HOME, RECOVERY)

@@ -7,18 +7,12 @@ through the artifact bucket, always, so the size of either never decides whether
 """
 
 import dataclasses
-import functools
 
 import pytest
 
 from stacksets import artifacts, plan
 from toolkit.bundle import Template
 from stacksets.context import desired, template_locations, uploads
-from runbook import loop
-from runbook import decide as runbook
-from runbook.aws_adapter import AwsAdapter
-from runbook.timeline import Timeline
-from tests.runbook.fakes import Cloud, FakeAws
 
 
 @pytest.fixture
@@ -63,17 +57,3 @@ def test_the_global_stack_is_created_and_updated_from_the_url(example_config, wa
         arguments = plan.global_stack_args(example_config, wanted, {}, create, "")
         assert "TemplateBody" not in arguments
         assert arguments["TemplateURL"] == wanted.global_source["TemplateURL"]
-
-
-def test_dr_switchover_sends_no_template_at_all(example_config):
-    """`dr switchover`'s DNS step swaps the global stack's parameters and keeps the deployed
-    template (`UsePreviousTemplate`): nothing it sends can exceed an inline limit."""
-    cloud = Cloud("us-east-1", "us-west-2")
-    adapter = AwsAdapter(FakeAws(cloud), example_config, get=cloud.health)
-    result = loop.run(adapter, functools.partial(runbook.switchover, to="us-west-2"),
-                      Timeline.open("op", None, adapter.now), dry_run=False, poll=10,
-                      timeout=600)
-    assert result.outcome == "done", result.message
-    (update,) = [c[3] for c in cloud.calls if c[2] == "update_stack"]
-    assert update["UsePreviousTemplate"] is True
-    assert not {"TemplateBody", "TemplateURL"} & set(update)
