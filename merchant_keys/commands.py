@@ -26,11 +26,11 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 from payments import merchant_keys as keys
 
+from stacksets.context import Context
 from toolkit import resource_names
 from toolkit.aws import error_code
-from stacksets.context import Context
+from toolkit.exit_codes import FAILED, OK, USAGE
 
-USAGE, FAILED, OK = 2, 1, 0
 LISTED = ("key_id", "merchant_id", "key_status", "created_at", "revoked_at", "label")
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from toolkit import route53 as route53_health
 from toolkit.aws import Aws, error_code
 from toolkit.config import Config
 from toolkit import resource_names as names
@@ -239,12 +240,7 @@ class AwsAdapter:
                 notes.append(f"GetHealthCheckStatus {region}: {_why(error)}")
                 checks[region] = None
                 continue
-            # Route 53 considers an endpoint healthy when more than 18% of its checkers do
-            # (Route 53 Developer Guide, "How Amazon Route 53 determines whether a health
-            # check is healthy").
-            ok = sum(o.get("StatusReport", {}).get("Status", "").startswith("Success")
-                     for o in seen)
-            checks[region] = bool(seen) and ok / len(seen) > 0.18
+            checks[region] = route53_health.is_healthy(seen)
         return checks, preferred or None
 
     def _dns_updates(self, stack: Stack | None, notes: list[str]

@@ -38,6 +38,7 @@ from typing import Any, Mapping
 
 from templates import names
 
+from toolkit import resource_names
 from toolkit.config import SERVICE_MANAGED, Config
 from toolkit.kernel import Blocked, Decision, Done, Step
 
@@ -577,13 +578,6 @@ def swap_preference(values: Mapping[str, str]) -> dict[str, str]:
     return swapped
 
 
-def prefers_recovery(stack: Stack | None, outputs: Mapping[str, Mapping[str, str]]) -> bool:
-    """True when the deployed global stack's PRIMARY record points at the recovery region:
-    `dr switchover` moved the DNS preference with the writer, and a deploy must not undo it."""
-    target = outputs.get("recovery", {}).get(names.OUT_API_DOMAIN_TARGET)
-    return bool(stack and target and stack.parameters.get(names.PRIMARY_API_TARGET) == target)
-
-
 def next_global_step(config: Config, desired: Desired, observed: Observed,
                      outputs: Mapping[str, Mapping[str, str]],
                      prefer: str | None = None) -> Step | Blocked | None:
@@ -596,8 +590,10 @@ def next_global_step(config: Config, desired: Desired, observed: Observed,
         return parameters
     stack = observed.global_stack
     if prefer is None:
-        prefer = config.recovery_region if prefers_recovery(stack, outputs) \
-            else config.home_region
+        # Where the deployed PRIMARY record points: `dr switchover` moved the DNS preference
+        # with the writer, and a deploy must not undo it (read as `status` and `dr` read it).
+        prefer = (resource_names.preferred_region(stack.parameters) if stack else None) \
+            or config.home_region
     if prefer == config.recovery_region:
         parameters = swap_preference(parameters)
     after = stack.version if stack else ""

@@ -9,7 +9,6 @@ resource wherever the writer is. Failing back is a runbook step, never a config 
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Mapping
 
 from botocore.exceptions import ClientError
@@ -17,6 +16,7 @@ from botocore.exceptions import ClientError
 from templates import names
 
 from stacksets import aurora, preflight, state
+from toolkit import route53 as route53_health
 from toolkit.aws import error_code
 from stacksets.context import Context
 from stacksets.plan import GLOBAL_REGION
@@ -81,13 +81,14 @@ def bucket_replication(ctx: Context, region: str, bucket: str | None) -> Any:
 
 
 def health(ctx: Context, check_id: str | None) -> Any:
+    """(state text, healthy as Route 53 decides it), or a string when there is no check."""
     if not check_id:
         return "not deployed"
     route53 = ctx.aws.client("route53", GLOBAL_REGION)
     observations = ctx.aws.call(route53.get_health_check_status,
                                 HealthCheckId=check_id)["HealthCheckObservations"]
-    healthy = sum("Success" in o.get("StatusReport", {}).get("Status", "") for o in observations)
-    return f"{healthy}/{len(observations)} checkers healthy"
+    return (f"{route53_health.healthy_checkers(observations)}/{len(observations)} checkers "
+            "healthy", route53_health.is_healthy(observations))
 
 
 def attention(regions: Mapping[str, Mapping[str, Any]], checks: Mapping[str, Mapping[str, Any]],
@@ -124,10 +125,7 @@ def attention(regions: Mapping[str, Mapping[str, Any]], checks: Mapping[str, Map
                 found.append(f"{region}: {key.replace('_', ' ')} {row[key]}")
     for region, check in checks.items():
         state = str(check["state"])
-        counts = re.fullmatch(r"(\d+)/(\d+) checkers healthy", state)
-        # Route 53 calls an endpoint healthy when more than 18% of its checkers do (Route 53
-        # Developer Guide, "How Amazon Route 53 determines whether a health check is healthy").
-        if counts and int(counts[1]) <= 0.18 * int(counts[2]) or state.startswith("unknown"):
+        if check.get("healthy") is False or state.startswith("unknown"):
             found.append(f"health check of {region} ({check['role']}, {check['record']} "
                          f"record): {state}")
     return found
@@ -143,10 +141,13 @@ def health_checks(ctx: Context, stack) -> dict[str, dict[str, Any]]:
     """Each region's Route 53 health check, labelled by the region its failover record points
     at now (after `dr switchover` the PRIMARY record is the recovery region's)."""
     records = dr_names.failover_records(stack.parameters, stack.outputs) if stack else {}
-    return {region: {"role": ctx.config.role_of(region), "record": record,
-                     "state": _probe(lambda check=check: health(ctx, check))}
-            for region, (record, check) in sorted(records.items(),
-                                                   key=lambda item: item[1][0])}
+    found = {}
+    for region, (record, check) in sorted(records.items(), key=lambda item: item[1][0]):
+        probed = _probe(lambda check=check: health(ctx, check))
+        state, healthy = probed if isinstance(probed, tuple) else (probed, None)
+        found[region] = {"role": ctx.config.role_of(region), "record": record,
+                         "state": state, "healthy": healthy}
+    return found
 
 
 def run(ctx: Context, args) -> int:

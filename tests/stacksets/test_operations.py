@@ -124,7 +124,7 @@ def test_a_ci_log_gets_a_line_at_least_every_30_seconds_with_the_latest_events(s
     """Issue 10, item 8: nothing changes for minutes (an Aurora cluster being created);
     without a TTY a heartbeat names the newest stack event per region."""
     runner, stubs, clock, lines = stubbed
-    admin, west = stubs["us-east-1"], stubs["us-west-2"]
+    admin = stubs["us-east-1"]
     polls = 12
     for number in range(polls):
         status = "SUCCEEDED" if number == polls - 1 else "RUNNING"

@@ -7,6 +7,7 @@ import pytest
 from templates import names
 
 from stacksets import plan
+from toolkit import resource_names
 from stacksets.context import desired
 from stacksets.plan import Instance, Observed, Stack
 
@@ -351,18 +352,20 @@ def test_a_deploy_keeps_the_dns_preference_that_dr_switchover_chose(example_conf
     """After `dr switchover --to <recovery>`, the global stack's PRIMARY record points at the
     recovery region; a later deploy must not move DNS back to home behind the operator."""
     outputs = {"home": {names.OUT_API_DOMAIN_TARGET: "d-home.execute-api.us-east-1.amazonaws.com",
-                        names.OUT_API_DOMAIN_ZONE_ID: "ZHOME", names.OUT_API_ENDPOINT_HOST: "h"},
+                        names.OUT_API_DOMAIN_ZONE_ID: "ZHOME",
+                        names.OUT_API_ENDPOINT_HOST: "us-east-1.api.example.com"},
                "recovery": {names.OUT_API_DOMAIN_TARGET:
                             "d-rec.execute-api.us-west-2.amazonaws.com",
-                            names.OUT_API_DOMAIN_ZONE_ID: "ZREC", names.OUT_API_ENDPOINT_HOST: "r"}}
+                            names.OUT_API_DOMAIN_ZONE_ID: "ZREC",
+                            names.OUT_API_ENDPOINT_HOST: "us-west-2.api.example.com"}}
     normal = plan.global_parameters(example_config, wanted, outputs)
     swapped = plan.swap_preference(normal)
     assert swapped[names.PRIMARY_API_TARGET] == outputs["recovery"][names.OUT_API_DOMAIN_TARGET]
     deployed = Stack("UPDATE_COMPLETE", wanted.global_template, swapped, version="v1")
     observed = Observed(global_stack=deployed)
-    assert plan.prefers_recovery(deployed, outputs)
+    assert resource_names.preferred_region(deployed.parameters) == "us-west-2"
     assert plan.next_global_step(example_config, wanted, observed, outputs) is None
     back_home = Stack("UPDATE_COMPLETE", wanted.global_template, normal, version="v1")
-    assert not plan.prefers_recovery(back_home, outputs)
+    assert resource_names.preferred_region(back_home.parameters) == "us-east-1"
     assert plan.next_global_step(example_config, wanted, Observed(global_stack=back_home),
                                  outputs) is None

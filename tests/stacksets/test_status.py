@@ -53,7 +53,11 @@ def run_status(example_config, bundle, monkeypatch):
                             lambda ctx, region, bucket: found[region])
         healthy = checks or {"hc-primary": "3/3 checkers healthy",
                              "hc-secondary": "3/3 checkers healthy"}
-        monkeypatch.setattr(status, "health", lambda ctx, check: healthy.get(check, "not deployed"))
+        def health(ctx, check):
+            text = healthy.get(check, "not deployed")
+            return (text, not text.startswith("0/")) if "checkers" in text else text
+
+        monkeypatch.setattr(status, "health", health)
         lines = []
         ctx = Context(example_config, bundle, Aws(clock=FakeClock()), reporter(lines))
         code = status.run(ctx, None)
@@ -76,7 +80,7 @@ def test_each_health_check_is_labelled_with_the_region_its_record_points_at(run_
         checks={"hc-primary": "3/3 checkers healthy", "hc-secondary": "0/3 checkers healthy"})
     assert document["health_checks"][preferred] == {
         "role": "home" if preferred == HOME else "recovery", "record": "PRIMARY",
-        "state": "3/3 checkers healthy"}
+        "state": "3/3 checkers healthy", "healthy": True}
     assert document["health_checks"][other]["state"] == "0/3 checkers healthy"
     role = "home" if other == HOME else "recovery"
     assert document["attention"] == [

@@ -65,3 +65,18 @@ def test_global_stack_outputs_are_named_by_the_contract(global_template):
     outputs = set(global_template.doc["Outputs"])
     assert {names.OUT_PRIMARY_HEALTH_CHECK_ID, names.OUT_SECONDARY_HEALTH_CHECK_ID,
             names.OUT_HOSTED_ZONE_ID, names.OUT_API_URL} <= outputs
+
+
+def observation(status: str) -> dict:
+    return {"StatusReport": {"Status": status}}
+
+
+@pytest.mark.parametrize("healthy, total, expected", [
+    (0, 16, False), (2, 16, False), (3, 16, True), (16, 16, True), (0, 0, False)])
+def test_route53_calls_an_endpoint_healthy_above_18_percent_of_its_checkers(healthy, total,
+                                                                            expected):
+    from toolkit import route53
+
+    seen = [observation("Success: HTTP Status Code 200")] * healthy + \
+        [observation("Failure: Connection timed out")] * (total - healthy)
+    assert route53.is_healthy(seen) is expected
