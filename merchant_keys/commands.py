@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 from payments import merchant_keys as keys
 
-from stacksets.context import Context
 from toolkit import resource_names
 from toolkit.aws import error_code
+from toolkit.context import Context
 from toolkit.exit_codes import FAILED, OK, USAGE
 
 LISTED = ("key_id", "merchant_id", "key_status", "created_at", "revoked_at", "label")

@@ -252,10 +252,12 @@ def _run(args, session: _Session) -> int:
     if args.command == "dr":
         return _runbook(args, session, config, built)
     with _account(args, config, built, reporter) as (aws, config):
-        from stacksets.context import Context
+        from stacksets.context import Context as RolloutContext
         from toolkit import accounts
+        from toolkit.context import Context
 
-        session.context = Context(config, built, aws, reporter, local=args.local,
+        kind = RolloutContext if args.command in ROLLOUT else Context
+        session.context = kind(config, built, aws, reporter, local=args.local,
                                   runner_options={"timeout": getattr(args, "timeout", 4 * 3600)})
         session.context.identity = accounts.check(aws, config)
         return module.run(session.context, args)

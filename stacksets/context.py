@@ -1,29 +1,24 @@
-"""What every command works with: config, build, AWS access, reporter, and the desired state
-derived from them (template sources point at the artifact buckets)."""
+"""What a rollout command works with: the common context plus the StackSet operation runner,
+and the desired state derived from config and build (template sources point at the artifact
+buckets)."""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from stacksets import artifacts
-from toolkit.aws import Aws
-from toolkit.bundle import Bundle
-from toolkit.config import Config
 from stacksets.operations import Runner
 from stacksets.plan import GLOBAL_REGION, Desired, stack_set_parameters
-from toolkit.report import Reporter
+from toolkit import context
+from toolkit.bundle import Bundle
+from toolkit.config import Config
 
 
 @dataclass
-class Context:
-    config: Config
-    bundle: Bundle
-    aws: Aws
-    reporter: Reporter
-    local: bool = False
-    runner_options: dict = field(default_factory=dict)
-    identity: dict = field(default_factory=dict)  # account, partition (accounts.check)
+class Context(context.Context):
+    """The rollout's context: the runner is made on first use (an interruption before it
+    exists has no operation to name)."""
 
     @functools.cached_property
     def runner(self) -> Runner:
