@@ -304,7 +304,9 @@ class Api:
         return self._process(event, FakeContext(event["requestContext"]["requestId"]))
 
     def health(self) -> dict[str, Any]:
-        event = http_event("GET", "/health")
+        return self.invoke_health(http_event("GET", "/health"))
+
+    def invoke_health(self, event: dict[str, Any]) -> dict[str, Any]:
         return self._health(event, FakeContext(event["requestContext"]["requestId"]))
 
     def sql(self, query: str, **params: Any) -> list[list[Any]]:
