@@ -269,11 +269,17 @@ def migrate_statements(database: Database, key: Key) -> list[Statement]:
 
 
 def _migrate_environment(database: Database) -> dict:
-    """What lambda/payments/schema_deploy.py reads (a test holds both sides)."""
+    """What lambda/payments/schema_deploy.py reads (a test holds both sides). The regions
+    and their VPC CIDRs tell the database where each region's functions connect from
+    (lambda/payments/region_networks.py)."""
     return {
         **_database_environment(database),
         "DB_MASTER_SECRET_ARN": database.secret_name,
         "DB_MIGRATOR_SECRET_ARN": role_secret_name("migrator"),
+        "HOME_REGION": Ref(names.HOME_REGION),
+        "HOME_VPC_CIDR": Ref(names.HOME_VPC_CIDR),
+        "RECOVERY_REGION": Ref(names.RECOVERY_REGION),
+        "RECOVERY_VPC_CIDR": Ref(names.RECOVERY_VPC_CIDR),
     }
 
 
