@@ -23,6 +23,7 @@ caller, and a compromised function cannot rewrite a payment.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -46,7 +47,32 @@ _FIND = ("SELECT * FROM find_payment(CAST(:merchant_id AS text), "
 
 _HEARTBEAT = "SELECT write_heartbeat(CAST(:region AS text))"
 
+_REPLICATION = "SELECT written_lsn::text, confirmed_lsn::text FROM replication_progress()"
+
 _INSUFFICIENT_PRIVILEGE = "42501"
+
+
+@dataclass(frozen=True)
+class ReplicationProgress:
+    """``replication_progress()`` (migration 005): the writer's log position and the lowest
+    position the other region's storage has confirmed (None: no region is replicating).
+
+    The seam of the zero-loss wait: read it right after a commit, then poll until
+    :meth:`covers` that ``written_lsn``."""
+
+    written_lsn: str
+    confirmed_lsn: str | None
+
+    def covers(self, lsn: str) -> bool:
+        """True when the other region's storage has everything up to ``lsn``."""
+        return self.confirmed_lsn is not None and lsn_position(self.confirmed_lsn) >= \
+            lsn_position(lsn)
+
+
+def lsn_position(lsn: str) -> int:
+    """A PostgreSQL log sequence number (``16/B374D848``: two hex halves) as one integer."""
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
 
 
 def new_payment_id() -> str:
@@ -93,6 +119,10 @@ class Ledger:
     def server_role(self) -> ServerRole:
         ((in_recovery, read_only),) = self._database.run(ROLE_CHECK)
         return ServerRole(bool(in_recovery), read_only == "on")
+
+    def replication_progress(self) -> ReplicationProgress:
+        ((written, confirmed),) = self._database.run(_REPLICATION)
+        return ReplicationProgress(written, confirmed)
 
     def heartbeat(self, region: str) -> None:
         """A committed write through the payment path's endpoint: the only proof of "writable"

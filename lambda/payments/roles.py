@@ -9,8 +9,8 @@ sees one):
   (DDL never runs as the master user);
 * ``payments_app`` (``.../aurora/app``): what the processor and health functions use. It
   has no table privilege at all, only EXECUTE on the migrator's functions (record a
-  payment, read one, write its own region's heartbeat, list the applied migrations: see
-  ``lambda/schema/004_function_only_app_role.sql``), CONNECT on the payments database only
+  payment, read one, write its own region's heartbeat, list the applied migrations, ask how
+  far the other region has confirmed the log: ``lambda/schema/004_*.sql`` and ``005_*.sql``), CONNECT on the payments database only
   (no TEMPORARY: no temporary tables or functions) and USAGE on its schema.
 
 What PostgreSQL grants every role (PUBLIC) by default is taken back here, on every deploy:
@@ -97,6 +97,11 @@ def ensure_roles(master: Database, database_name: str, migrator: Role, app: Role
         run("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         run(f"GRANT USAGE, CREATE ON SCHEMA public TO {migrator.name}")
         run(f"GRANT USAGE ON SCHEMA public TO {app.name}")
+        if not run("SELECT to_regproc('aurora_global_db_status') IS NOT NULL")[0][0]:
+            # Plain PostgreSQL (the local model): replication_progress() (migration 005)
+            # reads the standbys' flush positions in pg_stat_replication as the migrator,
+            # and non-members of pg_read_all_stats see NULL there.
+            run(f"GRANT pg_read_all_stats TO {migrator.name}")
         # The master must be a member to hand objects over (RDS's master is not a superuser).
         run(f"GRANT {migrator.name} TO CURRENT_USER")
         for table in _tables_not_owned_by(run, migrator.name):
