@@ -80,6 +80,7 @@ class Functions:
     health: awslambda.Function
     migrate: awslambda.Function
     processor_role: iam.Role
+    log_groups: dict[str, logs.LogGroup]  # the payment functions' (processor, health), by logical
 
 
 def add_service_parameters(regional: Regional) -> None:
@@ -344,7 +345,9 @@ def add_functions(regional: Regional, key: Key, network: Network, database: Data
                         Description="The migrate function: invoke it after each deploy (roles, "
                                     "then migrations; idempotent)"))
     return Functions(processor=processor, health=health, migrate=migrate,
-                     processor_role=t.resources[f"{PROCESSOR.logical}Role"])
+                     processor_role=t.resources[f"{PROCESSOR.logical}Role"],
+                     log_groups={spec.logical: t.resources[f"{spec.logical}LogGroup"]
+                                 for spec in (PROCESSOR, HEALTH)})
 
 
 def inject_faults(t: Template, functions: Functions, role: iam.Role, injection) -> None:

@@ -10,9 +10,11 @@ its SQLSTATE, and the whole of what the role may still do is read from the catal
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pg8000.exceptions
@@ -24,6 +26,7 @@ from payments.errors import DependencyUnavailable
 from payments.ledger import Ledger
 
 from stacksets.localpg import DATABASE, SERVER_HOSTNAME, PostgresServer
+from templates import database_role_alarm as role_alarm
 
 from .conftest import (
     OTHER_REGION, REGION, SECRET_ARNS, Api, deploy_schema, new_key, payment_body,
@@ -180,12 +183,34 @@ def test_the_app_role_records_and_reads_payments_through_the_functions(
         app.close()
 
 
+def counted_by_the_role_alarm(line: dict[str, Any]) -> bool:
+    """What the DatabaseRoleRefused metric filter (templates/database_role_alarm.py) counts,
+    evaluated on one log line: a reason that matches one of its patterns, or a health check
+    that found a primary handing out read-only sessions."""
+    database = (line.get("checks") or {}).get("database") or {}
+    reasons = [r for r in (line.get("reason"), database.get("error")) if isinstance(r, str)]
+    return (any(fnmatch.fnmatchcase(r, p) for r in reasons for p in role_alarm.REFUSED_REASONS)
+            or (database.get("read_only") is True and database.get("in_recovery") is False))
+
+
+def request_lines(api: Api, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
+    """A payment and a health check from fresh containers: their "request completed" lines
+    by path (the health check asked twice: a cold one may run out of its 1.5 s)."""
+    wiring.reset()
+    capsys.readouterr()
+    api.post(payment_body(), new_key())
+    api.health()
+    api.health()
+    lines = [json.loads(t) for t in capsys.readouterr().out.splitlines() if t.startswith("{")]
+    return {line["path"]: line for line in lines if line["message"] == "request completed"}
+
+
 def test_a_role_that_changed_its_own_settings_and_password_is_restored_by_the_migrate_step(
-    api: Api, postgres: PostgresServer
+    api: Api, postgres: PostgresServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """PostgreSQL lets a role set its own defaults and password (ALTER ROLE): each change
-    outlasts the session and breaks every new connection. The migrate step, run on every
-    deploy, undoes both."""
+    outlasts the session and breaks every new connection, and the alarm says so. The migrate
+    step, run on every deploy, undoes both."""
     try:
         with as_app(postgres) as connection:
             connection.run("ALTER ROLE payments_app SET default_transaction_read_only = on")
@@ -194,13 +219,26 @@ def test_a_role_that_changed_its_own_settings_and_password_is_restored_by_the_mi
         with as_app(postgres) as connection:
             assert connection.run("SHOW default_transaction_read_only") == [["on"]]
             assert connection.run("SHOW statement_timeout") == [["1ms"]]
+        read_only = request_lines(api, capsys)
+        assert [line["status_code"] for line in read_only.values()] == [503, 503]
+        assert all(counted_by_the_role_alarm(line) for line in read_only.values()), read_only
+
+        with as_app(postgres) as connection:
             connection.run("SET default_transaction_read_only = off")
             connection.run("ALTER ROLE payments_app PASSWORD 'chosen-by-an-intruder'")
         with pytest.raises(pg8000.exceptions.DatabaseError) as error:
             connect_as(postgres, "app")
         assert error.value.args[0]["C"] == "28P01"  # the secret no longer logs in
+        locked_out = request_lines(api, capsys)
+        assert [line["status_code"] for line in locked_out.values()] == [503, 503]
+        assert all(counted_by_the_role_alarm(line) for line in locked_out.values()), locked_out
     finally:
         deploy_schema(REGION, DATABASE, SECRET_ARNS)
+        wiring.reset()
+
+    restored = request_lines(api, capsys)
+    assert restored["/process"]["status_code"] == 201
+    assert not any(counted_by_the_role_alarm(line) for line in restored.values())
 
     with as_app(postgres) as connection:
         assert connection.run("SHOW default_transaction_read_only") == [["off"]]
