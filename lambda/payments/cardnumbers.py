@@ -22,9 +22,12 @@ and the logs, in two regions) is far higher than the cost of a refusal:
    is found.
 
 The one exception to step 2 is an RFC 9562 UUID (8-4-4-4-12 hex digits with
-the variant bits 10): its groups are never joined, so an idempotency key or a
-reference that is a UUID always passes. Without it, about one UUID in a few
-hundred would be refused (joined all-digit groups pass Luhn by chance).
+the variant bits 10): its groups are never joined, with each other or with the
+digits around it, so an idempotency key or a reference that is a UUID always
+passes, and so does a date before one (``receipts/2026/12/04/<uuid>.json``, the
+receipt key the status item stores: about 1 in 35 joined a date with an
+all-digit first group into a Luhn-valid run). Without it, about one UUID in a
+few hundred would be refused (joined all-digit groups pass Luhn by chance).
 
 The price of this breadth is false positives on free text: a run of 13 or
 more digits passes some window's Luhn check most of the time (10 windows for
@@ -112,7 +115,8 @@ def is_separator(char: str) -> bool:
 
 
 def _unjoin_uuid(match: re.Match[str]) -> str:
-    return match.group().replace("-", "x")
+    """A letter between the groups and at both ends: nothing joins across them."""
+    return "x" + match.group().replace("-", "x") + "x"
 
 
 # Luhn contribution of a digit when doubled: 2d, minus 9 when that exceeds 9.
