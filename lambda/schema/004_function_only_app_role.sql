@@ -25,14 +25,17 @@ CREATE TABLE region_networks (
     network  cidr  NOT NULL
 );
 
+-- What the functions see of a ledger row (never the source fingerprint).
+CREATE TYPE recorded_payment AS (
+    payment_id text, idempotency_key text, request_hash text, merchant_id text, amount numeric,
+    currency text, currency_exponent smallint, description text, status text,
+    correlation_id text, region text, created_at timestamptz);
+
 CREATE FUNCTION record_payment(
     p_payment_id uuid, p_idempotency_key text, p_request_hash text, p_merchant_id text,
     p_amount numeric, p_currency text, p_currency_exponent smallint, p_description text,
     p_source_type text, p_source_fingerprint text, p_correlation_id text, p_region text)
-RETURNS TABLE (
-    payment_id text, idempotency_key text, request_hash text, merchant_id text, amount numeric,
-    currency text, currency_exponent smallint, description text, status text,
-    correlation_id text, region text, created_at timestamptz)
+RETURNS SETOF recorded_payment
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
 AS $$
     -- The new row, or the row already recorded for (merchant, key): a concurrent insert of
@@ -54,10 +57,7 @@ AS $$
 $$;
 
 CREATE FUNCTION find_payment(p_merchant_id text, p_idempotency_key text)
-RETURNS TABLE (
-    payment_id text, idempotency_key text, request_hash text, merchant_id text, amount numeric,
-    currency text, currency_exponent smallint, description text, status text,
-    correlation_id text, region text, created_at timestamptz)
+RETURNS SETOF recorded_payment
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
 AS $$
     SELECT p.payment_id::text, p.idempotency_key, p.request_hash, p.merchant_id, p.amount,
