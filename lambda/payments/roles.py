@@ -10,8 +10,9 @@ sees one):
 * ``payments_app`` (``.../aurora/app``): what the processor and health functions use. It
   has no table privilege at all, only EXECUTE on the migrator's functions (record a
   payment, read one, write its own region's heartbeat, list the applied migrations, ask how
-  far the other region has confirmed the log: ``lambda/schema/004_*.sql`` and ``005_*.sql``), CONNECT on the payments database only
-  (no TEMPORARY: no temporary tables or functions) and USAGE on its schema.
+  far the other region has confirmed the log: ``lambda/schema/004_*.sql``, ``005_*.sql``),
+  CONNECT on the payments database only (no TEMPORARY: no temporary tables or functions)
+  and USAGE on its schema.
 
 What PostgreSQL grants every role (PUBLIC) by default is taken back here, on every deploy:
 CONNECT and TEMPORARY on every database the master owns (the payments database, and also
