@@ -145,8 +145,7 @@ def _elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def database_probe(database: Database, region: str, prepare: Callable[[], None],
-                   clock: Callable[[], float] = time.monotonic) -> Probe:
+def database_probe(database: Database, region: str, prepare: Callable[[], None]) -> Probe:
     """Reachable, and writable or not: the server's own view, then a committed heartbeat
     (at most one per :data:`HEARTBEAT_INTERVAL_SECONDS`, see the module docstring).
 
@@ -167,11 +166,11 @@ def database_probe(database: Database, region: str, prepare: Callable[[], None],
                 last_heartbeat.clear()
                 return {"writable": False, "in_recovery": role.in_recovery,
                         "read_only": role.read_only}
-            if last_heartbeat and clock() - last_heartbeat[0] < HEARTBEAT_INTERVAL_SECONDS:
-                return {"writable": True,
-                        "heartbeat_age_ms": round((clock() - last_heartbeat[0]) * 1000)}
+            age = time.monotonic() - last_heartbeat[0] if last_heartbeat else None
+            if age is not None and age < HEARTBEAT_INTERVAL_SECONDS:
+                return {"writable": True, "heartbeat_age_ms": round(age * 1000)}
             ledger.heartbeat(region)
-            last_heartbeat[:] = [clock()]
+            last_heartbeat[:] = [time.monotonic()]
             return {"writable": True, "heartbeat_age_ms": 0}
         except BaseException:
             last_heartbeat.clear()
