@@ -5,6 +5,7 @@ from troposphere import Template
 from .api import add_api
 from .authorizer import add_authorizer
 from .database import add_database
+from .database_role_alarm import add_database_role_alarm
 from .drills import add_drills, lambda_fault_injection
 from .keys import add_key
 from .network import add_network
@@ -33,6 +34,7 @@ def build_regional() -> Template:
     authorizer = add_authorizer(regional, key, network)
     api = add_api(regional, key, functions, authorizer)
     add_service_alarms(regional, topic, functions, api, storage, authorizer)
+    add_database_role_alarm(regional.template, topic, functions)
     drills = add_drills(regional, key, network, functions.processor,
                         storage.log_bucket)
     inject_faults(template, functions, functions.processor_role, lambda_fault_injection(drills))

@@ -79,6 +79,7 @@ class Functions:
     health: awslambda.Function
     migrate: awslambda.Function
     processor_role: iam.Role
+    log_groups: dict[str, logs.LogGroup]  # the payment functions' (processor, health), by logical
 
 
 def add_service_parameters(regional: Regional) -> None:
@@ -280,11 +281,17 @@ def migrate_statements(database: Database, key: Key) -> list[Statement]:
 
 
 def _migrate_environment(database: Database) -> dict:
-    """What lambda/payments/schema_deploy.py reads (a test holds both sides)."""
+    """What lambda/payments/schema_deploy.py reads (a test holds both sides). The regions
+    and their VPC CIDRs tell the database where each region's functions connect from
+    (lambda/payments/region_networks.py)."""
     return {
         **_database_environment(database),
         "DB_MASTER_SECRET_ARN": database.secret_name,
         "DB_MIGRATOR_SECRET_ARN": role_secret_name("migrator"),
+        "HOME_REGION": Ref(names.HOME_REGION),
+        "HOME_VPC_CIDR": Ref(names.HOME_VPC_CIDR),
+        "RECOVERY_REGION": Ref(names.RECOVERY_REGION),
+        "RECOVERY_VPC_CIDR": Ref(names.RECOVERY_VPC_CIDR),
     }
 
 
@@ -349,7 +356,9 @@ def add_functions(regional: Regional, key: Key, network: Network, database: Data
                         Description="The migrate function: invoke it after each deploy (roles, "
                                     "then migrations; idempotent)"))
     return Functions(processor=processor, health=health, migrate=migrate,
-                     processor_role=t.resources[f"{PROCESSOR.logical}Role"])
+                     processor_role=t.resources[f"{PROCESSOR.logical}Role"],
+                     log_groups={spec.logical: t.resources[f"{spec.logical}LogGroup"]
+                                 for spec in (PROCESSOR, HEALTH)})
 
 
 def inject_faults(t: Template, functions: Functions, role: iam.Role, injection) -> None:

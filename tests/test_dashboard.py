@@ -162,8 +162,11 @@ def alarmed_metrics(*docs) -> set[tuple]:
         for resource in doc["Resources"].values():
             if resource["Type"] == "AWS::CloudWatch::Alarm":
                 p = resource["Properties"]
-                keys.add((p["Namespace"], p["MetricName"],
-                          tuple(sorted(d["Name"] for d in p["Dimensions"]))))
+                # A custom namespace may be per environment (an Fn::Sub): keyed by its JSON.
+                namespace = p["Namespace"] if isinstance(p["Namespace"], str) else json.dumps(
+                    p["Namespace"], sort_keys=True)
+                keys.add((namespace, p["MetricName"],
+                          tuple(sorted(d["Name"] for d in p.get("Dimensions", [])))))
     return keys
 
 

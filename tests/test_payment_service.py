@@ -139,7 +139,7 @@ def test_health_role_can_only_probe(regional):
 
 ALWAYS = {"ProcessorErrorsAlarm", "ProcessorThrottlesAlarm", "HealthErrorsAlarm",
           "HealthThrottlesAlarm", "AuthorizerErrorsAlarm", "AuthorizerThrottlesAlarm",
-          "Api5xxAlarm", "ApiLatencyP99Alarm"}
+          "Api5xxAlarm", "ApiLatencyP99Alarm", "DatabaseRoleRefusedAlarm"}
 REPLICATION = {"DynamoDbReplicationLatencyAlarm", "S3ReplicationFailedAlarm"}
 
 

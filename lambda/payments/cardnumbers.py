@@ -10,19 +10,24 @@ and the logs, in two regions) is far higher than the cost of a refusal:
    and circled digits become ASCII digits; any other Unicode decimal digit
    (Arabic-Indic, Devanagari, ...) counts as its value too.
 2. A *digit run* is a sequence of digits in which every gap is made only of
-   characters that are neither letters nor digits: spaces of any kind (NBSP,
-   ideographic, zero-width), dots, dashes, underscores, slashes, commas,
-   quotes, brackets, combining marks, control characters... Gaps are dropped.
-   A letter ends the run. So ``4111.1111  1111_1111``, ``4111/1111/1111/1111``
-   and ``"4111111111111111 12/27 123"`` are one run each.
+   separators (:func:`is_separator`): characters that are neither letters nor
+   digits (spaces of any kind, dots, dashes, underscores, slashes, commas,
+   quotes, brackets, combining marks, format and control characters...), and
+   the letters that render as nothing. Gaps are dropped. Any other letter ends
+   the run. So ``4111.1111  1111_1111``, ``4111/1111/1111/1111``,
+   four groups joined by Hangul fillers (U+3164) and
+   ``"4111111111111111 12/27 123"`` are one run each.
 3. Every window of 13 to 19 consecutive digits of a run is Luhn-checked, so a
    PAN after or before other digits (an order number, an expiry date, a CVV)
    is found.
 
 The one exception to step 2 is an RFC 9562 UUID (8-4-4-4-12 hex digits with
-the variant bits 10): its groups are never joined, so an idempotency key or a
-reference that is a UUID always passes. Without it, about one UUID in a few
-hundred would be refused (joined all-digit groups pass Luhn by chance).
+the variant bits 10): its groups are never joined, with each other or with the
+digits around it, so an idempotency key or a reference that is a UUID always
+passes, and so does a date before one (``receipts/2026/12/04/<uuid>.json``, the
+receipt key the status item stores: about 1 in 35 joined a date with an
+all-digit first group into a Luhn-valid run). Without it, about one UUID in a
+few hundred would be refused (joined all-digit groups pass Luhn by chance).
 
 The price of this breadth is false positives on free text: a run of 13 or
 more digits passes some window's Luhn check most of the time (10 windows for
@@ -77,7 +82,7 @@ def digit_runs(text: str) -> Iterator[list[int]]:
         value = unicodedata.decimal(char, None)
         if value is not None:
             run.append(value)
-        elif char.isalnum():
+        elif not is_separator(char):
             if len(run) >= MIN_PAN_DIGITS:
                 yield run
             run = []
@@ -85,8 +90,33 @@ def digit_runs(text: str) -> Iterator[list[int]]:
         yield run
 
 
+def is_separator(char: str) -> bool:
+    """True for a character that is dropped between two digits of a run.
+
+    The set is derived from Unicode properties, not listed: every character that
+    is neither a letter nor a digit (``not str.isalnum()``): that takes in all of
+    White_Space (Zs, Zl, Zp and the controls ``str.isspace()`` knows), every
+    format character (Cf: zero-width space and joiners, soft hyphen, word
+    joiner...), variation selectors and other combining marks (Mn, Me), controls,
+    punctuation, symbols and unassigned code points, and so all of
+    Default_Ignorable_Code_Point except four code points. Unicode derives that
+    property (DerivedCoreProperties.txt) as Other_Default_Ignorable_Code_Point + Cf
+    + Variation_Selector - White_Space - a few visible format characters; the only
+    code points of it that Unicode classes as *letters* are the Hangul fillers
+    (Other_Default_Ignorable_Code_Point, Lo: U+115F, U+1160, U+3164, U+FFA0), which
+    render as nothing. :mod:`unicodedata` exposes neither property, so those are
+    recognised by what they are, a letter (Lo) named ``... FILLER``; any filler a
+    later Unicode version adds is taken in the same way. Every other letter ends a
+    run (see the README for why letters are not dropped).
+    """
+    if not char.isalnum():
+        return True
+    return unicodedata.category(char) == "Lo" and unicodedata.name(char, "").endswith("FILLER")
+
+
 def _unjoin_uuid(match: re.Match[str]) -> str:
-    return match.group().replace("-", "x")
+    """A letter between the groups and at both ends: nothing joins across them."""
+    return "x" + match.group().replace("-", "x") + "x"
 
 
 # Luhn contribution of a digit when doubled: 2d, minus 9 when that exceeds 9.

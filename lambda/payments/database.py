@@ -58,6 +58,8 @@ _TIMED_OUT_CODES = frozenset({"57014", "55P03"})
 _AUTH_FAILED_CODES = frozenset({"28000", "28P01"})
 
 ROLE_CHECK = "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')"
+READ_ONLY_SESSION_ON_PRIMARY = ("database is read only (session setting on a primary: run the "
+                                "migrate function)")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,16 @@ class ServerRole:
     @property
     def writable(self) -> bool:
         return not (self.in_recovery or self.read_only)
+
+    def refusal(self) -> str:
+        """Why a writer connection refuses this server. A primary whose sessions start read
+        only is not a failover state: a setting did it (``ALTER ROLE ... SET
+        default_transaction_read_only``, which the role can run on itself), and the migrate
+        step resets it; the reason is exact, for the log metric filter that alarms on it
+        (templates/database_role_alarm.py)."""
+        if self.in_recovery:
+            return "database is read only (in recovery)"
+        return READ_ONLY_SESSION_ON_PRIMARY
 
 
 @dataclass(frozen=True)
@@ -291,7 +303,7 @@ class Database:
         if self._require_writer and not self.role.writable:
             with contextlib.suppress(InterfaceError, OSError):
                 connection.close()
-            raise DependencyUnavailable(DEPENDENCY, "database is read only")
+            raise DependencyUnavailable(DEPENDENCY, self.role.refusal())
         return connection
 
     def _discard(self) -> None:

@@ -12,49 +12,67 @@ regions racing on one key (both reach the single writer through the global
 writer endpoint) always get one row back and never an empty result. The
 returned row must belong to the same request, or the key was reused. This is
 also what makes a retry safe after a timeout whose commit outcome is unknown.
+
+The functions' database role has no table privileges: every statement here
+calls a function that the migrator owns and runs with its rights
+(``lambda/schema/004_function_only_app_role.sql``). So the no-op update that
+makes ``RETURNING`` return an existing row needs no UPDATE privilege of the
+caller, and a compromised function cannot rewrite a payment.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .database import ROLE_CHECK, Database, ServerRole
-from .errors import IdempotencyKeyReused
-from .models import PAYMENT_STATUS_ACCEPTED, NewPayment, RecordedPayment
+from pg8000.exceptions import DatabaseError
 
-_COLUMNS = (
-    "payment_id::text, idempotency_key, request_hash, merchant_id, amount, currency, "
-    "currency_exponent, description, status, correlation_id, region, created_at"
-)
+from .database import DEPENDENCY, ROLE_CHECK, Database, ServerRole, sqlstate
+from .errors import DependencyUnavailable, IdempotencyKeyReused
+from .models import NewPayment, RecordedPayment
 
-_INSERT = f"""
-INSERT INTO payments (
-    payment_id, idempotency_key, request_hash, merchant_id, amount, currency,
-    currency_exponent, description, source_type, source_fingerprint, status,
-    correlation_id, region
-) VALUES (
-    CAST(:payment_id AS uuid), :idempotency_key, :request_hash, :merchant_id,
-    CAST(:amount AS numeric), :currency, :currency_exponent, :description, :source_type,
-    :source_fingerprint, :status, :correlation_id, :region
-)
-ON CONFLICT ON CONSTRAINT payments_merchant_idempotency_key_unique
--- A no-op update: it locks the existing row and makes RETURNING return it.
-DO UPDATE SET idempotency_key = payments.idempotency_key
-RETURNING {_COLUMNS}
+_RECORD = """
+SELECT * FROM record_payment(
+    CAST(:payment_id AS uuid), CAST(:idempotency_key AS text), CAST(:request_hash AS text),
+    CAST(:merchant_id AS text), CAST(:amount AS numeric), CAST(:currency AS text),
+    CAST(:currency_exponent AS smallint), CAST(:description AS text),
+    CAST(:source_type AS text), CAST(:source_fingerprint AS text),
+    CAST(:correlation_id AS text), CAST(:region AS text))
 """
 
-_SELECT_BY_KEY = (
-    f"SELECT {_COLUMNS} FROM payments "
-    "WHERE merchant_id = :merchant_id AND idempotency_key = :idempotency_key"
-)
+_FIND = ("SELECT * FROM find_payment(CAST(:merchant_id AS text), "
+         "CAST(:idempotency_key AS text))")
 
-_HEARTBEAT = """
-INSERT INTO heartbeats (region, written_at) VALUES (:region, now())
-ON CONFLICT (region) DO UPDATE SET written_at = EXCLUDED.written_at
-RETURNING written_at
-"""
+_HEARTBEAT = "SELECT write_heartbeat(CAST(:region AS text))"
+
+_REPLICATION = "SELECT written_lsn::text, confirmed_lsn::text FROM replication_progress()"
+
+_INSUFFICIENT_PRIVILEGE = "42501"
+
+
+@dataclass(frozen=True)
+class ReplicationProgress:
+    """``replication_progress()`` (migration 005): the writer's log position and the lowest
+    position the other region's storage has confirmed (None: no region is replicating).
+
+    The seam of the zero-loss wait: read it right after a commit, then poll until
+    :meth:`covers` that ``written_lsn``."""
+
+    written_lsn: str
+    confirmed_lsn: str | None
+
+    def covers(self, lsn: str) -> bool:
+        """True when the other region's storage has everything up to ``lsn``."""
+        return self.confirmed_lsn is not None and lsn_position(self.confirmed_lsn) >= \
+            lsn_position(lsn)
+
+
+def lsn_position(lsn: str) -> int:
+    """A PostgreSQL log sequence number (``16/B374D848``: two hex halves) as one integer."""
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
 
 
 def new_payment_id() -> str:
@@ -72,7 +90,7 @@ class Ledger:
         """
         request = payment.request
         rows = self._database.run(
-            _INSERT,
+            _RECORD,
             payment_id=payment.payment_id,
             idempotency_key=payment.idempotency_key,
             request_hash=payment.request_hash,
@@ -83,11 +101,10 @@ class Ledger:
             description=request.description,
             source_type=request.source.type,
             source_fingerprint=request.source.fingerprint(),
-            status=PAYMENT_STATUS_ACCEPTED,
             correlation_id=payment.correlation_id,
             region=payment.region,
         )
-        (row,) = rows  # ON CONFLICT ... DO UPDATE ... RETURNING: exactly one row, always
+        (row,) = rows  # record_payment: ON CONFLICT ... DO UPDATE ... RETURNING, one row always
         recorded = _from_row(row)
         if recorded.request_hash != payment.request_hash:
             raise IdempotencyKeyReused(payment.idempotency_key)
@@ -95,7 +112,7 @@ class Ledger:
 
     def find(self, merchant_id: str, idempotency_key: str) -> RecordedPayment | None:
         rows = self._database.run(
-            _SELECT_BY_KEY, merchant_id=merchant_id, idempotency_key=idempotency_key
+            _FIND, merchant_id=merchant_id, idempotency_key=idempotency_key
         )
         return _from_row(rows[0]) if rows else None
 
@@ -103,11 +120,27 @@ class Ledger:
         ((in_recovery, read_only),) = self._database.run(ROLE_CHECK)
         return ServerRole(bool(in_recovery), read_only == "on")
 
+    def replication_progress(self) -> ReplicationProgress:
+        ((written, confirmed),) = self._database.run(_REPLICATION)
+        return ReplicationProgress(written, confirmed)
+
     def heartbeat(self, region: str) -> None:
         """A committed write through the payment path's endpoint: the only proof of "writable"
         (``pg_is_in_recovery()`` is false on a primary whose session is read only, and a
-        forwarded or proxied write can fail where a read succeeds)."""
-        self._database.run(_HEARTBEAT, region=region)
+        forwarded or proxied write can fail where a read succeeds).
+
+        The database refuses a heartbeat for a region whose network the connection does not
+        come from (``write_heartbeat``): a deployment whose recorded VPC CIDRs are wrong
+        fails its health check, with that reason in the log line."""
+        try:
+            self._database.run(_HEARTBEAT, region=region)
+        except DatabaseError as error:
+            if sqlstate(error) != _INSUFFICIENT_PRIVILEGE:
+                raise
+            raise DependencyUnavailable(
+                DEPENDENCY, "heartbeat refused: this connection's address is not in the "
+                f"network recorded for {region} (SQLSTATE {_INSUFFICIENT_PRIVILEGE})",
+            ) from None
 
 
 def _from_row(row: list[Any]) -> RecordedPayment:

@@ -4,7 +4,10 @@ A key is ``sk_<environment>_<key id>_<secret>``:
 
 - ``environment``: the deployment it belongs to (``prod``, ``staging``); a key of another
   environment is refused before any lookup, so a test key never works in production;
-- ``key id``: 16 hex digits, public (listed, logged, used to revoke); the record's address;
+- ``key id``: 16 hex digits, public (listed, logged, used to revoke); the record's address.
+  A new key id never holds a run of 13 decimal digits, so no key id can look like a card
+  number in a log line or an access log (about 1 random 16-hex-digit id in 210 holds such
+  a run, and 1 in 900 would pass the card-number scan);
 - ``secret``: 32 random bytes (``secrets.token_urlsafe``, 43 characters): 256 bits of entropy.
 
 Only ``sha256(key)`` is stored. Why not a slow hash (bcrypt, scrypt) or an HMAC with a pepper:
@@ -45,6 +48,9 @@ MERCHANT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 """The same rule as the request's ``merchant_id`` (payments.validation)."""
 LABEL_PATTERN = re.compile(r"[A-Za-z0-9 ._:-]{0,64}")
 
+# 13 decimal digits in a row could be (part of) a card number to a log scanner.
+_CARD_LIKE_DIGITS = re.compile(r"[0-9]{13}")
+
 # Projection of a record the authorizer needs; never more.
 AUTHORIZER_ATTRIBUTES = ("merchant_id", "key_hash", "key_status")
 
@@ -68,7 +74,12 @@ class NewKey:
 
 @dataclass(frozen=True)
 class Decision:
-    """The authorizer's answer: a merchant, or a reason (for the log, never the response)."""
+    """The authorizer's answer: a merchant, or a reason (for the log, never the response).
+
+    ``key_id`` is set only once the presented key matched a stored hash (valid, revoked or
+    an invalid record): the id of a key that did not authenticate is whatever the caller
+    typed, possibly a card number, and is neither logged nor returned. The reason says
+    the key's shape (malformed, another environment's, unknown, wrong secret)."""
 
     merchant_id: str | None
     key_id: str | None
@@ -92,6 +103,8 @@ def new_key(environment: str) -> NewKey:
         raise ValueError(f"environment {environment!r} must be 2-10 of a-z 0-9, starting with "
                          "a letter")
     key_id = secrets.token_hex(KEY_ID_BYTES)
+    while _CARD_LIKE_DIGITS.search(key_id):
+        key_id = secrets.token_hex(KEY_ID_BYTES)
     # token_urlsafe(32): 32 random bytes as 43 base64url characters, no padding.
     value = f"{KEY_PREFIX}_{environment}_{key_id}_{secrets.token_urlsafe(SECRET_BYTES)}"
     return NewKey(key_id, value)
@@ -139,12 +152,12 @@ def decide(header: str | None, environment: str,
     if presented is None:
         return Decision(None, None, "malformed")
     if presented.environment != environment:
-        return Decision(None, presented.key_id, "other_environment")
+        return Decision(None, None, "other_environment")
     record = lookup(presented.key_id)
     if record is None:
-        return Decision(None, presented.key_id, "unknown_key")
+        return Decision(None, None, "unknown_key")
     if not hmac.compare_digest(str(record.get("key_hash", "")), presented.digest):
-        return Decision(None, presented.key_id, "wrong_secret")
+        return Decision(None, None, "wrong_secret")
     if record.get("key_status") != ACTIVE:
         return Decision(None, presented.key_id, "revoked")
     merchant_id = str(record.get("merchant_id", ""))

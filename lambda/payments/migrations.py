@@ -93,13 +93,18 @@ def apply(database: Database, migrations: list[Migration] | None = None) -> list
 
 
 def missing(database: Database, migrations: list[Migration] | None = None) -> list[str]:
-    """The shipped migrations the connected database has not applied (a read: what the
-    functions' role may do). Empty when the schema is current."""
+    """The shipped migrations the connected database has not applied. Empty when the schema
+    is current.
+
+    The functions' role reads no table: it asks ``applied_migrations()`` (004). Before that
+    migration the function does not exist, and every migration counts as missing (the
+    answer the functions act on, "not current", is the same)."""
     migrations = load() if migrations is None else migrations
     try:
-        applied = {version for (version,) in database.run("SELECT version FROM schema_migrations")}
+        applied = {version for (version,) in database.run("SELECT applied_migrations()")}
     except DatabaseError as error:
-        if _sqlstate(error) == "42P01":  # undefined_table: nothing was ever applied
+        # undefined_function: 004 not applied; undefined_table: nothing was ever applied
+        if _sqlstate(error) in ("42883", "42P01"):
             return [m.name for m in migrations]
         raise
     return [m.name for m in migrations if m.version not in applied]

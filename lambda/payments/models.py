@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-PAYMENT_STATUS_ACCEPTED = "accepted"
-
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no whitespace. Byte-identical for equal input."""

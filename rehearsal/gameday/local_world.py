@@ -166,8 +166,12 @@ class World:
                     .create_secret(Name=f"{self.prefix}/{kind}", SecretString=value)["ARN"]
             region.env = self._environment(region, table, bucket, arns["app"])
             _check_contract(region)
+            # Both regions' functions connect from the loopback network here.
             region.migrate_env = {"DB_MASTER_SECRET_ARN": arns["master"],
-                                  "DB_MIGRATOR_SECRET_ARN": arns["migrator"]}
+                                  "DB_MIGRATOR_SECRET_ARN": arns["migrator"],
+                                  "HOME_REGION": self.home, "HOME_VPC_CIDR": "127.0.0.0/8",
+                                  "RECOVERY_REGION": self.recovery,
+                                  "RECOVERY_VPC_CIDR": "127.0.0.0/8"}
         # The rollout invokes the migrate function after a deploy: roles, then migrations,
         # through the writer endpoint.
         home = self.regions[self.home]

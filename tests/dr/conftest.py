@@ -29,7 +29,7 @@ from rehearsal.localpg import (
     create_standby,
 )
 from tests.handlers.conftest import (
-    FakeContext, admin_connection, create_database_secrets, deploy_schema, http_event,
+    LOOPBACK, FakeContext, admin_connection, create_database_secrets, deploy_schema, http_event,
 )
 
 HOME, RECOVERY = "us-east-1", "us-west-2"
@@ -247,7 +247,8 @@ def two_regions() -> Iterator[TwoRegions]:
                 regions[region] = Region(region, _environment(
                     region, endpoint.port, str(home_db.ca_file), arns[region]["app"]))
             with regions[HOME].active():  # the migrate function, through the writer endpoint
-                deploy_schema(HOME, DATABASE, arns[HOME])
+                # Both regions' functions connect from the loopback network here.
+                deploy_schema(HOME, DATABASE, arns[HOME], recovery=(RECOVERY, LOOPBACK))
             yield TwoRegions(home_db, recovery_db, endpoint, regions[HOME], regions[RECOVERY])
             for region in regions.values():
                 region.cold_start()

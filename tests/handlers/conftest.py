@@ -160,12 +160,22 @@ def create_database_secrets(region: str, prefix: str, master_password: str) -> d
     }
 
 
+LOOPBACK = "127.0.0.0/8"
+OTHER_REGION, OTHER_REGION_CIDR = "eu-central-1", "10.1.0.0/16"
+"""The recovery region of the handler tests: no function here connects from its network."""
+
+
 def deploy_schema(region: str, database: str, arns: dict[str, str],
-                  port: int | None = None) -> dict[str, Any]:
-    """What the migrate function does after a deploy: roles, then migrations."""
+                  port: int | None = None,
+                  recovery: tuple[str, str] = (OTHER_REGION, OTHER_REGION_CIDR)) -> dict[str, Any]:
+    """What the migrate function does after a deploy: roles, then migrations and the
+    regions' networks. ``region``'s functions connect from the loopback network here;
+    ``recovery`` is the other region and its network."""
     environ = {**os.environ, "DB_NAME": database, "AWS_REGION": region,
                "DB_MASTER_SECRET_ARN": arns["master"],
-               "DB_MIGRATOR_SECRET_ARN": arns["migrator"], "DB_SECRET_ARN": arns["app"]}
+               "DB_MIGRATOR_SECRET_ARN": arns["migrator"], "DB_SECRET_ARN": arns["app"],
+               "HOME_REGION": region, "HOME_VPC_CIDR": LOOPBACK,
+               "RECOVERY_REGION": recovery[0], "RECOVERY_VPC_CIDR": recovery[1]}
     if port is not None:
         environ["DB_PORT"] = str(port)
     return schema_deploy.run(schema_deploy.MigrateConfig.from_environ(environ))
@@ -299,7 +309,9 @@ class Api:
         return self._process(event, FakeContext(event["requestContext"]["requestId"]))
 
     def health(self) -> dict[str, Any]:
-        event = http_event("GET", "/health")
+        return self.invoke_health(http_event("GET", "/health"))
+
+    def invoke_health(self, event: dict[str, Any]) -> dict[str, Any]:
         return self._health(event, FakeContext(event["requestContext"]["requestId"]))
 
     def sql(self, query: str, **params: Any) -> list[list[Any]]:

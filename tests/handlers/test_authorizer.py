@@ -13,8 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from payments import handlers
-from payments import authorizer, merchant_keys
+from payments import authorizer, cardnumbers, handlers, merchant_keys
 
 from .conftest import REGION, TABLE, Api, new_key, payment_body
 
@@ -127,6 +126,45 @@ def test_the_key_is_never_logged(key_env, capsys):
     assert [line["decision"] for line in lines] == ["allow", "deny", "deny"]
     secret = merchant_keys.KEY_PATTERN.fullmatch(key)["secret"]
     assert secret not in out and secret[:-1] not in out and "4111111111111111" not in out
+
+
+def luhn_key_id(first: str = "4") -> str:
+    """16 decimal digits that pass Luhn: a key id that is a card number."""
+    partial = first + "1" * 14
+    return next(partial + d for d in "0123456789"
+                if cardnumbers.contains_card_number(partial + d))
+
+
+@pytest.mark.parametrize("key_environment, reason", [
+    (ENVIRONMENT, "unknown_key"), ("prod", "other_environment")])
+def test_a_key_that_did_not_authenticate_is_logged_by_its_shape_only(
+        key_env, capsys, key_environment, reason):
+    """Issue 18: the key id of an unknown key (or another environment's) was logged before it
+    was checked; 16 digits that pass Luhn are a card number in the log."""
+    key_id = luhn_key_id()
+    response = call(f"Bearer sk_{key_environment}_{key_id}_{'a' * 43}")
+    assert effect(response) == "Deny"
+    out = capsys.readouterr().out
+    (line,) = [json.loads(text) for text in out.splitlines() if text.startswith("{")]
+    assert (line["decision"], line["reason"]) == ("deny", reason)
+    assert "key_id" not in line
+    assert key_id not in out and not cardnumbers.contains_card_number(out)
+
+
+def test_a_wrong_secret_for_a_real_key_id_logs_no_key_id(key_env, capsys):
+    call(f"Bearer {wrong_secret()}")
+    (line,) = [json.loads(t) for t in capsys.readouterr().out.splitlines() if t.startswith("{")]
+    assert line["reason"] == "wrong_secret" and "key_id" not in line
+
+
+def test_an_authenticated_key_is_logged_with_its_key_id(key_env, capsys):
+    for make, reason in ((lambda: issue("merchant-42"), "valid"), (revoked_key, "revoked")):
+        key = make()
+        call(f"Bearer {key}")
+        (line,) = [json.loads(t) for t in capsys.readouterr().out.splitlines()
+                   if t.startswith("{")]
+        assert (line["reason"], line["key_id"]) == (
+            reason, merchant_keys.parse_authorization(key).key_id)
 
 
 class BrokenTable:

@@ -10,7 +10,6 @@ logged with separators or in fullwidth digits counts as logged.
 
 from __future__ import annotations
 
-import base64
 import json
 import unicodedata
 import uuid
@@ -201,6 +200,10 @@ HOSTILE: list[tuple[str, Callable[[], dict[str, Any]], tuple[int, str, str | Non
     ("mixed separators", with_description(SPACED.format(" ", "-", ".")), CARD_IN_BODY),
     ("parentheses", with_description("(4111) 1111 1111 1111"), CARD_IN_BODY),
     ("combining marks", with_description(SPACED.format(*["\u0301"] * 3)), CARD_IN_BODY),
+    # Issue 18: letters that render as nothing (Default_Ignorable_Code_Point).
+    ("Hangul fillers", with_description(SPACED.format(*["\u3164"] * 3)), CARD_IN_BODY),
+    ("halfwidth Hangul fillers", with_description(SPACED.format(*["\uffa0"] * 3)), CARD_IN_BODY),
+    ("Hangul choseong fillers", with_key(grouped(VISA, (4, 4, 4), "\u115f")), CARD_IN_HEADER),
     # Other digits.
     ("Arabic-Indic digits", with_description(restyle(VISA, "arabic")), CARD_IN_BODY),
     ("Devanagari digits", with_description(restyle(VISA, "devanagari")), CARD_IN_BODY),
@@ -378,7 +381,7 @@ ISSUER_PREFIXES = ("4", "51", "55", "2221", "2720", "34", "37", "6011", "65", "3
 SEPARATORS = (
     " ", "  ", "-", "--", ".", "_", "/", ",", "'", "*", "|", ":", " - ", "\t", "\n",
     "\u00a0", "\u2007", "\u2009", "\u202f", "\u3000", "\u200b", "\u00ad", "\u2013", "\u2212",
-    "\u0301", "\u30fb",
+    "\u0301", "\u30fb", "\u3164", "\uffa0", "\u115f", "\u1160", "\ufe0f", "\u2060",
 )
 STYLES = ("ascii", "fullwidth", "arabic", "devanagari", "bold")
 

@@ -10,7 +10,7 @@ import boto3
 import pg8000.exceptions
 import pg8000.native
 import pytest
-from payments import migrations, wiring
+from payments import migrations
 from payments.database import Database, SecretCredentials, SessionLimits
 from payments.errors import DependencyUnavailable
 from payments.ledger import Ledger

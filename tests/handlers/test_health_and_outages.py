@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from payments import health
 from payments.health import CheckResult, evaluate
 
-from .conftest import Api, new_key, payment_body
 from rehearsal.localpg import PostgresServer
+
+from .conftest import Api, http_event, new_key, payment_body
 
 
 def report(response: dict[str, Any]) -> dict[str, Any]:
@@ -163,3 +165,64 @@ def test_service_recovers_when_the_database_returns(api: Api, postgres: Postgres
     retry_key = new_key()
     assert api.post(body | {"amount": "1.00"}, retry_key)["statusCode"] == 201
     assert len(api.ledger_rows(retry_key)) == 1
+
+
+# --- issue 18: the public check is no write amplifier -------------------------------------
+def warm(api: Api) -> None:
+    """A fresh container's first check (secret, TLS handshake, schema check) can outlast the
+    probes' 1.5 s deadline on a loaded machine; the checks after it are what is measured."""
+    for _ in range(5):
+        if api.health()["statusCode"] == 200:
+            return
+    raise AssertionError("the health check never turned healthy")
+
+
+def heartbeat_version(api: Api) -> tuple[int, Any]:
+    """The heartbeat row's version (xmin changes with every committed write) and time."""
+    ((xmin, written),) = api.sql("SELECT xmin::text::bigint, written_at FROM heartbeats "
+                                 "WHERE region = 'eu-west-1'")
+    return xmin, written
+
+
+def test_post_health_is_refused_with_405_and_writes_nothing(api: Api, reconfigure: Any) -> None:
+    reconfigure()  # a fresh container: its first GET would write
+    before = heartbeat_version(api)
+    event = http_event("POST", "/health", body="{}")
+    response = api.invoke_health(event)
+    assert response["statusCode"] == 405, response["body"]
+    assert response["headers"]["allow"] == "GET"
+    assert json.loads(response["body"])["error"]["code"] == "method_not_allowed"
+    assert heartbeat_version(api) == before
+
+
+def test_a_container_commits_at_most_one_heartbeat_per_interval(
+    api: Api, reconfigure: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reconfigure()
+    warm(api)
+    versions = set()
+    for _ in range(10):
+        assert api.health()["statusCode"] == 200
+        versions.add(heartbeat_version(api))
+    assert len(versions) == 1  # ten anonymous checks, one write
+
+    monkeypatch.setattr(health, "HEARTBEAT_INTERVAL_SECONDS", 0.0)  # the interval has passed
+    assert api.health()["statusCode"] == 200
+    assert heartbeat_version(api) not in versions
+
+
+def test_a_lost_writer_is_reported_at_once_inside_the_interval(
+    api: Api, reconfigure: Any, postgres: PostgresServer
+) -> None:
+    """Only the write is spared: every check still reaches the server, so the check never
+    says healthy about a writer it cannot reach, and the next healthy answer writes again."""
+    reconfigure()
+    warm(api)
+    before = heartbeat_version(api)
+    postgres.stop()
+    try:
+        assert api.health()["statusCode"] == 503
+    finally:
+        postgres.start()
+    warm(api)
+    assert heartbeat_version(api) != before

@@ -21,6 +21,15 @@ def test_a_new_key_parses_back_to_its_id_and_environment():
         assert presented.digest == hashlib.sha256(new.value.encode()).hexdigest()
 
 
+def test_a_new_key_id_never_holds_thirteen_decimal_digits_in_a_row(monkeypatch):
+    """The first ids drawn here are all digits (a card number would be among them): every
+    one is drawn again until one has a letter within each 13 digits."""
+    drawn = iter(["4111111111111111", "a411111111111111", "0123456789012a45",
+                  "0123456789ab0123"])
+    monkeypatch.setattr(merchant_keys.secrets, "token_hex", lambda _: next(drawn))
+    assert merchant_keys.new_key("prod").key_id == "0123456789ab0123"
+
+
 def test_keys_are_unique_and_their_repr_hides_the_secret():
     keys = {merchant_keys.new_key("prod").value for _ in range(500)}
     assert len(keys) == 500

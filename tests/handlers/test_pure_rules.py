@@ -202,6 +202,18 @@ def test_uuid_idempotency_keys_never_look_like_card_numbers() -> None:
     assert not any(cardnumbers.contains_card_number(str(uuid.uuid4())) for _ in range(20000))
 
 
+def test_a_receipt_key_never_looks_like_a_card_number() -> None:
+    """Issue 18's fuzz: the date before the payment id joined an all-digit first group
+    (about 1 receipt key in 35, stored in the status item) into a Luhn-valid run."""
+    import uuid
+
+    assert cardnumbers.contains_card_number("receipts/2026/12/04/20261204")  # digits still join
+    assert not cardnumbers.contains_card_number(
+        "receipts/2026/12/04/86945012-572c-4101-9508-cc38b28fca8b.json")
+    assert not any(cardnumbers.contains_card_number(f"receipts/2026/12/04/{uuid.uuid4()}.json")
+                   for _ in range(5000))
+
+
 def test_card_number_paths_cover_nested_values_keys_and_numbers() -> None:
     document = {"a": {"b": ["x", "4111111111111111"]}, "4242424242424242": 1, "n": 378282246310005}
     assert sorted(cardnumbers.paths_with_card_numbers(document)) == ["<redacted>", "a.b[1]", "n"]

@@ -206,7 +206,7 @@ def test_a_chain_that_is_not_strict_compliant_is_refused(
 def test_the_handlers_refuse_a_chain_python_3_13_would_refuse(
         api: Api, reconfigure, pki: dict[str, ThrowawayCA],
         capsys: pytest.CaptureFixture[str]) -> None:
-    """End to end through health_handler and the wiring: the functions' own context is strict
+    """End to end through payments.handlers.health and the wiring: the functions' own context is strict
     (a server naming localhost, chained to the configured CA, only not strict-compliant)."""
     issued = pki["lax"].issue("handler", ["localhost"])
     with RecordingServer(issued) as server:
