@@ -34,6 +34,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .models import MERCHANT_ID_PATTERN
+
 KEY_PREFIX = "sk"
 RECORD_PREFIX = "merchant-key#"
 RECORD_TYPE = "merchant_key"
@@ -44,8 +46,6 @@ KEY_PATTERN = re.compile(
     r"sk_(?P<environment>[a-z][a-z0-9]{1,9})_(?P<key_id>[0-9a-f]{16})"
     r"_(?P<secret>[A-Za-z0-9_-]{43})")
 MAX_HEADER_CHARS = 256
-MERCHANT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
-"""The same rule as the request's ``merchant_id`` (payments.validation)."""
 LABEL_PATTERN = re.compile(r"[A-Za-z0-9 ._:-]{0,64}")
 
 # 13 decimal digits in a row could be (part of) a card number to a log scanner.

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+MERCHANT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+"""A merchant id: the request's `merchant_id`, a merchant key's merchant, a ledger column."""
 
 
 def canonical_json(value: Any) -> str:

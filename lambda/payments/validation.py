@@ -20,7 +20,9 @@ from typing import Any
 from . import cardnumbers
 from .currencies import max_amount_minor_units, minor_units
 from .http import ApiError
-from .models import FieldError, PaymentRequest, PaymentSource, format_amount
+from .models import (
+    MERCHANT_ID_PATTERN, FieldError, PaymentRequest, PaymentSource, format_amount,
+)
 
 IDEMPOTENCY_KEY_HEADER = "idempotency-key"
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
@@ -28,7 +30,6 @@ IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
 (API Gateway joins repeated headers with commas)."""
 
 AMOUNT_PATTERN = re.compile(r"(?:0|[1-9][0-9]{0,17})(?:\.([0-9]{1,18}))?")
-MERCHANT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 SOURCE_TYPE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 SOURCE_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,255}")
 MAX_DESCRIPTION_CHARS = 255
