@@ -57,7 +57,7 @@ def summary_lines(build: Build, out: Path, stale: list[Path], seconds: float) ->
     return lines
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="build.py", description=USAGE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"output directory (default: {DEFAULT_OUT}/)")
@@ -65,9 +65,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="RTO target the DR budget is checked against (default: the global "
                              "template's RecoveryTimeObjectiveMinutes, "
                              f"{dr_budget.DEFAULT_RTO_TARGET_MINUTES} min)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser_ = parser()
+    args = parser_.parse_args(argv)
     if args.rto_minutes is not None and args.rto_minutes <= 0:
-        parser.error(f"--rto-minutes must be positive, not {args.rto_minutes:g}")
+        parser_.error(f"--rto-minutes must be positive, not {args.rto_minutes:g}")
     return args
 
 

@@ -4,7 +4,7 @@ Nothing here calls anything. Each function is the whole ordering logic of its ru
 re-run after an interruption resumes by construction: a step whose effect is observed is not
 chosen again. Refusals list every reason at once.
 
-Facts the order depends on (checked against AWS documentation; see README "Runbook"):
+Facts the order depends on (checked against AWS documentation; see docs/runbook.md):
 - `SwitchoverGlobalCluster` is the planned move: no data loss, both regions must be up, and the
   old writer becomes a secondary (Aurora User Guide, "Performing switchovers for Amazon Aurora
   global databases").

@@ -1,4 +1,5 @@
 """The rollout tool: deploys the built templates to two regions with CloudFormation StackSets.
 
-    python -m stacksets {plan,deploy,status,drift,destroy} --config FILE [--local] [--output json]
+    payments-dr {plan,deploy,status,drift,destroy} --config FILE [--local] [--output json]
+    (or python -m stacksets ...)
 """

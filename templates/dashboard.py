@@ -252,7 +252,7 @@ def widgets(regional: Template, global_alarms: list[str]) -> list[dict]:
         "markdown": (f"# Payment API DR: {pn.PREFIX}\n"
                      f"Home region **{HOME}**, recovery region **{RECOVERY}**. One row per "
                      "concern: traffic, Lambda, Aurora, DynamoDB, S3, Route 53 and alarms. "
-                     "Runbook: `python -m stacksets dr status`.")}}
+                     "Runbook: `payments-dr dr status` (docs/runbook.md).")}}
     out = [header]
     y = 2
     for row in rows():

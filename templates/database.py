@@ -12,7 +12,7 @@ Secrets Manager secret with `GenerateSecretString`, replicated to the secondary 
 (`ReplicaRegions`) and passed to RDS through a `{{resolve:secretsmanager:...}}` dynamic
 reference: the value never appears in the template, a parameter or the stack's state.
 
-Where the functions write (README, "Write path in every DR state"): both regions' functions
+Where the functions write (docs/architecture.md, "Write path in every DR state"): both regions' functions
 connect to the global database's writer endpoint (`GlobalEndpoint`), which Aurora repoints
 to the writer of the current primary cluster after a switchover or a failover ("Connecting to
 Amazon Aurora Global Database", Aurora User Guide). A secondary cluster's own cluster endpoint

@@ -209,7 +209,7 @@ def _security_groups(t: Template, regional: Regional, vpc: ec2.VPC):
             IpProtocol="tcp", FromPort=HTTPS_PORT, ToPort=HTTPS_PORT, CidrIp="0.0.0.0/0",
         ), ec2.SecurityGroupRule(
             # The global writer endpoint leads to the other region's writer whenever that
-            # region's cluster is the primary (README, "Write path in every DR state"). A
+            # region's cluster is the primary (docs/architecture.md, "Write path in every DR state"). A
             # security group cannot be referenced across regions, even over peering: use the
             # peer VPC's CIDR (VPC Peering Guide, "Update your security groups to reference
             # peer security groups").

@@ -6,8 +6,8 @@ because the old primary does not answer. DNS needs no step: the Route 53 failove
 traffic by themselves on the health checks, and the plan carries those checks' alarms as its
 application-health alarms, so the console shows the regions' health beside the plan.
 
-When to use it, and when the project's own `python -m stacksets dr ...` runbook: README,
-"Drills and the Region switch plan".
+When to use it, and when the project's own `payments-dr dr ...` runbook: docs/operations.md,
+"Drills: FIS experiments and the ARC Region switch plan".
 
 Property names follow the CloudFormation schema of `AWS::ARCRegionSwitch::Plan` (as bundled
 with cfn-lint); the execution role's permissions follow the ARC Developer Guide (see

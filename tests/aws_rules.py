@@ -51,7 +51,7 @@ def certificate_names(cfn: Cfn) -> dict[str, set[str]]:
 
 
 def validation_record_problems(stacks: dict[str, Cfn]) -> list[str]:
-    """README, "ACM validation record ownership": every name on any stack's certificate has its
+    """docs/architecture.md, "ACM validation record ownership": every name on any stack's certificate has its
     validation record written by exactly one stack (none: never validates; two: they collide,
     and deleting one removes what the other's renewals need)."""
     seen = {role: certificate_names(cfn) for role, cfn in stacks.items()}
@@ -84,13 +84,13 @@ DIGEST = re.compile(r"([0-9a-f]{10})$")
 
 # A digest taken at build time cannot see a parameter's value: what the stage serves may name
 # parameters only where changing the value alone needs no new deployment, or where the gap is
-# known and documented (README, "Payment service").
+# known and documented (docs/architecture.md, "Payment service").
 PARAMETERS_IN_SERVED = {
     ("RestApi", "NamePrefix"): "fixed for the life of an environment (every physical name)",
     ("RestApi", "EnvironmentName"): "fixed for the life of an environment",
     ("JwtAuthorizer", "JwtUserPoolArns"):
         "KNOWN GAP: a change of the pool list alone updates the authorizer but not the "
-        "stage's snapshot; README says to redeploy the stage after changing it",
+        "stage's snapshot; docs/architecture.md says to redeploy the stage after changing it",
 }
 
 

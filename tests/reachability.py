@@ -38,7 +38,7 @@ ANYWHERE = ipaddress.ip_network("0.0.0.0/0")
 HTTPS = 443
 EPHEMERAL = (1024, 65535)
 
-# The rows of the README's "Write path in every DR state": where the writer is, and which
+# The rows of the "Write path in every DR state" table (docs/architecture.md): where the writer is, and which
 # regions' functions serve payments (and so must reach it).
 DR_STATES = {
     "normal": ("home", ("home", "recovery")),

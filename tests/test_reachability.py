@@ -1,6 +1,6 @@
 """Network reachability in every DR state (issue 15, "Make the rules executable").
 
-For each row of the README's "Write path in every DR state" table, with either region as home
+For each row of the "Write path in every DR state" table (docs/architecture.md) table, with either region as home
 and in every egress mode, the functions of each region that serves payments must be able to
 open a TCP connection to the writer cluster the global writer endpoint points at, as the
 templates of both regions allow it after the last rollout phase (`tests/reachability.py`).

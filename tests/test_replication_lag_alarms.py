@@ -8,7 +8,7 @@ the deploy roles: recovery in the normal state, home after a switchover or a fai
 is back. So each region alarms on its own cluster, and missing data (this cluster is the
 writer) is not breaching. The alarms are evaluated here as CloudWatch evaluates them
 (CloudWatch User Guide, "Configuring how CloudWatch alarms treat missing data"), per state of
-the README's "Write path in every DR state" table, with either region as home.
+the "Write path in every DR state" table (docs/architecture.md) table, with either region as home.
 """
 
 import pytest

@@ -33,7 +33,7 @@ The price of this breadth is false positives on free text: a run of 13 or
 more digits passes some window's Luhn check most of the time (10 windows for
 16 digits, 35 for 20), so timestamps with fractions, IBANs, long phone number
 lists or a random hex string with a long digit stretch are refused as card
-numbers. The API's fields never need such text; the README says so.
+numbers. The API's fields never need such text; docs/payment-api.md says so.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def is_separator(char: str) -> bool:
     render as nothing. :mod:`unicodedata` exposes neither property, so those are
     recognised by what they are, a letter (Lo) named ``... FILLER``; any filler a
     later Unicode version adds is taken in the same way. Every other letter ends a
-    run (see the README for why letters are not dropped).
+    run (see docs/payment-api.md, "No card data", for why letters are not dropped).
     """
     if not char.isalnum():
         return True

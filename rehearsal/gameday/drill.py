@@ -1,4 +1,4 @@
-"""`python -m stacksets dr drill --local`: a game day on this machine, measured.
+"""`payments-dr dr drill --local`: a game day on this machine, measured.
 
 Scenario (times in AWS seconds on a simulated clock; one tick is one second in which the
 client sends its due requests and the health checks probe when theirs are due):

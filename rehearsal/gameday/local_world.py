@@ -8,7 +8,7 @@
   "containers": connections, caches) with the environment the regional template sets.
 - moto stands in for DynamoDB, S3 and Secrets Manager. The DynamoDB global table is modelled
   by one moto backend shared by both regions: replication is instantaneous here (a real
-  global table replicates in about a second; see README "Runbook", drill limits).
+  global table replicates in about a second; see docs/operations.md, the game day).
 
 A lost region is modelled honestly: its database crashes (`pg_ctl stop -m immediate`, so WAL
 not yet streamed is lost) and its functions answer nothing (a client sees no connection).

@@ -1,6 +1,6 @@
 """Real PostgreSQL servers on 127.0.0.1 for the local model of the data tier.
 
-Used by the handler tests and by `python -m stacksets dr drill --local`: a primary, a hot
+Used by the handler tests and by `payments-dr dr drill --local`: a primary, a hot
 standby made with `pg_basebackup -R` (a faithful model of an Aurora secondary cluster: read
 only, asynchronously replicated, promotable), and a TCP forwarder that models the global
 database's writer endpoint (it follows the writer after a switchover or failover).

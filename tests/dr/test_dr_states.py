@@ -1,4 +1,4 @@
-"""Every row of the README's "Write path in every DR state" table, against the local model.
+"""Every row of the "Write path in every DR state" table (docs/architecture.md) table, against the local model.
 
 Each test starts from a fresh two-region deployment (home writer, recovery hot standby) and
 drives it into one state; it then asserts what DNS answers, what each region's /health

@@ -9,8 +9,8 @@ nor the digits of any number sent; refused requests store nothing.
 Two tests: the full table (each of the 21 positions with each of the 8 classes, 168
 requests), and 120 hypothesis cases putting numbers in one to five positions at once,
 about half of them only where the handler never reads (accepted: their stores are
-scanned). Deterministic (``derandomize``): CI runs the same cases every time. README
-"Card data" quotes these counts.
+scanned). Deterministic (``derandomize``): CI runs the same cases every time.
+docs/payment-api.md ("No card data") quotes these counts.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ FIXED_PANS = ("4111111111111111", "5555555555554444", "378282246310005", "422222
 def separator_classes() -> dict[str, tuple[str, ...]]:
     """Every class of character that joins digit groups, from Unicode categories and
     properties (not from the scanner under test). A character whose NFKC form holds a letter
-    or digit is left out: by policy a letter ends a run (README, "Card data")."""
+    or digit is left out: by policy a letter ends a run (docs/payment-api.md, "No card data")."""
     chars = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
     ignorable = regex.compile(r"\p{Default_Ignorable_Code_Point}")
 
@@ -177,7 +177,7 @@ def assert_clean(text: str, pans: tuple[str, ...], where: str) -> None:
 DIGESTS = ("request_hash", "source_fingerprint")
 """SHA-256 digests in hex (of the request, of the vault token), left out of the stored scan:
 digests of data that passed the scan, so no card data; yet about 1 hex digest in 64 holds a
-Luhn-valid 13-19 digit run by chance (README, "Card data")."""
+Luhn-valid 13-19 digit run by chance (docs/payment-api.md, "No card data")."""
 LEDGER_TEXT = ("payment_id::text", "idempotency_key", "merchant_id", "currency", "description",
                "source_type", "status", "correlation_id", "region")
 
@@ -295,6 +295,6 @@ def test_no_card_number_in_any_positions_is_stored_logged_or_answered(
 
 
 def test_the_fuzz_covers_every_position_and_separator_class() -> None:
-    """The counts README "Card data" quotes, and every class is populated."""
+    """The counts docs/payment-api.md ("No card data") quotes, and every class is populated."""
     assert (len(POSITIONS), len(separator_classes()), len(STYLES), CASES) == (21, 8, 5, 120)
     assert all(separator_classes().values())

@@ -31,7 +31,7 @@ def every_character() -> tuple[str, ...]:
 
 @functools.cache
 def property_characters() -> dict[str, tuple[str, ...]]:
-    """The code points the README promises are dropped between digits, by property."""
+    """The code points docs/payment-api.md promises are dropped between digits, by property."""
     chars = every_character()
     return {
         "Default_Ignorable_Code_Point": tuple(c for c in chars if _DEFAULT_IGNORABLE.match(c)),
