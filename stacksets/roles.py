@@ -26,7 +26,7 @@ from toolkit.config import DEFAULT_ADMINISTRATION_ROLE, SELF_MANAGED, Config
 
 POLICY_NAME = "payments-dr-stackset"
 # CloudFormation type namespace -> IAM service prefix, where they differ.
-SERVICE_PREFIX = {"ApiGatewayV2": "apigateway", "ApiGateway": "apigateway",
+SERVICE_PREFIX = {"ApiGateway": "apigateway",
                   "CertificateManager": "acm", "Logs": "logs", "CloudWatch": "cloudwatch",
                   "ElasticLoadBalancingV2": "elasticloadbalancing", "Events": "events",
                   "WAFRegional": "waf-regional", "WAFv2": "wafv2"}

@@ -336,20 +336,9 @@ class SecretTargetAttachment(StandIn):
         return str(self.properties.get("SecretId", self.name))
 
 
-class HttpApi(StandIn):
-    TYPE = "AWS::ApiGatewayV2::Api"
-    ATTRIBUTES = ("ApiEndpoint", "ApiId")
-
-    def ref(self) -> str:
-        return _token(self.account_id, self.region, self.name)
-
-    def attribute(self, name: str) -> Any:
-        return {"ApiEndpoint": f"https://{self.ref()}.execute-api.{self.region}.amazonaws.com",
-                "ApiId": self.ref()}[name]
-
-
-class ApiDomainName(StandIn):
-    TYPE = "AWS::ApiGatewayV2::DomainName"
+class RestApiDomainName(StandIn):
+    """API Gateway (REST) custom domain: its regional domain name and hosted zone."""
+    TYPE = "AWS::ApiGateway::DomainName"
     NAME_PROPERTY = "DomainName"
     ATTRIBUTES = ("RegionalDomainName", "RegionalHostedZoneId")
 
@@ -377,11 +366,6 @@ class Alarm(StandIn):
         return self.arn("cloudwatch", f"alarm:{self.name}")
 
 
-class RestApiDomainName(ApiDomainName):
-    """API Gateway (REST) custom domain: the same attributes as the v2 one."""
-    TYPE = "AWS::ApiGateway::DomainName"
-
-
 class WebAcl(StandIn):
     TYPE = "AWS::WAFv2::WebACL"
     NAME_PROPERTY = "Name"
@@ -405,8 +389,6 @@ def _ref_only(type_name: str) -> type[StandIn]:
 
 
 REF_ONLY = tuple(_ref_only(t) for t in (
-    "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Integration",
-    "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::ApiMapping",
     # moto models Deployment, but refuses one for an API whose methods it has not seen yet.
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::Stage", "AWS::ApiGateway::Authorizer", "AWS::ApiGateway::RequestValidator",
@@ -415,5 +397,5 @@ REF_ONLY = tuple(_ref_only(t) for t in (
     "AWS::WAFv2::LoggingConfiguration"))
 
 STAND_INS: tuple[type[StandIn], ...] = (
-    GlobalCluster, DBCluster, DBInstance, GlobalTable, Secret, SecretTargetAttachment, HttpApi,
-    ApiDomainName, RestApiDomainName, WebAcl, Certificate, Alarm, *REF_ONLY)
+    GlobalCluster, DBCluster, DBInstance, GlobalTable, Secret, SecretTargetAttachment,
+    RestApiDomainName, WebAcl, Certificate, Alarm, *REF_ONLY)
