@@ -281,7 +281,7 @@ def _deployments(t: Template, api, served: list) -> dict[str, apigateway.Deploym
     return deployments
 
 
-def _logging_role(t: Template) -> apigateway.Account:
+def _logging_role(t: Template, api: apigateway.RestApi) -> apigateway.Account:
     """Execution logs (errors only, never bodies) need the account-level CloudWatch role of
     API Gateway in this region (API Gateway Developer Guide, "Set up CloudWatch logging for
     REST APIs in API Gateway"). It is one setting per account and region, used by every REST
@@ -309,8 +309,11 @@ def _logging_role(t: Template) -> apigateway.Account:
         CKV_AWS_111="the account's API Gateway CloudWatch role: AWS's managed policy for it "
                     "grants log writes on *; narrower has failed AWS::ApiGateway::Account",
     )
+    # "If an API Gateway resource has never been created in your AWS account, you must add a
+    # dependency on another API Gateway resource, such as an AWS::ApiGateway::RestApi"
+    # (CloudFormation User Guide, AWS::ApiGateway::Account; the AWS CDK still does it).
     return t.add_resource(apigateway.Account(
-        "ApiGatewayAccount", CloudWatchRoleArn=role.get_att("Arn")))
+        "ApiGatewayAccount", CloudWatchRoleArn=role.get_att("Arn"), DependsOn=[api.title]))
 
 
 def add_api(regional: Regional, key: Key, functions: Functions, authorizer: Authorizer) -> Api:
@@ -340,7 +343,7 @@ def add_api(regional: Regional, key: Key, functions: Functions, authorizer: Auth
         RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=key.arn,
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     ))
-    account = _logging_role(t)
+    account = _logging_role(t, api)
     stage = t.add_resource(apigateway.Stage(
         "ApiStage", RestApiId=Ref(api), StageName=STAGE_NAME,
         DependsOn=[account.title, execution_logs.title],

@@ -87,10 +87,18 @@ def api_failover(global_doc: Mapping[str, Any], parameters: Mapping[str, str]) -
     }
 
 
+def alarm_metrics(properties: Mapping[str, Any]) -> set[str]:
+    """The metric names an alarm reads: its own `MetricName`, or those of its metric math
+    queries (`Metrics`)."""
+    names_ = {properties["MetricName"]} if "MetricName" in properties else set()
+    return names_ | {q["MetricStat"]["Metric"]["MetricName"]
+                     for q in properties.get("Metrics", []) if "MetricStat" in q}
+
+
 def _alarm_threshold(regional_doc: Mapping[str, Any], metric: str) -> float:
     thresholds = [a["Properties"]["Threshold"] for a in
                   _resources(regional_doc, "AWS::CloudWatch::Alarm").values()
-                  if a["Properties"].get("MetricName") == metric]
+                  if metric in alarm_metrics(a["Properties"])]
     if not thresholds:
         raise BudgetError(f"the regional template has no alarm on {metric}")
     return _number(max(thresholds))

@@ -90,6 +90,12 @@ def _cluster(region: str) -> tuple:
     return (("DBClusterIdentifier", pn.db_cluster_identifier(region)),)
 
 
+def _cluster_and_source(region: str) -> tuple:
+    """The other dimension set Aurora's global lag metrics may be published with (its
+    documentation does not say which; service_alarms.lag_queries reads both)."""
+    return _cluster(region) + (("SourceRegion", _peer(region)),)
+
+
 def _writer(region: str) -> tuple:
     return _cluster(region) + (("Role", "WRITER"),)
 
@@ -128,12 +134,16 @@ def lambda_row() -> Row:
 def aurora_row() -> Row:
     cluster, writer = _cluster, _writer
     # Global replication lag and RPO lag are reported by the secondary cluster, wherever the
-    # writer is now: one series per region, the writer's region shows none.
+    # writer is now: per region a series under each dimension set Aurora may use; the
+    # writer's region shows none.
+    sourced = _cluster_and_source
     return Row("aurora", (
         Graph("Aurora global replication lag (ms)", _per_region(
-            "AWS/RDS", "AuroraGlobalDBReplicationLag", "Maximum", "", cluster)),
+            "AWS/RDS", "AuroraGlobalDBReplicationLag", "Maximum", "", cluster) + _per_region(
+            "AWS/RDS", "AuroraGlobalDBReplicationLag", "Maximum", "from peer", sourced)),
         Graph("Aurora global RPO lag (ms)", _per_region(
-            "AWS/RDS", "AuroraGlobalDBRPOLag", "Maximum", "", cluster)),
+            "AWS/RDS", "AuroraGlobalDBRPOLag", "Maximum", "", cluster) + _per_region(
+            "AWS/RDS", "AuroraGlobalDBRPOLag", "Maximum", "from peer", sourced)),
         Graph("Writer CPU (%)", _per_region("AWS/RDS", "CPUUtilization", "Average", "writer",
                                             writer)),
         Graph("Writer connections", _per_region("AWS/RDS", "DatabaseConnections", "Maximum",

@@ -35,9 +35,13 @@ def add_environment_parameters(params: ParameterSet) -> None:
     params.add(
         names.NAME_PREFIX, group=GROUP_ENVIRONMENT, label="Name prefix",
         description="Prefix of every physical name (bucket, key alias, cluster). "
-                    "Lower-case letters, digits and hyphens, 2-12 characters.",
-        Default="payments", AllowedPattern=r"^[a-z][a-z0-9-]{1,11}$",
-        ConstraintDescription="2-12 of a-z, 0-9 and '-', starting with a letter",
+                    "Lower-case letters, digits and single hyphens, 2-12 characters.",
+        # Aurora cluster identifiers may neither end with a hyphen nor hold two in a row
+        # (RDS API Reference, CreateDBCluster DBClusterIdentifier): `<prefix>-<env>-<region>`.
+        Default="payments", AllowedPattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$",
+        MinLength=2, MaxLength=12,
+        ConstraintDescription="2-12 of a-z, 0-9 and single inner hyphens, starting with a "
+                              "letter (e.g. payments, pay-eu)",
     )
     params.add(
         names.ENVIRONMENT_NAME, group=GROUP_ENVIRONMENT, label="Environment",

@@ -5,7 +5,7 @@ topic). Replication alarms exist only once replication does (`PeerRegionReady`).
 """
 
 from troposphere import Ref, Sub
-from troposphere.cloudwatch import MetricDimension
+from troposphere.cloudwatch import Metric, MetricDataQuery, MetricDimension, MetricStat
 
 from . import names
 from .api import Api
@@ -20,6 +20,33 @@ from .table import table_name
 API_P99_LATENCY_MS = 2000
 AURORA_LAG_MS = 5000  # typical lag is under a second; five seconds is an RPO at risk
 DYNAMODB_LAG_MS = 5000
+
+
+# CloudWatch matches a metric's dimensions exactly. AWS's documentation does not say whether
+# AuroraGlobalDBReplicationLag is published with DBClusterIdentifier alone, or with
+# DBClusterIdentifier and SourceRegion (AWS's own Aurora global database labs find it under
+# both groups): the alarm reads both series and takes the higher, so it fires whichever set
+# Aurora publishes. SourceRegion is the peer: the primary whenever this cluster is secondary.
+LAG_SERIES = "lag"
+
+
+def lag_queries(regional: Regional) -> list[MetricDataQuery]:
+    cluster = Sub(db_cluster_identifier())
+    series = {"byCluster": _dimensions(DBClusterIdentifier=cluster),
+              "byClusterAndSource": _dimensions(DBClusterIdentifier=cluster,
+                                                SourceRegion=regional.peer_region)}
+    queries = [MetricDataQuery(
+        Id=query_id, ReturnData=False,
+        MetricStat=MetricStat(Metric=Metric(Namespace="AWS/RDS",
+                                            MetricName="AuroraGlobalDBReplicationLag",
+                                            Dimensions=dimensions),
+                              Period=60, Stat="Maximum"))
+        for query_id, dimensions in series.items()]
+    # MAX over an array of series: per period, the highest value among those that have one
+    # (CloudWatch User Guide, "Metric math syntax and functions"); no data in either: missing.
+    return [MetricDataQuery(Id=LAG_SERIES, Expression=f"MAX([{', '.join(series)}])",
+                            Label="AuroraGlobalDBReplicationLag (ms)", ReturnData=True),
+            *queries]
 
 
 def _dimensions(**values) -> list[MetricDimension]:
@@ -68,19 +95,18 @@ def add_service_alarms(regional: Regional, topic: Topic, functions: Functions, a
         TreatMissingData="notBreaching",
     )
     # Aurora reports global replication lag on the secondary cluster, in its region; the
-    # writer's cluster reports none. Which cluster is the secondary follows the database, not
-    # the deploy roles (recovery normally, home after a switchover or a failover), so each
-    # region alarms on its own cluster (by its deterministic name: it exists in both regions
-    # once replication does), and missing data, "this cluster is the writer", is not
-    # breaching. A lost peer region shows on the health-check alarms, and `dr status` names a
-    # secondary without datapoints.
+    # writer's cluster reports none ("This metric is available only in secondary AWS Region",
+    # Aurora User Guide, "Amazon CloudWatch metrics for Amazon Aurora"). Which cluster is the
+    # secondary follows the database, not the deploy roles (recovery normally, home after a
+    # switchover or a failover), so each region alarms on its own cluster (by its
+    # deterministic name: it exists in both regions once replication does), and missing data,
+    # "this cluster is the writer", is not breaching. A lost peer region shows on the
+    # health-check alarms, and `dr status` names a secondary without datapoints.
     add_alarm(
         t, "AuroraGlobalReplicationLagAlarm", topic, condition=names.PEER_READY,
         description=f"Aurora global replication lag above {AURORA_LAG_MS} ms while this "
                     "region's cluster is the secondary: the RPO of a failover is at risk.",
-        Namespace="AWS/RDS", MetricName="AuroraGlobalDBReplicationLag",
-        Dimensions=_dimensions(DBClusterIdentifier=Sub(db_cluster_identifier())),
-        Statistic="Maximum", Period=60, EvaluationPeriods=3, DatapointsToAlarm=3,
+        Metrics=lag_queries(regional), EvaluationPeriods=3, DatapointsToAlarm=3,
         Threshold=AURORA_LAG_MS, ComparisonOperator="GreaterThanThreshold",
         TreatMissingData="notBreaching",
     )

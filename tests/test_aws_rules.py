@@ -3,6 +3,8 @@ templates as built, in both roles, with either region as home, and fails for the
 encodes."""
 
 import copy
+import json
+import re
 
 import pytest
 
@@ -161,3 +163,50 @@ def test_the_trust_rule_refuses_a_guard_the_service_does_not_send(templates):
     problems = rules.trust_problems(Cfn(doc))
     assert problems == ["ProcessorRole (lambda): aws:SourceAccount present, but AWS documents "
                         "it not for this service"]
+
+
+def _references(node) -> set[str]:
+    """Logical ids a template node names through Ref, Fn::GetAtt or ${...} in Fn::Sub."""
+    text = json.dumps(node)
+    found = set(re.findall(r'"Ref": "([^"]+)"', text))
+    found |= set(re.findall(r'"Fn::GetAtt": \["([^"]+)"', text))
+    found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}]+)\}", text)}
+    return found
+
+
+def _waits_for(resources: dict, start: str) -> set[str]:
+    """Every resource `start` waits for on create: DependsOn and references, transitively."""
+    seen, todo = set(), [start]
+    while todo:
+        body = resources[todo.pop()]
+        explicit = body.get("DependsOn", [])
+        explicit = [explicit] if isinstance(explicit, str) else explicit
+        for lid in (set(explicit) | _references(body.get("Properties", {}))) & set(resources):
+            if lid not in seen:
+                seen.add(lid)
+                todo.append(lid)
+    return seen
+
+
+def test_the_api_gateway_account_setting_waits_for_the_rest_api(regional):
+    """AWS::ApiGateway::Account (CloudFormation User Guide): "If an API Gateway resource has
+    never been created in your AWS account, you must add a dependency on another API Gateway
+    resource, such as an AWS::ApiGateway::RestApi" (a first deploy into a fresh account)."""
+    assert "RestApi" in _waits_for(regional.resources, "ApiGatewayAccount")
+
+
+@pytest.mark.parametrize("prefix, allowed", [
+    ("payments", True), ("pay-eu", True), ("p2", True), ("payments-", False),
+    ("pay--ments", False), ("-pay", False), ("2pay", False), ("p", False),
+    ("payments-europe", False)])
+def test_name_prefix_makes_valid_aurora_cluster_identifiers(regional, prefix, allowed):
+    """RDS API Reference, CreateDBCluster DBClusterIdentifier: letters, digits, hyphens; first
+    a letter; "Can't end with a hyphen or contain two consecutive hyphens". The cluster is
+    `<prefix>-<env>-<region>`: the prefix must not break that (the config check reuses the
+    parameter's constraints, so a bad prefix is refused before any AWS call)."""
+    from toolkit.config import check_parameter
+
+    declared = regional.doc["Parameters"]["NamePrefix"]
+    assert (check_parameter("NamePrefix", prefix, declared) is None) is allowed
+    if allowed:
+        assert re.fullmatch(r"[a-z](?:-?[a-z0-9])*", f"{prefix}-prod-us-east-1")

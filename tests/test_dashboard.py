@@ -44,6 +44,9 @@ METRICS_WITHOUT_ALARM = {
         "concurrency against the reservation (Lambda Developer Guide, function metrics)",
     ("AWS/RDS", "AuroraGlobalDBRPOLag", ("DBClusterIdentifier",)):
         "RPO lag of the secondary (Aurora User Guide, Aurora cluster-level metrics)",
+    ("AWS/RDS", "AuroraGlobalDBRPOLag", ("DBClusterIdentifier", "SourceRegion")):
+        "the same, under the other dimension set Aurora may publish it with (AWS's Aurora "
+        "global database labs find it there; the lag alarm reads both)",
     ("AWS/RDS", "CPUUtilization", ("DBClusterIdentifier", "Role")):
         "writer CPU (Aurora User Guide, dimensions for Aurora: Role=WRITER)",
     ("AWS/RDS", "DatabaseConnections", ("DBClusterIdentifier", "Role")):
@@ -59,7 +62,7 @@ METRICS_WITHOUT_ALARM = {
 }
 
 # Dimensions that name the other region's side of replication.
-PEER_DIMENSIONS = {"DestinationBucket", "ReceivingRegion"}
+PEER_DIMENSIONS = {"DestinationBucket", "ReceivingRegion", "SourceRegion"}
 # Dimension values that are not resource names.
 CONSTANT_VALUES = {("Role", "WRITER"), ("Rule", "ALL")}
 
@@ -162,11 +165,15 @@ def alarmed_metrics(*docs) -> set[tuple]:
         for resource in doc["Resources"].values():
             if resource["Type"] == "AWS::CloudWatch::Alarm":
                 p = resource["Properties"]
-                # A custom namespace may be per environment (an Fn::Sub): keyed by its JSON.
-                namespace = p["Namespace"] if isinstance(p["Namespace"], str) else json.dumps(
-                    p["Namespace"], sort_keys=True)
-                keys.add((namespace, p["MetricName"],
-                          tuple(sorted(d["Name"] for d in p.get("Dimensions", [])))))
+                # An alarm reads one metric, or the metrics of its metric math queries.
+                metrics = [p] if "MetricName" in p else [
+                    q["MetricStat"]["Metric"] for q in p["Metrics"] if "MetricStat" in q]
+                for metric in metrics:
+                    # A custom namespace may be per environment (an Fn::Sub): keyed by JSON.
+                    namespace = metric["Namespace"] if isinstance(metric["Namespace"], str) \
+                        else json.dumps(metric["Namespace"], sort_keys=True)
+                    keys.add((namespace, metric["MetricName"],
+                              tuple(sorted(d["Name"] for d in metric.get("Dimensions", [])))))
     return keys
 
 

@@ -78,8 +78,10 @@ def cname_chain(host: str) -> tuple[str, ...]:
 def matches(pattern: str, host: str) -> bool:
     """RFC 6125 section 6.4: case-insensitive, a trailing dot ignored; ``*`` only as the whole
     left-most label of a name with at least three labels, standing for exactly one label."""
+    if not (pattern.isascii() and host.isascii()):
+        return False  # before lower-casing: str.lower() folds e.g. U+212A KELVIN SIGN to "k"
     pattern, host = _normal(pattern), _normal(host)
-    if not pattern or not host or not (pattern.isascii() and host.isascii()):
+    if not pattern or not host:
         return False
     if "*" not in pattern:
         return pattern == host

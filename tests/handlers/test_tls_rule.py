@@ -178,3 +178,10 @@ def test_the_context_loads_every_root_of_the_vendored_rds_bundle() -> None:
     context = tls_context(str(certs / "rds-ca-bundle.pem"), OUR_CLUSTERS)
     expected = json.loads((certs / "SOURCE.json").read_text())["certificates_in_bundle"]
     assert context.cert_store_stats()["x509_ca"] == expected
+
+
+def test_a_non_ascii_name_never_matches_even_when_it_lower_cases_to_ascii() -> None:
+    """str.lower() folds U+212A KELVIN SIGN to "k": the ASCII check comes first."""
+    assert not matches("\u212a.example.com", "k.example.com")
+    assert not matches("k.example.com", "\u212a.example.com")
+    assert matches("K.EXAMPLE.COM.", "k.example.com")
