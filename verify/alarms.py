@@ -25,25 +25,43 @@ class StackAlarms:
     def __init__(self, observed: Observations, scope: str):
         self.observed, self.scope = observed, scope
         self.region = GLOBAL_REGION if scope == GLOBAL else scope
-        self._found: tuple[list[str], dict[str, dict[str, Any]]] | None = None
+        self._found: tuple[list[str], dict[str, dict[str, Any]], str] | None = None
 
-    def read(self) -> tuple[list[str], dict[str, dict[str, Any]]]:
-        """(the alarm names the stack declares, {name: the alarm as CloudWatch has it})."""
+    def read(self) -> tuple[list[str], dict[str, dict[str, Any]], str]:
+        """(the alarm names the stack declares, {name: the alarm as CloudWatch has it}, a note
+        on how the declared names were found)."""
         if self._found is None:
-            declared = self._declared()
             cloudwatch = self.observed.client("cloudwatch", self.region)
+            declared = self._declared()
             alarms: dict[str, dict[str, Any]] = {}
+            if declared is None:
+                # The stack-set instance is known to the administration region only: with that
+                # region lost, the alarms carrying the environment's name prefix (every alarm
+                # is `<prefix>-<env>-<logical id>`, templates/notifications.py) stand in.
+                prefix = f"{self.observed.config.name_prefix}-{self.observed.config.environment}-"
+                found = self.observed.aws.pages(cloudwatch.describe_alarms, "MetricAlarms",
+                                                AlarmNamePrefix=prefix)
+                alarms = {a["AlarmName"]: a for a in found}
+                self._found = (sorted(alarms), alarms, (
+                    f" (the stack's own list was not read: the administration region "
+                    f"{self.observed.config.administration_region} is declared lost; these are "
+                    f"the alarms named {prefix}*)"))
+                return self._found
             for start in range(0, len(declared), BATCH):
                 found = self.observed.aws.call(cloudwatch.describe_alarms,
                                                AlarmNames=declared[start:start + BATCH],
                                                MaxRecords=BATCH)
                 alarms.update({a["AlarmName"]: a for a in found.get("MetricAlarms", [])})
-            self._found = (declared, alarms)
+            self._found = (declared, alarms, "")
         return self._found
 
-    def _declared(self) -> list[str]:
-        stack = self.observed.config.global_stack_name if self.scope == GLOBAL \
-            else self.observed.stack_id(self.region)
+    def _declared(self) -> list[str] | None:
+        if self.scope == GLOBAL:
+            stack = self.observed.config.global_stack_name
+        elif self.observed.adapter.allowed(self.observed.config.administration_region):
+            stack = self.observed.stack_id(self.region)
+        else:
+            return None
         if not stack:
             return []
         resources = self.observed.aws.pages(
@@ -57,7 +75,7 @@ class StackAlarms:
 
 
 def configured(alarms: StackAlarms) -> Outcome:
-    declared, found = alarms.read()
+    declared, found, note = alarms.read()
     if not declared:
         return failed(f"{alarms.what()} declares no alarm (is it deployed?)")
     problems = [f"{name} is missing" for name in declared if name not in found]
@@ -69,11 +87,11 @@ def configured(alarms: StackAlarms) -> Outcome:
                 problems.append(f"{name} has no {kind}")
     topics = sorted({arn for a in found.values() for arn in a.get("AlarmActions", [])})
     return judged(problems, f"{len(declared)} alarms of {alarms.what()}, each with actions "
-                            f"enabled and alarm and OK actions on {topics}")
+                            f"enabled and alarm and OK actions on {topics}{note}")
 
 
 def quiet(alarms: StackAlarms) -> Outcome:
-    declared, found = alarms.read()
+    declared, found, note = alarms.read()
     if not declared:
         return failed(f"{alarms.what()} declares no alarm (is it deployed?)")
     firing = [f"{n} ({a.get('StateReason', '')})" for n, a in sorted(found.items())
@@ -90,5 +108,5 @@ def quiet(alarms: StackAlarms) -> Outcome:
             + ([f"missing: {', '.join(missing)}"] if missing else [])))
     if waiting:
         return attention(f"{len(waiting)} of {len(declared)} alarms have no data yet "
-                         f"(INSUFFICIENT_DATA): {', '.join(waiting)}; the rest are OK")
-    return passed(f"all {len(declared)} alarms of {alarms.what()} are OK")
+                         f"(INSUFFICIENT_DATA): {', '.join(waiting)}; the rest are OK{note}")
+    return passed(f"all {len(declared)} alarms of {alarms.what()} are OK{note}")
