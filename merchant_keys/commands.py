@@ -67,17 +67,16 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     return action(ctx, args, client)
 
 
-def put_new_key(aws: Aws, client, table: str, environment: str, merchant: str,
-                label: str = "") -> keys.NewKey:
-    """Create an active key for `merchant` in `table` (through `client`, a DynamoDB client of
-    one region) and return it; only its hash is stored. ValueError for a merchant id or label
-    the key format refuses, before anything is written. `payments-dr verify` makes its test
-    key with this too."""
-    new = keys.new_key(environment)
+def put_key(aws: Aws, client, table: str, new: keys.NewKey, merchant: str,
+            label: str = "") -> None:
+    """Store `new` (from `keys.new_key`) as an active key of `merchant` in `table` (through
+    `client`, a DynamoDB client of one region); only its hash is stored. ValueError for a
+    merchant id or label the key format refuses, before anything is written. `payments-dr
+    verify` makes its test key with this too (knowing the key id before the write, so an
+    interrupted write can still be revoked)."""
     item = keys.new_record(new.key_id, keys.key_hash(new.value), merchant, now(), label)
     aws.call(client.put_item, TableName=table, Item=item,
              ConditionExpression="attribute_not_exists(pk)")
-    return new
 
 
 def revoke_key(aws: Aws, client, table: str, key_id: str) -> str:
@@ -104,9 +103,9 @@ def create(ctx: Context, args: argparse.Namespace, client) -> int:
     if not args.merchant:
         ctx.reporter.error("keys create: --merchant is required")
         return USAGE
+    new = keys.new_key(ctx.config.environment)
     try:
-        new = put_new_key(ctx.aws, client, table_name(ctx), ctx.config.environment,
-                          args.merchant, args.label)
+        put_key(ctx.aws, client, table_name(ctx), new, args.merchant, args.label)
     except ValueError as error:
         ctx.reporter.error(f"keys create: {error}")
         return USAGE

@@ -58,7 +58,7 @@ class StackAlarms:
     def _declared(self) -> list[str] | None:
         if self.scope == GLOBAL:
             stack = self.observed.config.global_stack_name
-        elif self.observed.adapter.allowed(self.observed.config.administration_region):
+        elif self.observed.stacks_readable(self.region):
             stack = self.observed.stack_id(self.region)
         else:
             return None

@@ -54,7 +54,7 @@ def records(config: Config, observed: Observations) -> Outcome:
         if record.get("HealthCheckId") != check:
             problems.append(f"the {role} record has health check {record.get('HealthCheckId')},"
                             f" not {region}'s {check}")
-        if region != observed.lost:
+        if observed.stacks_readable(region):
             own = observed.outputs(region).get(template_names.OUT_API_DOMAIN_TARGET)
             if own and _normal(own) != _normal(targets[region]):
                 problems.append(f"{region}'s stack outputs {own}, but the global stack aliases "

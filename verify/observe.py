@@ -52,6 +52,12 @@ class Observations:
         """The stack instances (from the administration region), without outputs."""
         return rollout_state.instances(self.aws, self.config, with_outputs=False)
 
+    def stacks_readable(self, region: str) -> bool:
+        """Whether the stack instance in `region` can be read: neither that region nor the
+        administration region (which alone knows the instance's stack) is declared lost."""
+        return self.adapter.allowed(region) and \
+            self.adapter.allowed(self.config.administration_region)
+
     def stack_id(self, region: str) -> str | None:
         instance = self.instances.get(region)
         return instance.stack_id if instance else None

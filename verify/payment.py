@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from payments.merchant_keys import record_key
+from payments.merchant_keys import new_key, record_key
 
 from merchant_keys import commands as key_admin
 from toolkit import resource_names as names
@@ -46,9 +46,11 @@ class TestKey:
 
     def secret(self) -> str:
         if self._secret is None:
-            new = key_admin.put_new_key(self.observed.aws, self._client(self.region), self.table,
-                                        self.config.environment, self.merchant, KEY_LABEL)
-            self.key_id, self._secret = new.key_id, new.value
+            new = new_key(self.config.environment)
+            self.key_id = new.key_id  # known before the write: an interrupted one is revoked
+            key_admin.put_key(self.observed.aws, self._client(self.region), self.table, new,
+                              self.merchant, KEY_LABEL)
+            self._secret = new.value
         return self._secret
 
     def readable_in(self, region: str) -> bool:

@@ -306,3 +306,19 @@ def test_after_a_failover_with_home_lost_nothing_is_called_there(world: World) -
     assert ("administration region" in alarms["detail"]) == \
         (home == world.config.administration_region)
 
+
+
+def test_a_key_write_interrupted_after_it_landed_is_still_revoked(world: World) -> None:
+    """Ctrl-C while PutItem's answer is on its way: the key exists, its id was known before the
+    write, so the revocation in the `finally` finds it."""
+    put = world.cloud.dynamodb_put_item
+
+    def lands_then_interrupted(region, **params):
+        put(region, **params)
+        raise KeyboardInterrupt
+
+    world.cloud.dynamodb_put_item = lands_then_interrupted
+    with pytest.raises(KeyboardInterrupt):
+        world.run()
+    records = [r for items in world.cloud.key_records().values() for r in items]
+    assert records and {r["key_status"]["S"] for r in records} == {"revoked"}
