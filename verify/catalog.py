@@ -14,7 +14,8 @@ from verify.observe import Observations
 GLOBAL_REGION = names.GLOBAL_REGION
 
 
-def catalog(config: Config, observed: Observations, key: payment.TestKey) -> list[Check]:
+def catalog(config: Config, observed: Observations,
+            key: payment.VerifyKey) -> list[Check]:
     """Every check, in the order they run (the test payments last: they are the only write)."""
     home, recovery = config.regions
     failover = config.domain.name
@@ -140,7 +141,7 @@ def catalog(config: Config, observed: Observations, key: payment.TestKey) -> lis
             "end in this region",
             f"the detail has the answer's status and error code; `{status}`, then the "
             "processor's log group (by correlation id)",
-            functools.partial(payment.test_payment, config, key, region), region=region,
+            functools.partial(payment.pay_and_replay, config, key, region), region=region,
             calls=(region, key.region),
             needs=frozenset({NETWORK})))
     return found

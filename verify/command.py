@@ -27,7 +27,6 @@ from verify.checks import run as run_checks
 from verify.observe import Observations, Probe
 
 
-
 def add_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--lost", metavar="REGION", default=None,
                          help="a region known to be down (after a failover): nothing is called "
@@ -52,7 +51,7 @@ def run(ctx: Context, args, reach: Reach = ACCOUNT, probe: Probe | None = None) 
     status (verify/checks.py)."""
     config, reporter, lost = ctx.config, ctx.reporter, args.lost
     observed = Observations(ctx.aws, config, lost, probe or _health_once(lost))
-    key = payment.TestKey(config, observed, next(r for r in config.regions if r != lost))
+    key = payment.VerifyKey(config, observed, next(r for r in config.regions if r != lost))
     try:
         results = run_checks(catalog(config, observed, key), reach, lost,
                              each=functools.partial(_show, reporter))
@@ -94,7 +93,7 @@ def _show(reporter: Reporter, result: Result) -> None:
         reporter.info(f"          fix: {result.fix}")
 
 
-def _revoke(key: payment.TestKey, args, reporter: Reporter) -> bool:
+def _revoke(key: payment.VerifyKey, args, reporter: Reporter) -> bool:
     """Revoke the test key if one was made; say so, or say exactly how to revoke it by hand."""
     try:
         outcome = key.revoke()

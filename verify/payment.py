@@ -29,16 +29,16 @@ POLL_SECONDS = 0.5
 AMOUNT, CURRENCY = "1.00", "USD"
 
 
-def test_merchant(config: Config) -> str:
+def merchant_id(config: Config) -> str:
     return f"verify-{config.environment}"
 
 
-class TestKey:
+class VerifyKey:
     """The test merchant's key: made on first use in `region`, revoked by `revoke()`."""
 
     def __init__(self, config: Config, observed: Observations, region: str):
         self.config, self.observed, self.region = config, observed, region
-        self.merchant = test_merchant(config)
+        self.merchant = merchant_id(config)
         self.table = names.table(config)
         self.key_id: str | None = None
         self._secret: str | None = None
@@ -90,7 +90,7 @@ def payment_body(region: str) -> dict[str, Any]:
             "description": f"payments-dr verify test payment in {region}"}
 
 
-def test_payment(config: Config, key: TestKey, region: str) -> Outcome:
+def pay_and_replay(config: Config, key: VerifyKey, region: str) -> Outcome:
     """POST /process on the region's own host with the test key, then the same request again:
     201, then 201 replayed with the same payment id."""
     secret = key.secret()
