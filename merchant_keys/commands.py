@@ -27,10 +27,11 @@ from botocore.exceptions import ClientError
 from payments import merchant_keys as keys
 
 from toolkit import resource_names
-from toolkit.aws import error_code
+from toolkit.aws import Aws, error_code
 from toolkit.context import Context
 from toolkit.exit_codes import FAILED, OK, USAGE
 
+REVOKED_NOW, ALREADY_REVOKED, NOT_FOUND = "revoked", "already_revoked", "not_found"
 LISTED = ("key_id", "merchant_id", "key_status", "created_at", "revoked_at", "label")
 
 
@@ -66,19 +67,48 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     return action(ctx, args, client)
 
 
+def put_key(aws: Aws, client, table: str, new: keys.NewKey, merchant: str,
+            label: str = "") -> None:
+    """Store `new` (from `keys.new_key`) as an active key of `merchant` in `table` (through
+    `client`, a DynamoDB client of one region); only its hash is stored. ValueError for a
+    merchant id or label the key format refuses, before anything is written. `payments-dr
+    verify` makes its test key with this too (knowing the key id before the write, so an
+    interrupted write can still be revoked)."""
+    item = keys.new_record(new.key_id, keys.key_hash(new.value), merchant, now(), label)
+    aws.call(client.put_item, TableName=table, Item=item,
+             ConditionExpression="attribute_not_exists(pk)")
+
+
+def revoke_key(aws: Aws, client, table: str, key_id: str) -> str:
+    """Revoke a key: REVOKED_NOW, ALREADY_REVOKED or NOT_FOUND."""
+    try:
+        aws.call(client.update_item, TableName=table,
+                 Key={"pk": {"S": keys.record_key(key_id)}},
+                 UpdateExpression="SET key_status = :revoked, revoked_at = :now",
+                 ConditionExpression="attribute_exists(pk) AND key_status = :active",
+                 ExpressionAttributeValues={":revoked": {"S": keys.REVOKED},
+                                            ":active": {"S": keys.ACTIVE},
+                                            ":now": {"S": now()}})
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":
+            raise
+        existing = aws.call(client.get_item, TableName=table,
+                            Key={"pk": {"S": keys.record_key(key_id)}},
+                            ProjectionExpression="key_status").get("Item")
+        return NOT_FOUND if existing is None else ALREADY_REVOKED
+    return REVOKED_NOW
+
+
 def create(ctx: Context, args: argparse.Namespace, client) -> int:
     if not args.merchant:
         ctx.reporter.error("keys create: --merchant is required")
         return USAGE
     new = keys.new_key(ctx.config.environment)
     try:
-        item = keys.new_record(new.key_id, keys.key_hash(new.value), args.merchant, now(),
-                               args.label)
+        put_key(ctx.aws, client, table_name(ctx), new, args.merchant, args.label)
     except ValueError as error:
         ctx.reporter.error(f"keys create: {error}")
         return USAGE
-    ctx.aws.call(client.put_item, TableName=table_name(ctx), Item=item,
-                 ConditionExpression="attribute_not_exists(pk)")
     ctx.reporter.record("key_id", new.key_id)
     ctx.reporter.record("merchant_id", args.merchant)
     ctx.reporter.record("secret_key", new.value)
@@ -120,24 +150,12 @@ def revoke(ctx: Context, args: argparse.Namespace, client) -> int:
     if not args.key_id or not re.fullmatch(r"[0-9a-f]{16}", args.key_id):
         ctx.reporter.error("keys revoke: --key-id must be the 16 hex digits `keys list` shows")
         return USAGE
-    try:
-        ctx.aws.call(client.update_item, TableName=table_name(ctx),
-                     Key={"pk": {"S": keys.record_key(args.key_id)}},
-                     UpdateExpression="SET key_status = :revoked, revoked_at = :now",
-                     ConditionExpression="attribute_exists(pk) AND key_status = :active",
-                     ExpressionAttributeValues={":revoked": {"S": keys.REVOKED},
-                                                ":active": {"S": keys.ACTIVE},
-                                                ":now": {"S": now()}})
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
-        existing = client.get_item(TableName=table_name(ctx),
-                                   Key={"pk": {"S": keys.record_key(args.key_id)}},
-                                   ProjectionExpression="key_status").get("Item")
-        if existing is None:
-            ctx.reporter.error(f"keys revoke: no key {args.key_id}")
-            ctx.reporter.record("result", "not_found")
-            return FAILED
+    outcome = revoke_key(ctx.aws, client, table_name(ctx), args.key_id)
+    if outcome == NOT_FOUND:
+        ctx.reporter.error(f"keys revoke: no key {args.key_id}")
+        ctx.reporter.record("result", "not_found")
+        return FAILED
+    if outcome == ALREADY_REVOKED:
         ctx.reporter.info(f"key {args.key_id} was already revoked")
         ctx.reporter.record("result", "already_revoked")
         return OK

@@ -4,6 +4,7 @@
     payments-dr keys {create,list,revoke} --config FILE               merchant API keys
     payments-dr dr {status,switchover,failover,failback,drill}        the DR runbook
     payments-dr cost --config FILE                                     the standby cost
+    payments-dr verify --config FILE [--lost REGION]                    the live verification
 
 `python -m stacksets` runs the rollout verbs only.
 
@@ -27,12 +28,15 @@ from typing import Any
 from toolkit.exit_codes import ATTENTION, DRIFTED, FAILED, INTERRUPTED, OK, USAGE
 
 EXIT_CODES = (
-    (OK, "done (status: nothing needs attention; deploy: also when nothing had to change)"),
+    (OK, "done (status: nothing needs attention; deploy: also when nothing had to change; "
+         "verify: every check ran and passed)"),
     (FAILED, "an AWS operation failed or was refused, a phase is blocked, a runbook refused or "
-             "timed out, or an unexpected error (the reason is printed; re-running resumes)"),
+             "timed out, a verify check failed, or an unexpected error (the reason is printed; "
+             "re-running resumes)"),
     (USAGE, "invalid input: command line, config file or build, before any AWS call"),
     (DRIFTED, "drift: drift detection found drifted resources"),
-    (ATTENTION, "status, dr status: something needs attention (each item is listed)"),
+    (ATTENTION, "status, dr status: something needs attention (each item is listed); verify: "
+                "no check failed, but one needs attention or was skipped"),
     (INTERRUPTED, "interrupted (Ctrl-C): an operation already started keeps running in AWS; "
                   "re-running the command resumes it"),
 )
@@ -50,6 +54,9 @@ HELP = {
     "keys": "merchant API keys: create (shown once), list, revoke",
     "dr": "DR runbook: status, switchover, failover, failback, drill (payments-dr dr --help)",
     "cost": "the standby cost of the environment: what the recovery region costs while idle",
+    "verify": "what only the real account can show: DNS, TLS, /health, the database "
+              "certificate from inside each region, a test payment per region, alarms, "
+              "replication; run it after the first deploy and after every failover",
 }
 
 
@@ -79,9 +86,10 @@ def parser(verbs: tuple[str, ...] | None = None,
     from runbook import commands as runbook_commands
     from stacksets.commands import deploy, destroy, drift, plan, status
     from toolkit.config import EXAMPLE
+    from verify import command as verify_command
 
     modules = {"plan": plan, "deploy": deploy, "status": status, "drift": drift,
-               "destroy": destroy, "keys": keys}
+               "destroy": destroy, "keys": keys, "verify": verify_command}
     verbs = verbs or tuple(HELP)
     top = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                   epilog=EXIT_TABLE)
@@ -251,6 +259,8 @@ def _run(args, session: _Session) -> int:
         return _cost(config, built, reporter)
     if args.command == "dr":
         return _runbook(args, session, config, built)
+    if args.command == "verify":
+        return _verify(args, session, config, built)
     with _account(args, config, built, reporter) as (aws, config):
         from stacksets.context import Context as RolloutContext
         from toolkit import accounts
@@ -279,6 +289,24 @@ def _runbook(args, session: _Session, config, built) -> int:
     aws = Aws(session=new_session(args.profile))
     accounts.check(aws, config, avoid=runbook_commands.failed_region(args, config))
     return runbook_commands.run(args, config, built, aws, session.reporter)
+
+
+def _verify(args, session: _Session, config, built) -> int:
+    """`verify`: the checks against the account, or with --local against the rehearsed
+    account, where what the rehearsal cannot reach is skipped (payments_dr/local.py)."""
+    from payments_dr import local
+    from toolkit import accounts
+    from toolkit.aws import Aws, new_session
+    from toolkit.context import Context
+    from verify import command as verify_command
+
+    verify_command.check_arguments(args, config)
+    if args.local:
+        return local.verify(args, config, built, session.reporter)
+    aws = Aws(session=new_session(args.profile))
+    session.context = Context(config, built, aws, session.reporter)
+    session.context.identity = accounts.check(aws, config, avoid=args.lost)
+    return verify_command.run(session.context, args)
 
 
 def _module(command: str):

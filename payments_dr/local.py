@@ -59,6 +59,33 @@ def runbook(args, config: Config, built: Bundle, reporter: Reporter) -> int:
                                     reporter, probe=model.get, caveats=model.caveats)
 
 
+def verify(args, config: Config, built: Bundle, reporter: Reporter) -> int:
+    """`verify --local`: the checks against the account `deploy --local` left. moto answers
+    the AWS APIs (stacks, Route 53 records, the functions, alarms as declared, the mirrored
+    global cluster, secret, table replicas and bucket rules); what it cannot reach is
+    skipped as needing a real account, never passed."""
+    from toolkit import accounts
+    from toolkit.aws import Aws, new_session
+    from toolkit.context import Context
+    from verify import checks, command
+
+    rehearsal = checks.Reach({
+        checks.NETWORK: "needs a real account: the rehearsal has no network (no DNS answer, "
+                        "TLS handshake or HTTPS request reaches an API)",
+        checks.INVOKE: "needs a real account: moto cannot run a function's code",
+        checks.METRICS: "needs a real account: moto has no Aurora, S3 replication or API "
+                        "metrics",
+        checks.ALARM_STATE: "needs a real account: moto never evaluates an alarm (every alarm "
+                            "it holds reads OK)",
+    })
+    with contextlib.ExitStack() as stack:
+        config = enter(stack, args, config, built, reporter)
+        aws = Aws(session=new_session(None))
+        ctx = Context(config, built, aws, reporter, local=True)
+        ctx.identity = accounts.check(aws, config, avoid=args.lost)
+        return command.run(ctx, args, reach=rehearsal, probe=lambda url: (0, {}))
+
+
 def _state_path(args, config: Config):
     from rehearsal import account
 

@@ -2,9 +2,9 @@
 
 - templates/ (the CloudFormation) imports neither the build nor any operator tool;
 - the Lambda package `payments` imports nothing of ours but itself;
-- the operator commands (toolkit, stacksets, runbook, merchant_keys, standby_cost) never import
-  the rehearsal tooling (rehearsal/, the `rehearsal` extra): only payments_dr/local.py does, and
-  only when a command is given --local or `dr drill`;
+- the operator commands (toolkit, stacksets, runbook, merchant_keys, standby_cost, verify) never
+  import the rehearsal tooling (rehearsal/, the `rehearsal` extra): only payments_dr/local.py
+  does, and only when a command is given --local or `dr drill`;
 - payments_dr (the console command) is the top: nothing imports it;
 - setup.cfg installs exactly the packages on disk.
 """
@@ -22,8 +22,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIRS = {"payments": ROOT / "lambda" / "payments"}
 OURS = ("templates", "payments_build", "payments_dr", "toolkit", "stacksets", "runbook",
-        "merchant_keys", "standby_cost", "rehearsal", "payments")
-OPERATOR = ("toolkit", "stacksets", "runbook", "merchant_keys", "standby_cost")
+        "merchant_keys", "standby_cost", "verify", "rehearsal", "payments")
+OPERATOR = ("toolkit", "stacksets", "runbook", "merchant_keys", "standby_cost", "verify")
 
 
 def package_root(package: str) -> Path:

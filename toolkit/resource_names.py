@@ -66,7 +66,7 @@ def health_url(config: Config, region: str) -> str | None:
     names no domain."""
     if config.domain is None or not config.domain.name:
         return None
-    return f"https://{_concrete(config, physical_names.health_host(region))}{names.HEALTH_PATH}"
+    return f"https://{health_host(config, region)}{names.HEALTH_PATH}"
 
 
 def region_of_arn(arn: str) -> str:
@@ -109,3 +109,24 @@ def preferred_region(parameters: Mapping[str, str]) -> str | None:
     """The region of the PRIMARY failover record: the one DNS prefers while it is healthy."""
     return next((region for region, (record, _) in failover_records(parameters, {}).items()
                  if record == "PRIMARY"), None)
+
+
+def failover_targets(parameters: Mapping[str, str]) -> dict[str, str]:
+    """{region: the API domain target its failover record aliases} as the global stack holds
+    them now (the regional stack's `ApiDomainTarget` when the stack was last deployed)."""
+    found = {}
+    for endpoint in dns.ENDPOINTS:
+        region = region_of_host(parameters.get(endpoint.health_host, ""))
+        if region:
+            found[region] = parameters.get(endpoint.target, "")
+    return found
+
+
+def health_host(config: Config, region: str) -> str:
+    """`<region>.<domain>`, the region's own API host (a config with a domain)."""
+    return _concrete(config, physical_names.health_host(region))
+
+
+def function(config: Config, key: str) -> str:
+    """A Lambda function of the regional stack: `<prefix>-<env>-<key>` in every region."""
+    return _concrete(config, physical_names.function_name(key))

@@ -3,7 +3,8 @@
 Each function of the regional template names its handler here (`templates/service.py`,
 `templates/authorizer.py`): `payments.handlers.process` (POST /process),
 `payments.handlers.health` (GET /health), `payments.handlers.migrate` (database roles and
-schema migrations; invoked by the rollout tool after each deploy, never by the API) and
+schema migrations, invoked by the rollout tool after each deploy, never by the API; and the
+database certificate probe `payments-dr verify` asks for) and
 `payments.handlers.authorizer` (the merchant API key authorizer).
 
 By hand, with the migrate function's environment: ``python -m payments.handlers migrate``
@@ -36,8 +37,18 @@ def health(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def migrate(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from . import logs, schema_deploy
+    """Roles and migrations (the rollout invokes it with ``{}``), or, with
+    ``{"action": "tls-probe"}``, only the database certificate's names as seen from here
+    (``payments-dr verify``): no secret read, no migration run. Any other action is refused
+    rather than taken for a migration."""
+    from . import logs, schema_deploy, tls_probe
 
+    action = event.get("action") if isinstance(event, dict) else None
+    if action == tls_probe.ACTION:
+        return tls_probe.run(schema_deploy.MigrateConfig.from_environ())
+    if action is not None:
+        raise ValueError(f"unknown action {str(action)[:40]!r}: the migrate function takes "
+                         f"{{}} (roles and migrations) or {{\"action\": \"{tls_probe.ACTION}\"}}")
     outcome = schema_deploy.run(schema_deploy.MigrateConfig.from_environ())
     logs.get_logger("migrate").info("schema deployed", extra={"fields": outcome})
     return outcome

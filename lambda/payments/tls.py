@@ -120,6 +120,30 @@ class ServerNameRefused(ssl.SSLCertVerificationError):
         self.verify_message = message
         self.host = host
         self.certificate_names = certificate_names
+        self.lookup = lookup
+
+
+# Which part of the rule accepted a certificate (NameCheck.rule).
+RULE_HOST = "host"
+RULE_CLUSTER_ENDPOINT = "cluster-endpoint-on-cname-chain"
+
+
+@dataclass(frozen=True)
+class NameCheck:
+    """How the rule judged one verified certificate: accepted for `accepted_name` by `rule`
+    (RULE_HOST or RULE_CLUSTER_ENDPOINT), or refused (`rule` None); `lookup` says what the
+    CNAME lookup found, in words (it is made only when the certificate does not name the
+    host). Certificate names are not secret: the migrate function's tls-probe returns this."""
+
+    host: str
+    certificate_names: tuple[str, ...]
+    rule: str | None
+    accepted_name: str | None
+    lookup: str
+
+    @property
+    def accepted(self) -> bool:
+        return self.rule is not None
 
 
 @dataclass(frozen=True)
@@ -129,19 +153,33 @@ class ServerNameRule:
     cluster_identifiers: frozenset[str]
     resolve: CnameChain = cname_chain
 
-    def accepted_name(self, host: str, certificate_names: tuple[str, ...]) -> str:
-        """The name the certificate is accepted for, or :class:`ServerNameRefused`."""
+    def judge(self, host: str, certificate_names: tuple[str, ...]) -> NameCheck:
+        """The rule's verdict on the names of a certificate presented for `host`."""
         if any(matches(name, host) for name in certificate_names):
-            return host
+            return NameCheck(host, certificate_names, RULE_HOST, host,
+                             "not looked up: the certificate names the host")
         targets, lookup = self._cname_targets(host)
         for target in targets:
             if (cluster_of(target) in self.cluster_identifiers
                     and any(matches(name, target) for name in certificate_names)):
-                return target
+                return NameCheck(host, certificate_names, RULE_CLUSTER_ENDPOINT, target, lookup)
+        return NameCheck(host, certificate_names, None, None, lookup)
+
+    def accepted(self, host: str, certificate_names: tuple[str, ...]) -> NameCheck:
+        """The verdict when the certificate is accepted, or :class:`ServerNameRefused`."""
+        verdict = self.judge(host, certificate_names)
+        if verdict.accepted:
+            return verdict
         log.error("database server certificate refused: wrong name", extra={"fields": {
-            "host": host, "certificate_names": list(certificate_names), "cname_chain": lookup,
+            "host": host, "certificate_names": list(certificate_names),
+            "cname_chain": verdict.lookup,
             "cluster_identifiers": sorted(self.cluster_identifiers)}})
-        raise ServerNameRefused(host, certificate_names, lookup, self.cluster_identifiers)
+        raise ServerNameRefused(host, certificate_names, verdict.lookup,
+                                self.cluster_identifiers)
+
+    def accepted_name(self, host: str, certificate_names: tuple[str, ...]) -> str:
+        """The name the certificate is accepted for, or :class:`ServerNameRefused`."""
+        return str(self.accepted(host, certificate_names).accepted_name)
 
     def _cname_targets(self, host: str) -> tuple[tuple[str, ...], str]:
         """The names the host leads to (itself left out), and what the lookup found, in words.
@@ -193,8 +231,10 @@ class VerifiedContext(ssl.SSLContext):
                                   suppress_ragged_eofs=suppress_ragged_eofs, session=session)
         try:
             tls.do_handshake()
-            self.name_rule.accepted_name(server_hostname,
-                                         certificate_dns_names(tls.getpeercert() or {}))
+            # Kept on the socket for whoever asks which part of the rule accepted it (the
+            # migrate function's tls-probe); the payment path does not read it.
+            tls.name_check = self.name_rule.accepted(  # type: ignore[attr-defined]
+                server_hostname, certificate_dns_names(tls.getpeercert() or {}))
         except BaseException:
             tls.close()
             raise

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.dynamodb.models import dynamodb_backends
 from moto.rds.exceptions import InvalidParameterCombination
 from moto.rds.models import rds_backends
@@ -358,12 +359,42 @@ class Certificate(StandIn):
 
 
 class Alarm(StandIn):
+    """Mirrored by a real moto CloudWatch alarm with the template's definition and actions, so
+    `verify --local` reads the alarms a stack declares as CloudWatch holds them. moto never
+    evaluates an alarm (it reads OK from the start): its state means nothing here."""
     TYPE = "AWS::CloudWatch::Alarm"
     NAME_PROPERTY = "AlarmName"
     ATTRIBUTES = ("Arn",)
 
     def attribute(self, name: str) -> Any:
         return self.arn("cloudwatch", f"alarm:{self.name}")
+
+    def backend(self):
+        return cloudwatch_backends[self.account_id][self.region]
+
+    def created(self) -> None:
+        p = self.properties
+        number = lambda key: None if p.get(key) is None else int(p[key])  # noqa: E731
+        self.backend().put_metric_alarm(
+            name=self.name, namespace=p.get("Namespace", ""), metric_name=p.get("MetricName", ""),
+            comparison_operator=p.get("ComparisonOperator", ""),
+            evaluation_periods=int(p.get("EvaluationPeriods", 1)), period=number("Period"),
+            threshold=float(p.get("Threshold", 0)), statistic=p.get("Statistic"),
+            extended_statistic=p.get("ExtendedStatistic"),
+            description=p.get("AlarmDescription", ""), dimensions=p.get("Dimensions", []),
+            alarm_actions=list(p.get("AlarmActions", [])),
+            ok_actions=list(p.get("OKActions", [])),
+            datapoints_to_alarm=number("DatapointsToAlarm"),
+            actions_enabled=_flag(p.get("ActionsEnabled", True)),
+            treat_missing_data=p.get("TreatMissingData"))
+
+    def updated(self, original: StandIn) -> None:
+        if original.name != self.name:
+            original.deleted()
+        self.created()
+
+    def deleted(self) -> None:
+        self.backend().delete_alarms([self.name])
 
 
 class WebAcl(StandIn):

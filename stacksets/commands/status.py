@@ -17,7 +17,7 @@ from templates import names
 
 from stacksets import aurora, preflight, state
 from toolkit import route53 as route53_health
-from toolkit.aws import error_code
+from toolkit.aws import Aws, error_code
 from stacksets.context import Context
 from stacksets.plan import GLOBAL_REGION
 from stacksets.state import global_cluster_id
@@ -67,12 +67,14 @@ def table_replicas(ctx: Context, region: str, table: str | None) -> Any:
         or found.get("TableStatus")
 
 
-def bucket_replication(ctx: Context, region: str, bucket: str | None) -> Any:
+def bucket_replication(aws: Aws, region: str, bucket: str | None) -> Any:
+    """{rule id: Status} of the bucket's replication rules, NO_RULE, or "not deployed"
+    (`payments-dr verify` reads the same)."""
     if not bucket:
         return "not deployed"
     try:
-        rules = ctx.aws.call(ctx.aws.client("s3", region).get_bucket_replication,
-                             Bucket=bucket)["ReplicationConfiguration"]["Rules"]
+        rules = aws.call(aws.client("s3", region).get_bucket_replication,
+                         Bucket=bucket)["ReplicationConfiguration"]["Rules"]
     except ClientError as error:
         if error_code(error) == "ReplicationConfigurationNotFoundError":
             return NO_RULE
@@ -173,7 +175,7 @@ def run(ctx: Context, args) -> int:
             "table_replicas": _probe(lambda: table_replicas(ctx, region,
                                                             own.get(names.OUT_TABLE_NAME))),
             "bucket_replication": _probe(lambda: bucket_replication(
-                ctx, region, own.get(names.OUT_BUCKET_NAME))),
+                ctx.aws, region, own.get(names.OUT_BUCKET_NAME))),
         }
     reporter.table(["region", "role", "instance", "drift", "table replicas",
                     "bucket replication"],

@@ -1,0 +1,1 @@
+"""`payments-dr verify`: a live verification of a deployed environment (verify/command.py)."""
