@@ -22,6 +22,7 @@ from . import grants, names, physical_names
 from .checks import skip_checkov
 from .database import DATABASE_NAME, Database, role_secret_name
 from .keys import Key
+from .log_protection import card_number_masking
 from .network import POSTGRES_PORT, Network
 from .regional_params import Regional
 from .storage import Storage
@@ -188,6 +189,7 @@ def _log_group(t: Template, spec: FunctionSpec, key: Key) -> logs.LogGroup:
         LogGroupName=Sub(f"/aws/lambda/${{{names.NAME_PREFIX}}}-${{{names.ENVIRONMENT_NAME}}}-"
                          f"{spec.key}"),
         RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=key.arn,
+        DataProtectionPolicy=card_number_masking(),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     ))
 
