@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import aws, migrations, region_networks, roles
+from . import aws, large_objects, migrations, region_networks, roles
 from .config import DB_CLUSTER_IDENTIFIERS, DB_TLS_CA_FILE, LOG_LEVEL, ConfigError, _Reader
 from .database import Database, SecretCredentials, SessionLimits
 from .tls import tls_context
@@ -86,6 +86,7 @@ def run(config: MigrateConfig, secrets_client: Any | None = None) -> dict[str, A
             roles.Role(roles.APP_ROLE, app.get().password),
         )
         open_databases = roles.databases_open_to_every_role(master_db, config.name)
+        tidied = large_objects.tidy(master_db, roles.APP_ROLE)
     finally:
         master_db.close()
     migrator_db = _connect(config, migrator, "payments-migrate")
@@ -95,7 +96,9 @@ def run(config: MigrateConfig, secrets_client: Any | None = None) -> dict[str, A
     finally:
         migrator_db.close()
     return {"roles_created": created, "applied": applied, "region_networks": networks,
-            "databases_open_to_every_role": open_databases}
+            "databases_open_to_every_role": open_databases,
+            "large_objects_removed": tidied.removed,
+            "large_object_functions_open": list(tidied.open_functions)}
 
 
 def _networks(env: _Reader) -> tuple[region_networks.RegionNetwork, ...]:
