@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import aws, large_objects, migrations, region_networks, roles
+from . import aws, constraint_validation, large_objects, migrations, region_networks, roles
 from .config import DB_CLUSTER_IDENTIFIERS, DB_TLS_CA_FILE, LOG_LEVEL, ConfigError, _Reader
 from .database import Database, SecretCredentials, SessionLimits
 from .tls import tls_context
@@ -93,12 +93,15 @@ def run(config: MigrateConfig, secrets_client: Any | None = None) -> dict[str, A
     try:
         applied = migrations.apply(migrator_db)
         networks = region_networks.record(migrator_db, config.networks)
+        checked = constraint_validation.validate(migrator_db)
     finally:
         migrator_db.close()
     return {"roles_created": created, "applied": applied, "region_networks": networks,
             "databases_open_to_every_role": open_databases,
             "large_objects_removed": tidied.removed,
-            "large_object_functions_open": list(tidied.open_functions)}
+            "large_object_functions_open": list(tidied.open_functions),
+            "constraints_validated": list(checked.validated),
+            "constraints_not_validated": list(checked.not_validated)}
 
 
 def _networks(env: _Reader) -> tuple[region_networks.RegionNetwork, ...]:

@@ -124,6 +124,36 @@ def test_the_app_role_cannot_connect_to_any_other_database(
     assert error.value.args[0]["C"] == "42501"  # permission denied for database
 
 
+def test_record_payment_refuses_a_region_the_connection_does_not_come_from(
+    api: Api, postgres: PostgresServer
+) -> None:
+    """Review 18 (F9): record_payment believed the region (and every other column) it was
+    told; now the region must be the one whose network the connection comes from, as for
+    write_heartbeat (migration 007), and the columns carry the API's rules."""
+    key = f"key-{uuid.uuid4()}"
+    record = ("SELECT * FROM record_payment(CAST(:id AS uuid), :key, repeat('a', 64), "
+              "'merchant-42', 1, 'EUR', CAST(2 AS smallint), NULL, 'card_token', "
+              ":fingerprint, :correlation_id, :region)")
+    try:
+        with as_app(postgres) as connection:
+            with pytest.raises(pg8000.exceptions.DatabaseError) as forged_region:
+                connection.run(record, id=str(uuid.uuid4()), key=key, region=OTHER_REGION,
+                               fingerprint="b" * 64, correlation_id=str(uuid.uuid4()))
+            with pytest.raises(pg8000.exceptions.DatabaseError) as forged_fingerprint:
+                connection.run(record, id=str(uuid.uuid4()), key=key, region=REGION,
+                               fingerprint="not a sha-256 digest", correlation_id="forged")
+            ((payment_id, *_),) = connection.run(
+                record, id=str(uuid.uuid4()), key=key, region=REGION, fingerprint="b" * 64,
+                correlation_id=str(uuid.uuid4()))  # its own region, the API's rules: recorded
+    finally:
+        api.sql("DELETE FROM payments WHERE idempotency_key = :key", key=key)
+    assert forged_region.value.args[0]["C"] == "42501"
+    assert "network of the region it names" in forged_region.value.args[0]["M"]
+    assert forged_fingerprint.value.args[0]["C"] == "23514"  # check_violation
+    assert forged_fingerprint.value.args[0]["n"] == "payments_source_fingerprint_sha256"
+    assert payment_id
+
+
 def test_what_the_app_role_may_do_is_exactly_five_functions(api: Api) -> None:
     """From the catalogs: no privilege on any table, view or sequence of the schema; EXECUTE
     on exactly the migrator's five functions; CONNECT on the payments database and nothing
