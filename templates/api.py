@@ -42,6 +42,7 @@ from .arns import arn
 from .authorizer import Authorizer
 from .checks import skip_checkov
 from .keys import Key
+from .log_protection import card_number_masking
 from .parameters import HOSTNAME_PATTERN, ZONE_ID_PATTERN
 from .regional_params import Regional
 from .service import LOG_RETENTION_DAYS, Functions
@@ -333,6 +334,7 @@ def add_api(regional: Regional, key: Key, functions: Functions, authorizer: Auth
         "ApiAccessLogGroup",
         LogGroupName=Sub(f"/${{{names.NAME_PREFIX}}}/${{{names.ENVIRONMENT_NAME}}}/api-access"),
         RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=key.arn,
+        DataProtectionPolicy=card_number_masking(),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     ))
     # Created here (encrypted, kept 365 days) rather than by API Gateway on first use.
@@ -341,6 +343,7 @@ def add_api(regional: Regional, key: Key, functions: Functions, authorizer: Auth
         LogGroupName=Sub(f"API-Gateway-Execution-Logs_${{RestApi}}/{STAGE_NAME}",
                          RestApi=Ref(api)),
         RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=key.arn,
+        DataProtectionPolicy=card_number_masking(),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     ))
     account = _logging_role(t, api)

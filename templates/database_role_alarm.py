@@ -8,10 +8,14 @@ The health checks fail and DNS fails over, uselessly. The fix is the migrate fun
 resets both roles' passwords and settings on every run (lambda/payments/roles.py).
 
 So the processor's and the health function's log lines are counted when they show exactly
-that: the server refused the role's password, or a writable primary hands out read-only
-sessions. The alarm says what to run instead of a failover.
+that: the server refused the role's password, the role carries settings of its own (every
+connection refuses it: lambda/payments/session_settings.py, which also pins the settings that
+matter in the startup message, so a role default of `synchronous_commit = off` never takes
+effect), or a writable primary hands out read-only sessions. The alarm says what to run instead
+of a failover.
 """
 
+from payments.session_settings import ROLE_SETTINGS_REFUSED
 from troposphere import Ref, Sub, Template, cloudwatch, logs
 
 from . import names
@@ -25,6 +29,8 @@ REFUSED_REASONS = (
     "authentication failed*",
     # lambda/payments/database.py READ_ONLY_SESSION_ON_PRIMARY
     "database is read only (session setting*",
+    # lambda/payments/session_settings.py: any ALTER ROLE ... SET of a managed role
+    f"{ROLE_SETTINGS_REFUSED}*",
 )
 # The processor logs `reason` on its request line; health logs its database check under
 # `checks.database` (`error`, or the server's own `read_only` and `in_recovery`). Wildcards in
@@ -55,9 +61,10 @@ def add_database_role_alarm(template: Template, topic: Topic,
     return add_alarm(
         template, "DatabaseRoleRefusedAlarm", topic,
         description="The database refuses the functions' own role (its password no longer "
-                    "matches its secret, or its sessions start read only on the writer): a "
-                    "failover does not help. Invoke the migrate function, which resets the "
-                    "role's password and settings.",
+                    "matches its secret, it gave itself settings with ALTER ROLE ... SET, or "
+                    "its sessions start read only on the writer): a failover does not help. "
+                    "Invoke the migrate function, which resets the role's password and "
+                    "settings.",
         Namespace=_namespace(), MetricName=METRIC_NAME, Statistic="Sum", Period=60,
         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
         TreatMissingData="notBreaching",

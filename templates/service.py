@@ -15,13 +15,15 @@ from awacs import logs as logs_actions
 from awacs import s3 as s3_actions
 from awacs import secretsmanager as sm
 from awacs import xray
-from awacs.aws import Allow, Condition, Statement, StringEquals
+from awacs.aws import Allow, Condition, ForAllValuesStringEquals, Statement, StringEquals
+from payments.probe_keys import health_item_key, health_object_key
 from troposphere import Equals, If, Not, Output, Ref, Sub, Template, awslambda, iam, logs
 
 from . import grants, names, physical_names
 from .checks import skip_checkov
 from .database import DATABASE_NAME, Database, role_secret_name
 from .keys import Key
+from .log_protection import card_number_masking
 from .network import POSTGRES_PORT, Network
 from .regional_params import Regional
 from .storage import Storage
@@ -188,6 +190,7 @@ def _log_group(t: Template, spec: FunctionSpec, key: Key) -> logs.LogGroup:
         LogGroupName=Sub(f"/aws/lambda/${{{names.NAME_PREFIX}}}-${{{names.ENVIRONMENT_NAME}}}-"
                          f"{spec.key}"),
         RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=key.arn,
+        DataProtectionPolicy=card_number_masking(),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     ))
 
@@ -254,17 +257,26 @@ def processor_statements(database: Database, storage: Storage, key: Key) -> list
 
 
 def health_statements(database: Database, storage: Storage, key: Key) -> list[Statement]:
-    """The health probe's calls: one item read, HeadBucket (authorised as s3:ListBucket), the
-    secret to open a database session."""
+    """The health probe's calls (lambda/payments/health.py): the region's own health item in
+    the table, read and written (`dynamodb:LeadingKeys`, "Using IAM policy conditions for
+    fine-grained access control", DynamoDB Developer Guide), HeadBucket (authorised as
+    s3:ListBucket), a PutObject of the region's own health object only, the secret to open a
+    database session, and the KMS calls S3 and DynamoDB make for those writes under the
+    customer managed key, as for the processor's."""
     return [
-        Statement(Sid="ProbeTable", Effect=Allow, Action=[ddb.GetItem],
-                  Resource=[_table_arn()]),
+        Statement(Sid="ProveTableWrites", Effect=Allow, Action=[ddb.GetItem, ddb.PutItem],
+                  Resource=[_table_arn()],
+                  Condition=Condition(ForAllValuesStringEquals(
+                      "dynamodb:LeadingKeys", [Sub(health_item_key("${AWS::Region}"))]))),
         Statement(Sid="ProbeBucket", Effect=Allow, Action=[s3_actions.ListBucket],
                   Resource=[storage.arn]),
+        Statement(Sid="ProveReceiptWrites", Effect=Allow, Action=[s3_actions.PutObject],
+                  Resource=[Sub(f"${{Arn}}/{health_object_key('${AWS::Region}')}",
+                                Arn=storage.arn)]),
         Statement(Sid="ReadDatabaseSecret", Effect=Allow, Action=[sm.GetSecretValue],
                   Resource=[_secret_arn_pattern(role_secret_name("app"))]),
-        _key_use_through(key, "UseRegionalKey", ["secretsmanager", "dynamodb"],
-                         [kms_actions.Decrypt]),
+        _key_use_through(key, "UseRegionalKey", ["secretsmanager", "s3", "dynamodb"],
+                         [kms_actions.Decrypt, kms_actions.Encrypt, kms_actions.GenerateDataKey]),
     ]
 
 

@@ -14,6 +14,8 @@ from awacs import s3 as s3_actions
 from awacs.aws import (
     Allow, Condition, ForAnyValueStringEquals, Principal, Statement, StringEquals,
 )
+from payments.probe_keys import HEALTH_OBJECT_PREFIX
+from payments.receipts import PREFIX as RECEIPTS_PREFIX
 from troposphere import GetAtt, If, Join, Output, Ref, Sub, Template, iam, s3
 
 from . import grants, names
@@ -26,6 +28,7 @@ from .tagging import tags
 
 ACCESS_LOG_RETENTION_DAYS = 400  # a year of audit trail plus margin (PCI DSS 10.5.1)
 NONCURRENT_VERSION_DAYS = 365
+HEALTH_OBJECT_VERSION_DAYS = 1  # the health check rewrites its object every few seconds
 REPLICATION_MINUTES = 15  # S3 Replication Time Control: 99.99% of objects within 15 minutes
 
 
@@ -101,13 +104,24 @@ def add_storage(regional: Regional, key: Key) -> Storage:
             s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
         LoggingConfiguration=s3.LoggingConfiguration(
             DestinationBucketName=Ref(log_bucket), LogFilePrefix="receipts/"),
-        LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
-            Id="expire-old-versions", Status="Enabled",
-            NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
-                NoncurrentDays=NONCURRENT_VERSION_DAYS),
-            AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
-                DaysAfterInitiation=7),
-        )]),
+        LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[
+            s3.LifecycleRule(
+                Id="expire-old-versions", Status="Enabled",
+                NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
+                    NoncurrentDays=NONCURRENT_VERSION_DAYS),
+                AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+                    DaysAfterInitiation=7),
+            ),
+            # The health check's proof that receipts can be written (lambda/payments/health.py):
+            # one object per region, a new version every few seconds per container.
+            s3.LifecycleRule(
+                Id="expire-health-probe-versions", Status="Enabled", Prefix=HEALTH_OBJECT_PREFIX,
+                NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
+                    NoncurrentDays=HEALTH_OBJECT_VERSION_DAYS),
+                AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+                    DaysAfterInitiation=1),
+            ),
+        ]),
         ReplicationConfiguration=If(names.PEER_READY, _replication(regional, replication_role),
                                     Ref("AWS::NoValue")),
         # Object-level events (created, deleted, restored) go to the account's default
@@ -131,7 +145,9 @@ def _replication(regional: Regional, role: iam.Role) -> s3.ReplicationConfigurat
         Role=role.get_att("Arn"),
         Rules=[s3.ReplicationConfigurationRules(
             Id=S3_REPLICATION_RULE_ID, Status="Enabled", Priority=1,
-            Filter=s3.ReplicationRuleFilter(Prefix=""),
+            # Receipts only: the health check's objects prove this region's writes and would
+            # only add replication traffic to the peer.
+            Filter=s3.ReplicationRuleFilter(Prefix=RECEIPTS_PREFIX),
             DeleteMarkerReplication=s3.DeleteMarkerReplication(Status="Enabled"),
             SourceSelectionCriteria=s3.SourceSelectionCriteria(
                 SseKmsEncryptedObjects=s3.SseKmsEncryptedObjects(Status="Enabled"),

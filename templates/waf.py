@@ -21,8 +21,19 @@ answered with a precise 4xx. WAF inspects at most 16 KB of an API Gateway body b
 (`AssociationConfig`, set explicitly here); a larger body is "oversize" and rule 2 matches it.
 
 Logs go to a CloudWatch log group whose name starts with `aws-waf-logs-` (WAF requires the
-prefix), KMS-encrypted, with the `Authorization` header (the merchant's secret key) and the
-`Idempotency-Key` header (client-chosen, might carry card data) redacted.
+prefix), KMS-encrypted. WAF logs the URI, the query string and the headers of every request it
+inspects ("Log fields for protection pack (web ACL) traffic", AWS WAF Developer Guide), before
+the handler can refuse anything, and the health check is public: `GET /health?pan=...` would
+keep a card number for 365 days. So the logging configuration redacts the URI path and the
+query string (the handler logs the route it served) and the headers that may carry a secret
+or card data: `Authorization` (the merchant's secret key), `Idempotency-Key` (client-chosen)
+and `Referer` (a URL, with its query). Redaction covers the logs only, not request sampling
+(`RedactedFields`, WAFV2 API Reference); the web ACL's own data protection (`DataProtectionConfig`:
+"alters the data that's available for any other data collection activity, including your AWS
+WAF logging destinations, web ACL request sampling") substitutes the query string and those
+headers everywhere else, rule match details included. Any other header (`User-Agent`, a
+made-up `X-Card`) stays in the log, where the log group's data protection policy masks what
+CloudWatch recognises as a card number (templates/log_protection.py).
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ from troposphere import GetAtt, Output, Ref, Sub, logs, wafv2
 from . import names
 from .physical_names import web_acl_name
 from .keys import Key
+from .log_protection import card_number_masking
 from .regional_params import Regional
 from .tagging import tags
 
@@ -42,7 +54,7 @@ GROUP_WAF = "Web application firewall"
 LOG_RETENTION_DAYS = 365
 RATE_WINDOW_SECONDS = 300
 DEFAULT_RATE_LIMIT = 2000  # requests per client IP per 5 minutes (about 6.7 per second)
-REDACTED_HEADERS = ("authorization", "idempotency-key")
+REDACTED_HEADERS = ("authorization", "idempotency-key", "referer")
 INSPECTION_LIMIT = "KB_16"
 
 
@@ -122,6 +134,26 @@ def web_acl_rules() -> list[wafv2.WebACLRule]:
     return sorted(rules, key=lambda rule: rule.Priority)
 
 
+def redacted_fields() -> list[wafv2.LoggingConfigurationFieldToMatch]:
+    """What the logging configuration keeps out of the WAF logs (see the module docstring)."""
+    return [wafv2.LoggingConfigurationFieldToMatch(UriPath={}),
+            wafv2.LoggingConfigurationFieldToMatch(QueryString={}),
+            *[wafv2.LoggingConfigurationFieldToMatch(SingleHeader=wafv2.SingleHeader(Name=header))
+              for header in REDACTED_HEADERS]]
+
+
+def data_protection() -> wafv2.DataProtectionConfig:
+    """The web ACL's data protection: the query string and the redacted headers substituted
+    in request sampling and rule match details too (WAF has no URI path field type here)."""
+    return wafv2.DataProtectionConfig(DataProtections=[
+        wafv2.DataProtect(Field=wafv2.FieldToProtect(FieldType="QUERY_STRING"),
+                          Action="SUBSTITUTION"),
+        wafv2.DataProtect(Field=wafv2.FieldToProtect(FieldType="SINGLE_HEADER",
+                                                     FieldKeys=list(REDACTED_HEADERS)),
+                          Action="SUBSTITUTION"),
+    ])
+
+
 def add_waf_parameters(regional: Regional) -> None:
     regional.params.add(
         names.WAF_RATE_LIMIT, group=GROUP_WAF, label="Requests per client IP per 5 minutes",
@@ -145,6 +177,7 @@ def add_waf(regional: Regional, key: Key, stage_arn: Sub) -> Firewall:
         Rules=web_acl_rules(),
         AssociationConfig=wafv2.AssociationConfig(RequestBody={
             "API_GATEWAY": {"DefaultSizeInspectionLimit": INSPECTION_LIMIT}}),
+        DataProtectionConfig=data_protection(),
         VisibilityConfig=_visibility(Sub(web_acl_name())),
         Tags=tags("waf"),
     ))
@@ -157,6 +190,7 @@ def add_waf(regional: Regional, key: Key, stage_arn: Sub) -> Firewall:
         # WAF delivers only to log groups whose name starts with aws-waf-logs-.
         LogGroupName=Sub(f"aws-waf-logs-${{{names.NAME_PREFIX}}}-${{{names.ENVIRONMENT_NAME}}}"),
         RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=key.arn,
+        DataProtectionPolicy=card_number_masking(),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     ))
     t.add_resource(wafv2.LoggingConfiguration(
@@ -165,9 +199,7 @@ def add_waf(regional: Regional, key: Key, stage_arn: Sub) -> Firewall:
         # WAF wants the log group ARN without the ":*" that GetAtt Arn carries.
         LogDestinationConfigs=[Sub("arn:${AWS::Partition}:logs:${AWS::Region}:"
                                    "${AWS::AccountId}:log-group:${Group}", Group=Ref(log_group))],
-        RedactedFields=[wafv2.LoggingConfigurationFieldToMatch(
-                            SingleHeader=wafv2.SingleHeader(Name=header))
-                        for header in REDACTED_HEADERS],
+        RedactedFields=redacted_fields(),
     ))
     t.add_output(Output(names.OUT_WEB_ACL_ARN, Description="WAF web ACL on the API stage",
                         Value=GetAtt(web_acl, "Arn")))

@@ -77,6 +77,26 @@ def test_health_method_is_open_and_is_what_route53_probes(regional, global_templ
         assert check["Properties"]["HealthCheckConfig"]["ResourcePath"] == "/health"
 
 
+def test_any_other_method_on_health_is_answered_by_api_gateway_as_a_missing_route(regional):
+    """Review 18 (F7): the REST API defines GET on /health and nothing else, so API Gateway
+    answers any other method itself, as it answers an undefined route (MISSING_AUTHENTICATION_TOKEN:
+    "including the cases when the client attempts to invoke an unsupported API method or
+    resource", API Gateway Developer Guide, "Gateway response types"): here a JSON 404
+    `not_found`. The handler's own 405 (`allow: GET`) answers a direct invocation only
+    (tests/handlers/test_health_and_outages.py); docs/payment-api.md says both."""
+    health_methods = {
+        props["HttpMethod"]
+        for props in (r["Properties"] for r in regional.of_type("AWS::ApiGateway::Method").values())
+        if props["ResourceId"] == {"Ref": "HealthResource"}
+    }
+    assert health_methods == {"GET"}
+    (missing,) = [r["Properties"] for r in regional.of_type("AWS::ApiGateway::GatewayResponse").values()
+                  if r["Properties"]["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN"]
+    body = json.loads(missing["ResponseTemplates"]["application/json"])
+    assert missing["StatusCode"] == "404" and body["error"]["code"] == "not_found"
+    assert "GET /health" in body["error"]["message"]
+
+
 def test_methods_are_lambda_proxy_integrations(regional):
     for method, function in (("ProcessMethod", "ProcessorFunction"),
                              ("HealthMethod", "HealthFunction")):
@@ -196,8 +216,51 @@ def test_waf_logs_to_an_encrypted_aws_waf_logs_group_with_secrets_redacted(regio
     (destination,) = logging["LogDestinationConfigs"]
     text, variables = destination["Fn::Sub"]
     assert text.endswith(":log-group:${Group}") and variables == {"Group": {"Ref": "WafLogGroup"}}
-    redacted = {f["SingleHeader"]["Name"].lower() for f in logging["RedactedFields"]}
-    assert {"authorization", "idempotency-key"} <= redacted
+    redacted = {f["SingleHeader"]["Name"].lower() for f in logging["RedactedFields"]
+                if "SingleHeader" in f}
+    assert {"authorization", "idempotency-key", "referer"} <= redacted
+
+
+def test_waf_logs_redact_the_query_string_and_the_uri_path(regional):
+    """Review 18 (F3): WAF logs every request it inspects before the handler runs ("Log fields
+    for protection pack (web ACL) traffic", AWS WAF Developer Guide: `uri`, `args`, `headers`):
+    GET /health?pan=4111111111111111 (public, unauthenticated) would be kept 365 days. The
+    schema's FieldToMatch takes an empty object for both (cfn-lint's resource schema)."""
+    redacted = regional.props("WafLogging")["RedactedFields"]
+    assert {"QueryString": {}} in redacted and {"UriPath": {}} in redacted
+
+
+def test_the_web_acl_substitutes_the_query_string_and_redacted_headers_everywhere(regional):
+    """RedactedFields covers the logs only, not request sampling (WAFV2 API Reference,
+    LoggingConfiguration); the web ACL's DataProtectionConfig covers sampling and rule match
+    details too (API_DataProtectionConfig). WAF has no URI path field type there."""
+    protections = regional.props("WebAcl")["DataProtectionConfig"]["DataProtections"]
+    assert {"Field": {"FieldType": "QUERY_STRING"}, "Action": "SUBSTITUTION"} in protections
+    (headers,) = [p for p in protections if p["Field"]["FieldType"] == "SINGLE_HEADER"]
+    assert headers["Action"] == "SUBSTITUTION"
+    assert set(headers["Field"]["FieldKeys"]) == set(waf.REDACTED_HEADERS)
+
+
+def test_every_log_group_a_request_can_reach_masks_card_numbers(regional):
+    """A data protection policy with AWS's managed identifier for credit card numbers, audit
+    and mask ("Help protect sensitive log data with masking", CloudWatch Logs User Guide): on
+    the WAF, API access and execution, and every function's log group; VPC flow logs carry no
+    request content."""
+    protected = {lid for lid, group in regional.of_type("AWS::Logs::LogGroup").items()
+                 if "DataProtectionPolicy" in group["Properties"]}
+    assert protected == {"WafLogGroup", "ApiAccessLogGroup", "ApiExecutionLogGroup",
+                         "ProcessorLogGroup", "HealthLogGroup", "MigrateLogGroup",
+                         "AuthorizerLogGroup"}
+    assert set(regional.of_type("AWS::Logs::LogGroup")) - protected == {"FlowLogGroup"}
+    identifier = {"Fn::Sub": "arn:${AWS::Partition}:dataprotection::aws:data-identifier/"
+                             "CreditCardNumber"}
+    for lid in protected:
+        policy = regional.props(lid)["DataProtectionPolicy"]
+        assert policy["Version"] == "2021-06-01", lid
+        audit, mask = policy["Statement"]
+        assert audit["DataIdentifier"] == mask["DataIdentifier"] == [identifier], lid
+        assert audit["Operation"] == {"Audit": {"FindingsDestination": {}}}, lid
+        assert mask["Operation"] == {"Deidentify": {"MaskConfig": {}}}, lid
 
 
 # --- custom domains and the health host -----------------------------------------------------

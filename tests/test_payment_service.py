@@ -126,12 +126,39 @@ def test_processor_role_grants_exactly_what_the_processor_calls(regional):
     assert services == ["secretsmanager", "s3", "dynamodb"]  # never the key directly
 
 
-def test_health_role_can_only_probe(regional):
+def test_health_role_can_only_probe_its_own_region_s_item_and_object(regional):
+    """Review 18 (F6): /health proves the writes a payment makes, so its role may write, but
+    only the region's health item (its partition key, `dynamodb:LeadingKeys`) and the region's
+    health object, with the KMS calls S3 and DynamoDB make for them."""
     statements = role_actions(regional, "HealthRole")
     probes = {sid: actions for sid, (actions, _) in statements.items() if sid not in BASE}
-    assert probes == {"ProbeTable": ["dynamodb:GetItem"], "ProbeBucket": ["s3:ListBucket"],
+    assert probes == {"ProveTableWrites": ["dynamodb:GetItem", "dynamodb:PutItem"],
+                      "ProbeBucket": ["s3:ListBucket"],
+                      "ProveReceiptWrites": ["s3:PutObject"],
                       "ReadDatabaseSecret": ["secretsmanager:GetSecretValue"],
-                      "UseRegionalKey": ["kms:Decrypt"]}
+                      "UseRegionalKey": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]}
+    policy = regional.props("HealthRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    by_sid = {statement["Sid"]: statement for statement in policy}
+    assert by_sid["ProveTableWrites"]["Condition"] == {"ForAllValues:StringEquals": {
+        "dynamodb:LeadingKeys": [{"Fn::Sub": "health#${AWS::Region}"}]}}
+    (obj,) = by_sid["ProveReceiptWrites"]["Resource"]
+    assert obj == {"Fn::Sub": ["${Arn}/health/${AWS::Region}",
+                               {"Arn": {"Fn::GetAtt": ["ReceiptsBucket", "Arn"]}}]}
+    services = [v["Fn::Sub"].split(".")[0] for v in
+                by_sid["UseRegionalKey"]["Condition"]["StringEquals"]["kms:ViaService"]]
+    assert services == ["secretsmanager", "s3", "dynamodb"]  # never the key directly
+
+
+def test_the_health_objects_old_versions_expire_and_only_receipts_replicate(in_region):
+    """The health object is rewritten every few seconds per container: its noncurrent versions
+    expire after a day, and replication takes receipts only."""
+    bucket = in_region("primary", **READY).props("ReceiptsBucket")
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    health = rules["expire-health-probe-versions"]
+    assert (health["Prefix"], health["NoncurrentVersionExpiration"]) == (
+        "health/", {"NoncurrentDays": 1})
+    (replicated,) = bucket["ReplicationConfiguration"]["Rules"]
+    assert replicated["Filter"] == {"Prefix": "receipts/"}
 
 
 # The REST API, WAF, custom domains and the authorizer: tests/test_edge.py.

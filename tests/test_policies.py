@@ -11,8 +11,11 @@ def policy_documents(name, cfn):
 
     def walk(node, lid, path):
         if isinstance(node, dict):
-            # A policy's Statement is a list; a WAF rule's Statement is a match expression.
-            if isinstance(node.get("Statement"), list):
+            # A policy's Statement is a list; a WAF rule's Statement is a match expression; a
+            # log group's DataProtectionPolicy is not a permission (templates/log_protection.py,
+            # tests/test_edge.py checks it).
+            if isinstance(node.get("Statement"), list) and not path.endswith(
+                    ".DataProtectionPolicy"):
                 found.append((name, lid, path, node))
             for key, value in node.items():
                 walk(value, lid, f"{path}.{key}")

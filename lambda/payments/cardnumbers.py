@@ -7,37 +7,50 @@ of a miss (card data in the ledger, the global table, the replicated bucket
 and the logs, in two regions) is far higher than the cost of a refusal:
 
 1. The text is normalised with NFKC, so fullwidth (``４１１１``), superscript
-   and circled digits become ASCII digits; any other Unicode decimal digit
-   (Arabic-Indic, Devanagari, ...) counts as its value too.
+   and circled digits become ASCII digits. Every character that still reads as
+   a digit counts as its value (:func:`digit_value`): every character with a
+   Unicode digit value (Arabic-Indic, Devanagari, the dingbat and double or
+   negative circled digits NFKC leaves alone: ``➀``, ``⓵``, ``❶``, Ethiopic
+   ``፩``...), and every character Unicode names a DIGIT (or a NUMBER ZERO) with a
+   numeric value 0-9, which gives the zeros of those sets (``🄋``, ``🄌``, the
+   ideographic ``〇``) and a few digit sets without a digit value.
 2. A *digit run* is a sequence of digits in which every gap is made only of
    separators (:func:`is_separator`): characters that are neither letters nor
    digits (spaces of any kind, dots, dashes, underscores, slashes, commas,
    quotes, brackets, combining marks, format and control characters...), and
-   the letters that render as nothing. Gaps are dropped. Any other letter ends
+   the letters that do not write a word: modifier letters (``ʼ``, ``ー``, the
+   Arabic tatweel, the Lisu tone letters that render as ``.`` and ``,``) and
+   the letters Unicode names as fillers, tone letters, click letters, marks or
+   syllabics finals (``ǀ``, ``ᐧ``). Gaps are dropped. Any other letter ends
    the run. So ``4111.1111  1111_1111``, ``4111/1111/1111/1111``,
-   four groups joined by Hangul fillers (U+3164) and
+   ``4111ꓸ1111ꓸ1111ꓸ1111``, four groups joined by Hangul fillers (U+3164) and
    ``"4111111111111111 12/27 123"`` are one run each.
 3. Every window of 13 to 19 consecutive digits of a run is Luhn-checked, so a
    PAN after or before other digits (an order number, an expiry date, a CVV)
    is found.
 
-The one exception to step 2 is an RFC 9562 UUID (8-4-4-4-12 hex digits with
-the variant bits 10): its groups are never joined, with each other or with the
-digits around it, so an idempotency key or a reference that is a UUID always
-passes, and so does a date before one (``receipts/2026/12/04/<uuid>.json``, the
-receipt key the status item stores: about 1 in 35 joined a date with an
-all-digit first group into a Luhn-valid run). Without it, about one UUID in a
-few hundred would be refused (joined all-digit groups pass Luhn by chance).
+Where a UUID is expected (:func:`contains_card_number_outside_uuids`: the
+Idempotency-Key, a vault token, and the ids the system generates, such as
+payment and correlation ids and the receipt key ``receipts/2026/12/04/<uuid>.json``),
+an RFC 9562 UUID (8-4-4-4-12 hex digits with the variant bits 10) is an id: its
+groups are never joined, with each other or with the digits around it. Without
+that, about one random UUID in 135 would be refused (joined all-digit
+groups pass Luhn by chance), and about 1 receipt key in 35 (the date joined an
+all-digit first group). Everywhere else (free text such as a description) a
+UUID-shaped string is scanned like any text: ``"ref 41111111-1111-1111-8000-..."``
+holds a card number.
 
 The price of this breadth is false positives on free text: a run of 13 or
 more digits passes some window's Luhn check most of the time (10 windows for
 16 digits, 35 for 20), so timestamps with fractions, IBANs, long phone number
-lists or a random hex string with a long digit stretch are refused as card
-numbers. The API's fields never need such text; docs/payment-api.md says so.
+lists, a random hex string with a long digit stretch or about 1 UUID in 135
+are refused as card numbers. The API's fields never need such text;
+docs/payment-api.md says so.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -69,17 +82,29 @@ def luhn_valid(digits: str) -> bool:
 
 
 def contains_card_number(text: str) -> bool:
-    """True when any 13-19 digit window of any digit run of ``text`` passes Luhn."""
+    """True when any 13-19 digit window of any digit run of ``text`` passes Luhn: the scan
+    for free text, where nothing is exempt."""
     return any(_has_luhn_window(run) for run in digit_runs(text))
+
+
+def contains_card_number_outside_uuids(text: str) -> bool:
+    """:func:`contains_card_number` for a value in which a UUID is expected (see the module
+    docstring): the groups of each RFC 9562 UUID are never joined."""
+    return contains_card_number(unjoin_uuids(text))
+
+
+def unjoin_uuids(text: str) -> str:
+    """``text`` (NFKC-normalised) with a letter between the groups of each RFC 9562 UUID and
+    at both its ends, so that no digit run crosses one."""
+    return _UUID.sub(_unjoin_uuid, unicodedata.normalize("NFKC", text))
 
 
 def digit_runs(text: str) -> Iterator[list[int]]:
     """The digit runs of ``text`` (see the module docstring), as lists of digit values,
     only those long enough to hold a PAN."""
-    normal = _UUID.sub(_unjoin_uuid, unicodedata.normalize("NFKC", text))
     run: list[int] = []
-    for char in normal:
-        value = unicodedata.decimal(char, None)
+    for char in unicodedata.normalize("NFKC", text):
+        value = digit_value(char)
         if value is not None:
             run.append(value)
         elif not is_separator(char):
@@ -90,28 +115,75 @@ def digit_runs(text: str) -> Iterator[list[int]]:
         yield run
 
 
-def is_separator(char: str) -> bool:
-    """True for a character that is dropped between two digits of a run.
+_DIGIT_VALUES = frozenset(float(value) for value in range(10))
+_NAMED_DIGIT = re.compile(r"\bDIGIT\b|\bNUMBER ZERO\b")
 
-    The set is derived from Unicode properties, not listed: every character that
-    is neither a letter nor a digit (``not str.isalnum()``): that takes in all of
-    White_Space (Zs, Zl, Zp and the controls ``str.isspace()`` knows), every
-    format character (Cf: zero-width space and joiners, soft hyphen, word
-    joiner...), variation selectors and other combining marks (Mn, Me), controls,
-    punctuation, symbols and unassigned code points, and so all of
-    Default_Ignorable_Code_Point except four code points. Unicode derives that
-    property (DerivedCoreProperties.txt) as Other_Default_Ignorable_Code_Point + Cf
-    + Variation_Selector - White_Space - a few visible format characters; the only
-    code points of it that Unicode classes as *letters* are the Hangul fillers
-    (Other_Default_Ignorable_Code_Point, Lo: U+115F, U+1160, U+3164, U+FFA0), which
-    render as nothing. :mod:`unicodedata` exposes neither property, so those are
-    recognised by what they are, a letter (Lo) named ``... FILLER``; any filler a
-    later Unicode version adds is taken in the same way. Every other letter ends a
-    run (see docs/payment-api.md, "No card data", for why letters are not dropped).
+
+# Both classifications are pure functions of one character: cached, so a body of 16 KiB costs
+# a dictionary lookup per character (bounded: a hostile body may hold thousands of distinct
+# characters, and a warm container sees many bodies).
+_CACHED = functools.lru_cache(maxsize=8192)
+
+
+@_CACHED
+def digit_value(char: str) -> int | None:
+    """The digit a reader reads in ``char`` (one character of NFKC-normalised text), or None.
+
+    Derived from the Unicode Character Database, not listed: the character's digit value
+    (``unicodedata.digit``: Numeric_Type Decimal or Digit, 788 code points in Unicode 14,
+    69 of which NFKC leaves alone, such as ``➀``, ``⓵``, ``❶`` and Ethiopic ``፩``), or else a
+    numeric value 0-9 on a character whose name calls it a DIGIT or a NUMBER ZERO. The second
+    rule gives the zeros that Unicode added to digit sets after it stopped assigning digit
+    values (U+1F10B and U+1F10C beside ``➀``-``➈`` and ``➊``-``➒``), the ideographic zero
+    ``〇`` written among digits, and a few digit sets with numeric values only (Coptic epact,
+    Sinhala archaic, Medefaidrin, Mende Kikakui digits, counting-rod units).
+    """
+    value = unicodedata.digit(char, None)
+    if value is not None:
+        return value
+    number = unicodedata.numeric(char, None)
+    if number in _DIGIT_VALUES and _NAMED_DIGIT.search(unicodedata.name(char, "")):
+        return int(number)
+    return None
+
+
+_WORDLESS_LETTER = re.compile(r"\b(?:FILLER|TONE|CLICK|MARK)\b|\bSYLLABICS FINAL\b")
+
+
+@_CACHED
+def is_separator(char: str) -> bool:
+    """True for a character (of NFKC-normalised text, not a digit) that is dropped between two
+    digits of a run.
+
+    The set is derived from Unicode properties, not listed: every character that is neither
+    a letter nor a digit (``not str.isalnum()``): that takes in all of White_Space (Zs, Zl,
+    Zp and the controls ``str.isspace()`` knows), every format character (Cf: zero-width
+    space and joiners, soft hyphen, word joiner...), variation selectors and other combining
+    marks (Mn, Me), controls, punctuation, symbols and unassigned code points, and so all of
+    Default_Ignorable_Code_Point except four code points. Then the letters that do not write
+    a word:
+
+    * every modifier letter (general category Lm) NFKC leaves a modifier letter: apostrophes
+      and primes (``ʼ``), length and tone marks (``ː``, the Lisu tone letters that render as
+      ``.`` and ``,``), the Arabic tatweel (a stroke), iteration and prolonged sound
+      marks (``々``, ``ー``). The modifier letters that NFKC turns into ordinary letters
+      (superscript ``ʰ`` becomes ``h``) are letters like any other;
+    * other letters (Lo) that Unicode names as a FILLER (the Hangul fillers, which render as
+      nothing: the only letters of Default_Ignorable_Code_Point), a TONE letter, a CLICK letter
+      (``ǀ ǁ ǂ ǃ``, drawn as bars and an exclamation mark), a MARK, or a Canadian SYLLABICS
+      FINAL (small raised signs such as ``ᐧ``, a middle dot).
+
+    :mod:`unicodedata` exposes no property for "looks like punctuation", so names stand in for
+    one, as they do for the fillers; a letter a later Unicode version adds with such a name is
+    taken in the same way. Every other letter ends a run (see docs/payment-api.md, "No card
+    data", for why letters are not dropped).
     """
     if not char.isalnum():
         return True
-    return unicodedata.category(char) == "Lo" and unicodedata.name(char, "").endswith("FILLER")
+    category = unicodedata.category(char)
+    if category == "Lm":
+        return True
+    return category == "Lo" and bool(_WORDLESS_LETTER.search(unicodedata.name(char, "")))
 
 
 def _unjoin_uuid(match: re.Match[str]) -> str:

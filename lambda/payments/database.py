@@ -39,6 +39,7 @@ from typing import Any
 import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
+from . import session_settings
 from .errors import DependencyUnavailable
 
 DEPENDENCY = "database"
@@ -290,10 +291,12 @@ class Database:
             timeout=self._timeout,
             application_name=self._application_name,
             tcp_keepalive=True,
+            startup_params=session_settings.STARTUP_PARAMETERS,
         )
         try:
             for statement in self._limits.statements():
                 connection.run(statement)
+            session_settings.check(connection)
             ((in_recovery, read_only),) = connection.run(ROLE_CHECK)
         except BaseException:
             with contextlib.suppress(InterfaceError, OSError, DatabaseError):

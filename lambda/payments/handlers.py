@@ -44,12 +44,14 @@ def migrate(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from . import logs, schema_deploy, tls_probe
 
     action = event.get("action") if isinstance(event, dict) else None
-    if action == tls_probe.ACTION:
-        return tls_probe.run(schema_deploy.MigrateConfig.from_environ())
-    if action is not None:
+    if action not in (None, tls_probe.ACTION):
         raise ValueError(f"unknown action {str(action)[:40]!r}: the migrate function takes "
                          f"{{}} (roles and migrations) or {{\"action\": \"{tls_probe.ACTION}\"}}")
-    outcome = schema_deploy.run(schema_deploy.MigrateConfig.from_environ())
+    config = schema_deploy.MigrateConfig.from_environ()
+    logs.configure(config.log_level)  # as wiring.config() does for the payment functions
+    if action == tls_probe.ACTION:
+        return tls_probe.run(config)
+    outcome = schema_deploy.run(config)
     logs.get_logger("migrate").info("schema deployed", extra={"fields": outcome})
     return outcome
 

@@ -34,7 +34,7 @@ from .errors import DependencyUnavailable, IdempotencyKeyReused
 from .models import NewPayment, RecordedPayment
 
 _RECORD = """
-SELECT * FROM record_payment(
+SELECT * FROM public.record_payment(
     CAST(:payment_id AS uuid), CAST(:idempotency_key AS text), CAST(:request_hash AS text),
     CAST(:merchant_id AS text), CAST(:amount AS numeric), CAST(:currency AS text),
     CAST(:currency_exponent AS smallint), CAST(:description AS text),
@@ -42,12 +42,12 @@ SELECT * FROM record_payment(
     CAST(:correlation_id AS text), CAST(:region AS text))
 """
 
-_FIND = ("SELECT * FROM find_payment(CAST(:merchant_id AS text), "
+_FIND = ("SELECT * FROM public.find_payment(CAST(:merchant_id AS text), "
          "CAST(:idempotency_key AS text))")
 
-_HEARTBEAT = "SELECT write_heartbeat(CAST(:region AS text))"
+_HEARTBEAT = "SELECT public.write_heartbeat(CAST(:region AS text))"
 
-_REPLICATION = "SELECT written_lsn::text, confirmed_lsn::text FROM replication_progress()"
+_REPLICATION = "SELECT written_lsn::text, confirmed_lsn::text FROM public.replication_progress()"
 
 _INSUFFICIENT_PRIVILEGE = "42501"
 

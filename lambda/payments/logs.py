@@ -15,7 +15,9 @@ in ``redacted_fields``; if the line still fails, only what the formatter itself
 wrote is kept, with a fixed message. The scan runs on the line as written and
 with its JSON escapes decoded, so an escape can neither hide a number nor
 make one. The timestamp has millisecond precision: with microseconds, its time
-part alone would be a 16-digit run.
+part alone would be a 16-digit run. A UUID is an id, its groups never joined, only in the
+fields that hold ids (:data:`UUID_FIELDS`); anywhere else in the line it is scanned as the
+digits it shows (``payments.cardnumbers``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ from . import cardnumbers
 LOGGER_NAME = "payments"
 WITHHELD_MESSAGE = "log line withheld: it held what looks like a card number"
 _FORMATTER_FIELDS = ("timestamp", "level", "logger")
+UUID_FIELDS = frozenset({"correlation_id", "payment_id", "idempotency_key", "receipt_key"})
+"""The fields whose values are ids in which a UUID is expected: API Gateway's request id,
+the payment id and receipt key the system generates, the client's Idempotency-Key (which the
+API scanned with the same exception, ``validation.UUID_EXPECTED``)."""
 
 _correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
@@ -74,18 +80,24 @@ class JsonFormatter(logging.Formatter):
 def without_card_numbers(entry: dict[str, Any]) -> str:
     """The JSON line of ``entry``, passing the card-number scan as a whole (see above)."""
     line = _render(entry)
-    if not _holds_card_number(entry):
+    if not _holds_card_number(_as_scanned(entry)):
         return line
-    named = sorted(name for name, value in entry.items()
+    named = sorted(name for name, value in _as_scanned(entry).items()
                    if name not in _FORMATTER_FIELDS and _holds_card_number(value))
     redacted = {**entry, **dict.fromkeys(named, cardnumbers.REDACTED_KEY),
                 "redacted_fields": named}
-    if not _holds_card_number(redacted):
+    if not _holds_card_number(_as_scanned(redacted)):
         return _render(redacted)
     withheld = {**{name: entry[name] for name in _FORMATTER_FIELDS},
                 "message": WITHHELD_MESSAGE,
                 "redacted_fields": sorted(set(entry) - set(_FORMATTER_FIELDS))}
     return _render(withheld)
+
+
+def _as_scanned(entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` as the scan reads it: in :data:`UUID_FIELDS`, each UUID's groups unjoined."""
+    return {name: cardnumbers.unjoin_uuids(value) if name in UUID_FIELDS and isinstance(
+        value, str) else value for name, value in entry.items()}
 
 
 def _render(value: Any, *, ascii_only: bool = True) -> str:

@@ -20,8 +20,14 @@ the hashes are compared in constant time.
 Records live in the payments global table under ``merchant-key#<key id>``, so a key created in
 either region validates in both (replication typically under a second).
 
-This module is self-contained (standard library only): the operator command
-(``python -m stacksets keys``) loads it by path, so the format has one definition.
+A merchant id or label that holds a card number (a 16-digit acquirer MID that passes Luhn)
+is refused when the key is created, and a stored record whose merchant id holds one is
+refused by the authorizer: the API would refuse every payment of that merchant
+(``merchant_id``, rule ``card_number``), and API Gateway's access log, which records the
+authorizer's merchant id unscanned, would carry the number on every request.
+
+This module depends on the standard library and its own package only: the operator command
+(``payments-dr keys``) imports it, so the format has one definition.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cardnumbers import contains_card_number
 from .models import MERCHANT_ID_PATTERN
 
 KEY_PREFIX = "sk"
@@ -130,6 +137,13 @@ def new_record(key_id: str, digest: str, merchant_id: str, created_at: str,
                          "with a letter or digit")
     if not LABEL_PATTERN.fullmatch(label):
         raise ValueError("label must be at most 64 characters of A-Z a-z 0-9 space . _ : -")
+    for name, value in (("merchant id", merchant_id), ("label", label)):
+        if contains_card_number(value):
+            raise ValueError(f"{name} looks like a card number (a run of 13-19 digits passing "
+                             "the Luhn check, as the API's card-number scan sees it): the API "
+                             "would refuse every payment of this merchant and the access log "
+                             "would record it; choose one whose digits are broken up by "
+                             "letters (a prefix alone does not help)")
     item = {
         "pk": {"S": record_key(key_id)},
         "record_type": {"S": RECORD_TYPE},
@@ -161,7 +175,7 @@ def decide(header: str | None, environment: str,
     if record.get("key_status") != ACTIVE:
         return Decision(None, presented.key_id, "revoked")
     merchant_id = str(record.get("merchant_id", ""))
-    if not MERCHANT_ID_PATTERN.fullmatch(merchant_id):
+    if not MERCHANT_ID_PATTERN.fullmatch(merchant_id) or contains_card_number(merchant_id):
         return Decision(None, presented.key_id, "invalid_record")
     return Decision(merchant_id, presented.key_id, "valid")
 

@@ -101,7 +101,7 @@ def missing(database: Database, migrations: list[Migration] | None = None) -> li
     answer the functions act on, "not current", is the same)."""
     migrations = load() if migrations is None else migrations
     try:
-        applied = {version for (version,) in database.run("SELECT applied_migrations()")}
+        applied = {version for (version,) in database.run("SELECT public.applied_migrations()")}
     except DatabaseError as error:
         # undefined_function: 004 not applied; undefined_table: nothing was ever applied
         if _sqlstate(error) in ("42883", "42P01"):

@@ -36,8 +36,10 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .database import Database
+if TYPE_CHECKING:  # database imports session_settings, which imports the role names here
+    from .database import Database
 
 MIGRATOR_ROLE = "payments_migrator"
 APP_ROLE = "payments_app"

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import aws, migrations, region_networks, roles
-from .config import DB_CLUSTER_IDENTIFIERS, DB_TLS_CA_FILE, ConfigError, _Reader
+from . import aws, constraint_validation, large_objects, migrations, region_networks, roles
+from .config import DB_CLUSTER_IDENTIFIERS, DB_TLS_CA_FILE, LOG_LEVEL, ConfigError, _Reader
 from .database import Database, SecretCredentials, SessionLimits
 from .tls import tls_context
 
@@ -24,7 +24,7 @@ APP_SECRET = "DB_SECRET_ARN"  # the same variable the payment functions read
 # where each region's functions connect from (payments.region_networks).
 HOME_REGION, HOME_VPC_CIDR = "HOME_REGION", "HOME_VPC_CIDR"
 RECOVERY_REGION, RECOVERY_VPC_CIDR = "RECOVERY_REGION", "RECOVERY_VPC_CIDR"
-ENV_VARS = frozenset({"DB_HOST", "DB_PORT", "DB_NAME", "DB_TLS_CA_FILE", "LOG_LEVEL",
+ENV_VARS = frozenset({"DB_HOST", "DB_PORT", "DB_NAME", "DB_TLS_CA_FILE", LOG_LEVEL,
                       DB_CLUSTER_IDENTIFIERS,
                       MASTER_SECRET, MIGRATOR_SECRET, APP_SECRET, HOME_REGION, HOME_VPC_CIDR,
                       RECOVERY_REGION, RECOVERY_VPC_CIDR})
@@ -45,6 +45,7 @@ class MigrateConfig:
     migrator_secret: str
     app_secret: str
     networks: tuple[region_networks.RegionNetwork, ...]
+    log_level: str = "INFO"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> MigrateConfig:
@@ -60,6 +61,7 @@ class MigrateConfig:
             migrator_secret=env.required(MIGRATOR_SECRET),
             app_secret=env.required(APP_SECRET),
             networks=_networks(env),
+            log_level=env.log_level(LOG_LEVEL),
         )
         if env.problems:
             raise ConfigError("invalid environment: " + "; ".join(env.problems))
@@ -84,16 +86,22 @@ def run(config: MigrateConfig, secrets_client: Any | None = None) -> dict[str, A
             roles.Role(roles.APP_ROLE, app.get().password),
         )
         open_databases = roles.databases_open_to_every_role(master_db, config.name)
+        tidied = large_objects.tidy(master_db, roles.APP_ROLE)
     finally:
         master_db.close()
     migrator_db = _connect(config, migrator, "payments-migrate")
     try:
         applied = migrations.apply(migrator_db)
         networks = region_networks.record(migrator_db, config.networks)
+        checked = constraint_validation.validate(migrator_db)
     finally:
         migrator_db.close()
     return {"roles_created": created, "applied": applied, "region_networks": networks,
-            "databases_open_to_every_role": open_databases}
+            "databases_open_to_every_role": open_databases,
+            "large_objects_removed": tidied.removed,
+            "large_object_functions_open": list(tidied.open_functions),
+            "constraints_validated": list(checked.validated),
+            "constraints_not_validated": list(checked.not_validated)}
 
 
 def _networks(env: _Reader) -> tuple[region_networks.RegionNetwork, ...]:

@@ -45,6 +45,13 @@ and log lines display differently from what they hold ("Trojan Source")."""
 MAX_FIELD_ERRORS = 20
 MAX_FIELD_PATH_CHARS = 100
 
+UUID_EXPECTED = frozenset({IDEMPOTENCY_KEY_HEADER, "source.token"})
+"""The header and the body field in which a UUID is an id (``cardnumbers``: its groups are
+never joined): the Idempotency-Key, which the API asks clients to make a random UUID (about 1
+in 135 would otherwise be refused), and the vault token, which many vaults issue as
+a UUID and which is never stored or logged, only hashed. Every other value is free text to the
+scan: a UUID-shaped string there is read as the digits it shows."""
+
 SCANNED_HEADERS = (IDEMPOTENCY_KEY_HEADER, "content-type")
 """The headers the handler reads, and so could store or log. The others are never
 read, stored or logged by the handler; scanning them would refuse payments for a
@@ -65,10 +72,9 @@ def refuse_card_numbers_in_headers(values: Mapping[str, str | None]) -> None:
     :data:`PATH_PSEUDO_HEADER` holds a card number.
 
     Runs before anything reads or logs a header. An idempotency key that is a
-    UUID always passes (see :mod:`payments.cardnumbers`)."""
-    found = sorted(
-        name for name, value in values.items() if value and cardnumbers.contains_card_number(value)
-    )
+    UUID always passes (:data:`UUID_EXPECTED`)."""
+    found = sorted(name for name, value in values.items()
+                   if value and _holds_card_number(name, value))
     if found:
         raise ApiError(
             400,
@@ -191,7 +197,7 @@ def _scan_text(errors: _Errors, document: Mapping[str, Any]) -> None:
     no field may hold."""
     for path, key, value in cardnumbers.walk(document):
         text: str = key if key is not None else value
-        if cardnumbers.contains_card_number(text):
+        if _holds_card_number(path if key is None else "", text):
             errors.add(
                 path,
                 "card_number",
@@ -211,6 +217,14 @@ def _scan_text(errors: _Errors, document: Mapping[str, Any]) -> None:
                 "must not contain bidirectional control characters "
                 "(U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069)",
             )
+
+
+def _holds_card_number(where: str, text: str) -> bool:
+    """The scan for a header or body value at ``where``: UUIDs are ids only where one is
+    expected (:data:`UUID_EXPECTED`)."""
+    if where in UUID_EXPECTED:
+        return cardnumbers.contains_card_number_outside_uuids(text)
+    return cardnumbers.contains_card_number(text)
 
 
 def _text(

@@ -165,9 +165,10 @@ def health_probes() -> Mapping[str, Probe]:
         current.health_probes = {
             "database": database_probe(database("health"), cfg.region, ensure_schema),
             "dynamodb": dynamodb_probe(
-                aws.client("dynamodb", cfg.region, aws.HEALTH_PATH), cfg.table_name
+                aws.client("dynamodb", cfg.region, aws.HEALTH_PATH), cfg.table_name, cfg.region
             ),
-            "s3": s3_probe(aws.client("s3", cfg.region, aws.HEALTH_PATH), cfg.receipts_bucket),
+            "s3": s3_probe(aws.client("s3", cfg.region, aws.HEALTH_PATH), cfg.receipts_bucket,
+                           cfg.region),
         }
     return current.health_probes
 

@@ -24,6 +24,7 @@ import pg8000.native
 import pytest
 
 from payments import roles, schema_deploy, wiring  # noqa: E402
+from payments.probe_keys import HEALTH_ITEM_PREFIX  # noqa: E402
 from payments.tls import tls_context  # noqa: E402
 
 from rehearsal.localpg import (  # noqa: E402
@@ -372,12 +373,16 @@ class Api:
 
     def counts(self) -> tuple[int, int, int]:
         """(ledger rows, table items, receipt object versions) in total: equal
-        before and after a request means the request wrote nothing."""
+        before and after a request means the request wrote nothing. The health check's own
+        item and object (``payments.probe_keys``) are not a request's writes."""
         ((rows,),) = self.sql("SELECT count(*) FROM payments")
-        items = self.dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"]  # moto: one page
+        items = self.dynamodb.scan(  # moto: one page
+            TableName=TABLE, Select="COUNT", FilterExpression="NOT begins_with(pk, :health)",
+            ExpressionAttributeValues={":health": {"S": HEALTH_ITEM_PREFIX}})["Count"]
         versions = sum(
             len(page.get("Versions", []))
-            for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET)
+            for page in self.s3.get_paginator("list_object_versions").paginate(
+                Bucket=BUCKET, Prefix="receipts/")
         )
         return rows, items, versions
 

@@ -42,9 +42,10 @@ PANS = (VISA, MASTERCARD, AMEX, VISA_13, MASTERCARD_2, PAN_19, *GENERATED_PANS)
 
 
 def digits_of(text: str) -> str:
-    """Every decimal digit of ``text`` after NFKC, as ASCII, in order."""
+    """Every digit of ``text`` after NFKC (any character with a Unicode digit value), as
+    ASCII, in order."""
     normal = unicodedata.normalize("NFKC", text)
-    values = (unicodedata.decimal(c, None) for c in normal)
+    values = (unicodedata.digit(c, None) for c in normal)
     return "".join(str(value) for value in values if value is not None)
 
 
@@ -79,6 +80,15 @@ def grouped(pan: str, sizes: tuple[int, ...], separator: str) -> str:
 
 
 SPACED = grouped(VISA, (4, 4, 4), "{}")
+
+
+ETHIOPIC = "0፩፪፫፬፭፮፯፰፱"  # U+1369..U+1371 (Ethiopic has no digit zero)
+
+
+def styled(digits: str, alphabet: str) -> str:
+    """``digits`` written with ``alphabet[d]`` for each digit d, in groups of four."""
+    written = "".join(alphabet[int(d)] for d in digits)
+    return " ".join(written[i:i + 4] for i in range(0, len(written), 4))
 
 
 def body_event(body: Any, *, key: str | None = None, **headers: str) -> dict[str, Any]:
@@ -213,6 +223,28 @@ HOSTILE: list[tuple[str, Callable[[], dict[str, Any]], tuple[int, str, str | Non
         with_description(grouped(restyle(VISA, "fullwidth"), (4, 4, 4), "\u3000")),
         CARD_IN_BODY,
     ),
+    # Review 18 (F1): digits with a Unicode digit value that NFKC leaves alone.
+    ("dingbat circled digits", with_description(styled(VISA, "🄋➀➁➂➃➄➅➆➇➈")), CARD_IN_BODY),
+    ("double circled digits", with_description(styled(VISA, "0⓵⓶⓷⓸⓹⓺⓻⓼⓽")), CARD_IN_BODY),
+    ("negative circled digits", with_description(styled(VISA, "⓿❶❷❸❹❺❻❼❽❾")), CARD_IN_BODY),
+    ("one digit swapped", with_description("card 4111 \u2780111 1111 1111"), CARD_IN_BODY),
+    ("Ethiopic digits", with_description(f"card {VISA_13[0]}{styled(VISA_13[1:], ETHIOPIC)}"),
+     CARD_IN_BODY),
+    # Review 18 (F2): letters that write no word between the groups.
+    ("Lisu tone letter dots", with_description(SPACED.format(*["\ua4f8"] * 3)), CARD_IN_BODY),
+    ("Lisu tone letter commas", with_description(SPACED.format(*["\ua4f9"] * 3)),
+     CARD_IN_BODY),
+    ("tatweel", with_description(SPACED.format(*["\u0640"] * 3)), CARD_IN_BODY),
+    ("prolonged sound marks", with_description(SPACED.format(*["\u30fc"] * 3)), CARD_IN_BODY),
+    ("modifier apostrophes", with_description(SPACED.format(*["\u02bc"] * 3)), CARD_IN_BODY),
+    ("NKo low lines", with_description(SPACED.format(*["\u07fa"] * 3)), CARD_IN_BODY),
+    ("dental clicks", with_description(SPACED.format(*["\u01c0"] * 3)), CARD_IN_BODY),
+    ("syllabics middle dots", with_key(grouped(VISA, (4, 4, 4), "\u1427")), CARD_IN_HEADER),
+    # Review 18 (F10): free text is free text, UUID-shaped or not.
+    ("UUID-shaped description", with_description("ref 41111111-1111-1111-8000-000000000000"),
+     CARD_IN_BODY),
+    ("UUID-shaped merchant_id", with_fields(merchant_id="41111111-1111-1111-8000-000000000000"),
+     CARD_IN_BODY),
     # Other lengths and brands.
     ("Amex 4-6-5", with_description(grouped(AMEX, (4, 6), " ")), CARD_IN_BODY),
     ("13-digit Visa", with_description(f"card {VISA_13}"), CARD_IN_BODY),
@@ -343,8 +375,25 @@ def test_hostile_body_of_unknown_keys_gets_a_small_answer(api: Api) -> None:
     ids=["uuid4", "all-digit uuid", "prefixed uuid", "ulid"],
 )
 def test_uuid_and_ulid_idempotency_keys_pass(api: Api, key: str) -> None:
+    """The key is where the API asks for a UUID: one is an id, its groups never joined, even
+    when they are all digits (review 18, F10: decided so, docs/payment-api.md)."""
     response = api.post(payment_body(), key)
     assert response["statusCode"] == 201, response["body"]
+
+
+def test_a_uuid_vault_token_passes_and_the_same_text_as_a_description_does_not(api: Api) -> None:
+    """Where a UUID is expected (the token, never stored or logged, only hashed) it is an id;
+    in free text the same characters are the digits they show (review 18, F10)."""
+    all_digits = "11111111-1111-4111-8111-111111111111"
+    token = api.post(payment_body(source={"type": "card_token", "token": all_digits}), new_key())
+    assert token["statusCode"] == 201, token["body"]
+    before = api.counts()
+    described = api.post(payment_body(description=f"ref {all_digits}"), new_key())
+    assert described["statusCode"] == 422
+    assert json.loads(described["body"])["error"]["fields"][0] == {
+        "field": "description", "rule": "card_number",
+        "message": "must not contain a card number; send a vault token in source.token"}
+    assert api.counts() == before
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import boto3
 import pg8000.exceptions
 import pg8000.native
 import pytest
-from payments import migrations
+from payments import constraint_validation, migrations
 from payments.database import Database, SecretCredentials, SessionLimits
 from payments.errors import DependencyUnavailable
 from payments.ledger import Ledger
@@ -249,8 +249,18 @@ def test_failing_migration_leaves_no_trace(empty_database: Database) -> None:
             "payments_amount_precision",
         ),
         ({"amount": "0"}, "payments_amount_check"),
+        # Review 18 (F9): the rules the API validates (migration 007).
+        ({"idempotency_key": "'has a space in it'"}, "payments_idempotency_key_format"),
+        ({"idempotency_key": "'short'"}, "payments_idempotency_key_format"),
+        ({"merchant_id": "'-m'"}, "payments_merchant_id_format"),
+        ({"source_type": "'Card'"}, "payments_source_type_format"),
+        ({"source_fingerprint": "'not a sha-256 digest'"}, "payments_source_fingerprint_sha256"),
+        ({"correlation_id": "''"}, "payments_correlation_id_length"),
+        ({"correlation_id": "repeat('c', 129)"}, "payments_correlation_id_length"),
+        ({"region": "'forged'"}, "payments_region_name"),
     ],
-    ids=["unique-key", "precision", "positive"],
+    ids=["unique-key", "precision", "positive", "key-format", "key-length", "merchant-format",
+         "source-type", "fingerprint", "empty-correlation-id", "long-correlation-id", "region"],
 )
 def test_ledger_constraints_hold_even_against_direct_sql(
     api: Api, column_values: dict[str, str], constraint: str
@@ -280,3 +290,39 @@ def test_ledger_constraints_hold_even_against_direct_sql(
     with pytest.raises(pg8000.exceptions.DatabaseError) as raised:
         insert(**column_values)
     assert raised.value.args[0].get("n") == constraint
+
+
+def test_the_ledger_checks_apply_to_an_existing_ledger_and_are_validated_after_the_commit(
+    empty_database: Database,
+) -> None:
+    """Migration 007 on a ledger that already holds payments: it adds its checks NOT VALID (no
+    scan under the migration's lock), the migrate step validates them afterwards one by one,
+    and a rule that an existing row breaks stays NOT VALID (still guarding new rows) and is
+    reported, not a failed deploy. Idempotent."""
+    shipped = migrations.load()
+    migrations.apply(empty_database, [m for m in shipped if m.version < "007"])
+
+    def insert(key: str, correlation_id: str) -> None:
+        empty_database.run(
+            "INSERT INTO payments (payment_id, idempotency_key, request_hash, merchant_id, "
+            "amount, currency, currency_exponent, source_type, source_fingerprint, status, "
+            "correlation_id, region) VALUES (CAST(:id AS uuid), :key, repeat('a', 64), "
+            "'merchant-42', 1, 'EUR', 2, 'card_token', repeat('b', 64), 'accepted', :cid, "
+            "'eu-west-1')", id=str(uuid.uuid4()), key=key, cid=correlation_id)
+
+    insert(f"key-{uuid.uuid4()}", str(uuid.uuid4()))  # what the API writes
+    insert(f"key-{uuid.uuid4()}", "")  # a row that breaks one of the new rules
+
+    assert "007_caller_region_and_ledger_checks.sql" in migrations.apply(empty_database)
+    checked = constraint_validation.validate(empty_database)
+    assert set(checked.validated) == {
+        "payments_idempotency_key_format", "payments_merchant_id_format",
+        "payments_source_type_format", "payments_source_fingerprint_sha256",
+        "payments_region_name"}
+    assert checked.not_validated == (
+        "payments_correlation_id_length: existing rows break it",)
+    assert constraint_validation.validate(empty_database) == constraint_validation.Validation(
+        (), checked.not_validated)
+    with pytest.raises(pg8000.exceptions.DatabaseError) as raised:
+        insert(f"key-{uuid.uuid4()}", "")  # NOT VALID still guards every new row
+    assert raised.value.args[0].get("n") == "payments_correlation_id_length"

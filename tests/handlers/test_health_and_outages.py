@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from payments import health
+from botocore.exceptions import ClientError
+from payments import aws, health, wiring
 from payments.health import CheckResult, evaluate
 
 from rehearsal.localpg import PostgresServer
 
-from .conftest import Api, http_event, new_key, payment_body
+from .conftest import BUCKET, TABLE, Api, http_event, new_key, payment_body
 
 
 def report(response: dict[str, Any]) -> dict[str, Any]:
@@ -128,9 +129,8 @@ def database_down(api: Api, postgres: PostgresServer) -> Iterator[None]:
 def test_database_outage_fails_health_and_records_nothing(api: Api, database_down: None) -> None:
     key, body = new_key(), payment_body()
     statuses_before = len(api.table_items("payment#"))
-    receipts_before = api.s3.list_objects_v2(Bucket="payments-test-receipts-eu-west-1").get(
-        "KeyCount", 0
-    )
+    receipts_before = api.s3.list_objects_v2(Bucket="payments-test-receipts-eu-west-1",
+                                             Prefix="receipts/").get("KeyCount", 0)
 
     health = api.health()
     response = api.post(body, key)
@@ -143,10 +143,8 @@ def test_database_outage_fails_health_and_records_nothing(api: Api, database_dow
     record = api.idempotency_item(key)
     assert record is None or record["status"]["S"] != "COMPLETED"
     assert len(api.table_items("payment#")) == statuses_before
-    assert (
-        api.s3.list_objects_v2(Bucket="payments-test-receipts-eu-west-1").get("KeyCount", 0)
-        == receipts_before
-    )
+    assert api.s3.list_objects_v2(Bucket="payments-test-receipts-eu-west-1",
+                                  Prefix="receipts/").get("KeyCount", 0) == receipts_before
 
 
 def test_service_recovers_when_the_database_returns(api: Api, postgres: PostgresServer) -> None:
@@ -226,3 +224,113 @@ def test_a_lost_writer_is_reported_at_once_inside_the_interval(
         postgres.start()
     warm(api)
     assert heartbeat_version(api) != before
+
+
+# --- review 18 (F6): /health proves the writes a payment makes ------------------------------
+@pytest.fixture
+def refused(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[set[tuple[str, str]]]:
+    """Add ``("s3", "PutObject")`` to the set: every client the functions use gets an
+    AccessDenied for that call, as every caller does when the store itself refuses it (the
+    bucket's KMS key disabled, a bucket policy that denies PutObject); other calls (HeadBucket,
+    GetItem) still answer. Remove it: the store takes the call again. The clients are made
+    afresh (a new container) when the fixture starts."""
+    calls: set[tuple[str, str]] = set()
+    made = aws.client
+
+    def client(name: str, region: str, config: Any) -> Any:
+        created = made(name, region, config)
+
+        def deny(model: Any, **_kwargs: Any) -> None:
+            if (name, model.name) in calls:
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "refused"}},
+                                  model.name)
+
+        created.meta.events.register(f"before-call.{name}", deny)
+        return created
+
+    monkeypatch.setattr(aws, "client", client)
+    wiring.reset()
+    yield calls
+    wiring.reset()
+
+
+def health_line(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    lines = [json.loads(t) for t in capsys.readouterr().out.splitlines() if t.startswith("{")]
+    (line,) = [line for line in lines
+               if line["message"] == "request completed" and line["path"] == "/health"]
+    return line
+
+
+@pytest.mark.parametrize(("service", "operation", "dependency"), [
+    ("s3", "PutObject", "s3"),  # receipts cannot be written: HeadBucket still answers
+    ("dynamodb", "PutItem", "dynamodb"),  # items cannot be written: GetItem still answers
+])
+def test_health_fails_while_a_store_refuses_the_writes_a_payment_makes(
+    api: Api, refused: set[tuple[str, str]], capsys: pytest.CaptureFixture[str], service: str,
+    operation: str, dependency: str,
+) -> None:
+    """Review 18 (F6): /health read S3 and DynamoDB (HeadBucket, GetItem) and stayed 200 while
+    every payment got 503, so Route 53 never moved traffic. It now writes the region's health
+    object and item, as a payment writes its receipt and items."""
+    refused.add((service, operation))
+    payment = api.post(payment_body(), new_key())
+    capsys.readouterr()
+    health_response = api.health()
+    line = health_line(capsys)
+    assert payment["statusCode"] == 503, payment["body"]
+    assert health_response["statusCode"] == 503, health_response["body"]
+    assert failing(report(health_response)) == [dependency]
+    assert line["checks"][dependency]["error"] == "AccessDenied"
+
+
+def health_object(api: Api) -> bytes | None:
+    """The region's health object as last written (its body is the time of the write), or
+    None."""
+    try:
+        return bytes(api.s3.get_object(Bucket=BUCKET, Key="health/eu-west-1")["Body"].read())
+    except ClientError:
+        return None
+
+
+def health_item(api: Api) -> dict[str, Any]:
+    return api.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "health#eu-west-1"}})["Item"]
+
+
+def test_the_writes_are_proven_at_the_heartbeat_cadence(
+    api: Api, reconfigure: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check is public: ten anonymous checks write nothing after the first; once the
+    interval has passed the next check writes the object and the item again (a conditional
+    PutItem that only moves the item's time forward)."""
+    reconfigure()
+    warm(api)
+    written, item = health_object(api), health_item(api)
+    assert written is not None
+    for _ in range(10):
+        assert api.health()["statusCode"] == 200
+    assert (health_object(api), health_item(api)) == (written, item)
+
+    monkeypatch.setattr(health, "HEARTBEAT_INTERVAL_SECONDS", 0.0)  # the interval has passed
+    time.sleep(0.002)  # the times written have millisecond precision
+    assert api.health()["statusCode"] == 200
+    assert health_object(api) > written
+    assert health_item(api)["written_at"]["S"] > item["written_at"]["S"]
+    assert int(health_item(api)["expires_at"]["N"]) > time.time()  # the table's TTL attribute
+
+
+def test_a_refused_write_is_proven_again_as_soon_as_the_store_takes_writes(
+    api: Api, refused: set[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any failure forgets the last write: in one container, a write proven, then refused at
+    the next due check, then, the moment the store takes writes again and well inside the
+    interval, written again before the check says healthy."""
+    warm(api)
+    monkeypatch.setattr(health, "HEARTBEAT_INTERVAL_SECONDS", 0.0)  # the next check writes
+    refused.add(("s3", "PutObject"))
+    assert failing(report(api.health())) == ["s3"]
+    monkeypatch.setattr(health, "HEARTBEAT_INTERVAL_SECONDS", 3600.0)  # no write is due...
+    refused.clear()
+    before = health_object(api)
+    time.sleep(0.002)  # the times written have millisecond precision
+    assert api.health()["statusCode"] == 200
+    assert health_object(api) > before  # ...but the failure was not forgotten

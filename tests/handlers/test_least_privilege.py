@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import json
+import secrets
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +21,7 @@ import boto3
 import pg8000.exceptions
 import pg8000.native
 import pytest
-from payments import roles, wiring
+from payments import large_objects, roles, session_settings, wiring
 from payments.database import Database, SecretCredentials, SessionLimits
 from payments.errors import DependencyUnavailable
 from payments.ledger import Ledger
@@ -121,6 +122,36 @@ def test_the_app_role_cannot_connect_to_any_other_database(
     with pytest.raises(pg8000.exceptions.DatabaseError) as error:
         connect_as(postgres, "app", database)
     assert error.value.args[0]["C"] == "42501"  # permission denied for database
+
+
+def test_record_payment_refuses_a_region_the_connection_does_not_come_from(
+    api: Api, postgres: PostgresServer
+) -> None:
+    """Review 18 (F9): record_payment believed the region (and every other column) it was
+    told; now the region must be the one whose network the connection comes from, as for
+    write_heartbeat (migration 007), and the columns carry the API's rules."""
+    key = f"key-{uuid.uuid4()}"
+    record = ("SELECT * FROM record_payment(CAST(:id AS uuid), :key, repeat('a', 64), "
+              "'merchant-42', 1, 'EUR', CAST(2 AS smallint), NULL, 'card_token', "
+              ":fingerprint, :correlation_id, :region)")
+    try:
+        with as_app(postgres) as connection:
+            with pytest.raises(pg8000.exceptions.DatabaseError) as forged_region:
+                connection.run(record, id=str(uuid.uuid4()), key=key, region=OTHER_REGION,
+                               fingerprint="b" * 64, correlation_id=str(uuid.uuid4()))
+            with pytest.raises(pg8000.exceptions.DatabaseError) as forged_fingerprint:
+                connection.run(record, id=str(uuid.uuid4()), key=key, region=REGION,
+                               fingerprint="not a sha-256 digest", correlation_id="forged")
+            ((payment_id, *_),) = connection.run(
+                record, id=str(uuid.uuid4()), key=key, region=REGION, fingerprint="b" * 64,
+                correlation_id=str(uuid.uuid4()))  # its own region, the API's rules: recorded
+    finally:
+        api.sql("DELETE FROM payments WHERE idempotency_key = :key", key=key)
+    assert forged_region.value.args[0]["C"] == "42501"
+    assert "network of the region it names" in forged_region.value.args[0]["M"]
+    assert forged_fingerprint.value.args[0]["C"] == "23514"  # check_violation
+    assert forged_fingerprint.value.args[0]["n"] == "payments_source_fingerprint_sha256"
+    assert payment_id
 
 
 def test_what_the_app_role_may_do_is_exactly_five_functions(api: Api) -> None:
@@ -284,3 +315,209 @@ def test_roles_are_created_with_a_verifier_never_a_password_in_the_log(
 def test_role_names_are_plain_identifiers() -> None:
     with pytest.raises(ValueError, match="plain lower-case identifier"):
         roles.Role("app; DROP TABLE payments", "x")
+
+
+# --- review 18 (F4): settings the role gives itself ------------------------------------------
+def lines_after(api: Api, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """A payment (with non-ASCII text) and two health checks from a fresh container: their
+    "request completed" lines."""
+    wiring.reset()
+    capsys.readouterr()
+    api.post(payment_body(description="café 1001"), new_key())
+    api.health()
+    api.health()
+    lines = [json.loads(t) for t in capsys.readouterr().out.splitlines() if t.startswith("{")]
+    return [line for line in lines if line["message"] == "request completed"]
+
+
+@pytest.mark.parametrize("setting", [
+    "search_path = ''",  # was: every payment 503 "schema not migrated", unalarmed
+    "idle_session_timeout = 1",  # was: "connection failed", unalarmed
+    "client_encoding = 'SQL_ASCII'",  # was: a 500 with /health 200
+    "synchronous_commit = off",  # was: every payment acknowledged before its flush, silently
+])
+def test_every_connection_refuses_a_role_with_settings_of_its_own_and_the_alarm_counts_it(
+    api: Api, postgres: PostgresServer, capsys: pytest.CaptureFixture[str], setting: str
+) -> None:
+    try:
+        with as_app(postgres) as connection:
+            connection.run(f"ALTER ROLE payments_app SET {setting}")
+        lines = lines_after(api, capsys)
+    finally:
+        deploy_schema(REGION, DATABASE, SECRET_ARNS)
+        wiring.reset()
+    assert [line["status_code"] for line in lines] == [503, 503, 503], lines
+    assert all(counted_by_the_role_alarm(line) for line in lines), lines
+    assert not any("redacted_fields" in line for line in lines), lines
+    assert api.post(payment_body(description="café 1001"), new_key())["statusCode"] == 201
+
+
+class _RoleSettingsRow:
+    def __init__(self, managed: bool, names: list[str]) -> None:
+        self.row = [[managed, names]]
+
+    def run(self, _sql: str, **_params: Any) -> list[list[Any]]:
+        return self.row
+
+
+def test_a_custom_setting_is_counted_not_named() -> None:
+    """A custom parameter's name (``ext.anything``, which a superuser or an extension may set) can
+    hold digits the log line's scan would redact, and the alarm would then miss the reason."""
+    names = ["search_path", "x.card4111111111111111"]
+    with pytest.raises(DependencyUnavailable) as refused:
+        session_settings.check(_RoleSettingsRow(True, names))
+    assert refused.value.reason.startswith(f"{session_settings.ROLE_SETTINGS_REFUSED} "
+                                           "(search_path, 1 custom)")
+    assert fnmatch.fnmatchcase(refused.value.reason, role_alarm.REFUSED_REASONS[-1])
+    session_settings.check(_RoleSettingsRow(False, names))  # the master: its own business
+    session_settings.check(_RoleSettingsRow(True, []))
+
+
+@pytest.mark.parametrize(("name", "role_default"), [
+    ("synchronous_commit", "off"),
+    ("search_path", "''"),
+    ("client_encoding", "'SQL_ASCII'"),
+    ("idle_session_timeout", "1"),
+    ("default_transaction_isolation", "serializable"),
+    ("TimeZone", "'Asia/Kolkata'"),
+    ("DateStyle", "'SQL, DMY'"),
+    ("IntervalStyle", "'iso_8601'"),
+])
+def test_a_setting_in_the_startup_message_wins_over_the_role_default(
+    api: Api, postgres: PostgresServer, name: str, role_default: str
+) -> None:
+    """What makes the pin hold on a real server: a startup-message parameter is the session's
+    default whatever ALTER ROLE ... SET says (PostgreSQL, "Frontend/Backend Protocol",
+    StartupMessage). Every pinned setting, against a role default that differs."""
+    assert name in session_settings.STARTUP_PARAMETERS
+    secret = json.loads(boto3.client("secretsmanager", region_name=REGION).get_secret_value(
+        SecretId=SECRET_ARNS["app"])["SecretString"])
+    try:
+        with as_app(postgres) as connection:
+            connection.run(f"ALTER ROLE payments_app SET {name} = {role_default}")
+        pinned = pg8000.native.Connection(
+            user=secret["username"], password=secret["password"], host=SERVER_HOSTNAME,
+            port=postgres.port, database=DATABASE,
+            ssl_context=tls_context(str(postgres.ca_file)), timeout=5,
+            startup_params=session_settings.STARTUP_PARAMETERS)
+        try:
+            ((shown,),) = pinned.run(f"SHOW {name}")
+        finally:
+            pinned.close()
+    finally:
+        api.sql("ALTER ROLE payments_app RESET ALL")
+    assert shown == session_settings.STARTUP_PARAMETERS[name]
+
+
+def test_a_payment_is_never_committed_with_synchronous_commit_off(
+    api: Api, postgres: PostgresServer
+) -> None:
+    """Review 18 (F4b): the role default reached every container of both regions until the
+    next deploy. Now it is refused (503, alarmed) and, were it not, it would be overridden."""
+    try:
+        with as_app(postgres) as connection:
+            connection.run("ALTER ROLE payments_app SET synchronous_commit = off")
+        wiring.reset()
+        refused = api.post(payment_body(), new_key())
+    finally:
+        deploy_schema(REGION, DATABASE, SECRET_ARNS)
+        wiring.reset()
+    assert refused["statusCode"] == 503
+    assert api.post(payment_body(), new_key())["statusCode"] == 201
+    assert wiring.database("payments").run("SHOW synchronous_commit") == [["on"]]
+
+
+def test_the_master_user_keeps_its_own_settings_and_the_migrate_step_runs(
+    api: Api, postgres: PostgresServer
+) -> None:
+    """The check is for the roles the migrate step manages: the master's settings are the
+    operator's, and the migrate function, which repairs the others, logs in as the master."""
+    ((master,),) = api.sql("SELECT current_user")
+    try:
+        api.sql(f"ALTER ROLE {master} SET work_mem = '8MB'")
+        assert "databases_open_to_every_role" in deploy_schema(REGION, DATABASE, SECRET_ARNS)
+    finally:
+        api.sql(f"ALTER ROLE {master} RESET work_mem")
+
+
+# --- review 18 (F5): large objects -------------------------------------------------------------
+LARGE_OBJECT_CREATORS = ("lo_creat(integer)", "lo_create(oid)", "lo_from_bytea(oid,bytea)")
+
+
+def app_large_objects(api: Api) -> int:
+    ((count,),) = api.sql("SELECT count(*) FROM pg_largeobject_metadata "
+                          "WHERE lomowner = 'payments_app'::regrole")
+    return int(count)
+
+
+def test_on_plain_postgresql_the_app_role_cannot_create_large_objects(
+    api: Api, postgres: PostgresServer
+) -> None:
+    """The local model's master is a superuser and owns nothing less than the catalog's
+    functions' owner does: its REVOKE takes effect, and the migrate step reports nothing open."""
+    outcome = deploy_schema(REGION, DATABASE, SECRET_ARNS)
+    assert outcome["large_object_functions_open"] == []
+    with as_app(postgres) as connection:
+        for statement in ("SELECT lo_from_bytea(0, '\\x00')", "SELECT lo_create(0)",
+                          "SELECT lo_creat(-1)"):
+            assert refused(connection, statement) == "42501", statement
+
+
+def test_large_objects_of_the_app_role_do_not_outlive_the_migrate_step(
+    api: Api, postgres: PostgresServer
+) -> None:
+    """Review 18 (F5), as on Aurora, where the master cannot revoke EXECUTE on the catalog's
+    functions (below): the role creates a large object (1 MiB; a loop makes it any size), and
+    the next migrate step removes it and says how many it removed."""
+    try:
+        api.sql("GRANT EXECUTE ON FUNCTION lo_from_bytea(oid, bytea) TO PUBLIC")  # Aurora's state
+        with as_app(postgres) as connection:
+            ((oid,),) = connection.run("SELECT lo_from_bytea(0, decode(repeat('00', 1048576), "
+                                       "'hex'))")
+        assert oid and app_large_objects(api) == 1
+        outcome = deploy_schema(REGION, DATABASE, SECRET_ARNS)
+        left = app_large_objects(api)
+    finally:
+        api.sql("SELECT lo_unlink(oid) FROM pg_largeobject_metadata "
+                "WHERE lomowner = 'payments_app'::regrole")
+        deploy_schema(REGION, DATABASE, SECRET_ARNS)
+    assert (outcome["large_objects_removed"], left) == (1, 0)
+    assert deploy_schema(REGION, DATABASE, SECRET_ARNS)["large_objects_removed"] == 0
+
+
+def test_a_master_that_is_not_a_superuser_cannot_revoke_but_still_removes_large_objects(
+    api: Api, postgres: PostgresServer
+) -> None:
+    """Aurora's master is `NOSUPERUSER CREATEROLE` with rds_superuser ("Understanding the
+    rds_superuser role", Amazon RDS User Guide) and does not own pg_catalog's functions. Modelled
+    by such a role here: its REVOKE is a warning that changes nothing ("REVOKE", PostgreSQL), so
+    the step reports the functions open; and, a member of the app role, it unlinks the app
+    role's large objects."""
+    password = secrets.token_urlsafe(24)
+    model = "aurora_like_master"
+    secret_arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name=f"model-master-{uuid.uuid4().hex[:8]}",
+        SecretString=json.dumps({"username": model, "password": password}))["ARN"]
+    api.sql(f"CREATE ROLE {model} LOGIN NOSUPERUSER CREATEROLE PASSWORD '{password}'")
+    api.sql(f"GRANT CONNECT ON DATABASE {DATABASE} TO {model}")
+    master = Database(
+        host=SERVER_HOSTNAME, port=postgres.port, database=DATABASE,
+        credentials=SecretCredentials(boto3.client("secretsmanager", region_name=REGION),
+                                      secret_arn),
+        tls=tls_context(str(postgres.ca_file)), timeout_seconds=5, application_name="model",
+        limits=SessionLimits(5000, 1000, 5000), require_writer=True)
+    try:
+        api.sql("GRANT EXECUTE ON FUNCTION lo_creat(integer), lo_create(oid), "
+                "lo_from_bytea(oid, bytea) TO PUBLIC")  # PostgreSQL's default
+        with as_app(postgres) as connection:
+            connection.run("SELECT lo_create(0)")
+        tidied = large_objects.tidy(master, roles.APP_ROLE)
+        after = app_large_objects(api)
+    finally:
+        master.close()
+        api.sql(f"REVOKE {roles.APP_ROLE} FROM {model}")
+        api.sql(f"REVOKE CONNECT ON DATABASE {DATABASE} FROM {model}")
+        api.sql(f"DROP ROLE {model}")
+        deploy_schema(REGION, DATABASE, SECRET_ARNS)
+    assert tidied.open_functions == LARGE_OBJECT_CREATORS
+    assert (tidied.removed, after) == (1, 0)

@@ -31,9 +31,13 @@ def decoded(line: str) -> str:
 
 
 def assert_line_passes_the_scan(line: str) -> None:
-    """As written, and decoded."""
-    assert not cardnumbers.contains_card_number(line), line
-    assert not cardnumbers.contains_card_number(decoded(line)), decoded(line)
+    """As written, and decoded; a UUID is an id only in the fields that hold ids
+    (``logs.UUID_FIELDS``): every other field passes the scan for free text on its own."""
+    assert not cardnumbers.contains_card_number_outside_uuids(line), line
+    assert not cardnumbers.contains_card_number_outside_uuids(decoded(line)), decoded(line)
+    for name, value in json.loads(line).items():
+        if name not in logs.UUID_FIELDS:
+            assert not cardnumbers.contains_card_number(json.dumps(value)), (name, value)
 
 
 def test_the_keys_of_the_issue_join_into_a_card_number() -> None:
@@ -85,6 +89,18 @@ def test_a_field_holding_a_card_number_is_redacted_and_named() -> None:
     entry = json.loads(line)
     assert (entry["path"], entry["redacted_fields"], entry["status_code"]) == (
         cardnumbers.REDACTED_KEY, ["path"], 400)
+
+
+def test_a_uuid_is_an_id_only_in_the_fields_that_hold_ids() -> None:
+    """Review 18 (F10): an all-digit UUID as the payment id or correlation id is logged as
+    is; the same characters in a free-text field are the card number they show."""
+    uuid_shaped = "41111111-1111-1111-8000-000000000000"
+    line = FORMATTER.format(record(payment_id=uuid_shaped, idempotency_key=f"key-{uuid_shaped}",
+                                   path=f"/process/{uuid_shaped}", status_code=400))
+    assert_line_passes_the_scan(line)
+    entry = json.loads(line)
+    assert (entry["payment_id"], entry["idempotency_key"]) == (uuid_shaped, f"key-{uuid_shaped}")
+    assert (entry["path"], entry["redacted_fields"]) == (cardnumbers.REDACTED_KEY, ["path"])
 
 
 @pytest.mark.parametrize("value", [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,3 +81,40 @@ def test_records_refuse_bad_merchants_and_labels():
         raise AssertionError(f"accepted merchant {merchant!r}")
     item = merchant_keys.new_record("0123456789abcdef", "0" * 64, "m-1", "t", "checkout")
     assert item["key_status"] == {"S": "active"} and "label" in item
+
+
+# --- review 18 (F11): no key for a merchant id that looks like a card number ---------------
+@pytest.mark.parametrize("merchant_id, label", [
+    ("4111111111111111", ""),  # a 16-digit acquirer MID that passes Luhn
+    ("mid-4111111111111111", ""),  # a prefix does not break the run
+    ("4111.1111.1111.1111", ""),
+    ("merchant-42", "card 4111 1111 1111 1111"),  # the label is stored and listed too
+], ids=["16-digit-mid", "prefixed", "dotted", "label"])
+def test_a_key_is_refused_for_a_merchant_id_or_label_that_looks_like_a_card_number(
+    merchant_id, label
+):
+    with pytest.raises(ValueError, match="looks like a card number") as error:
+        merchant_keys.new_record("0123456789abcdef", "0" * 64, merchant_id,
+                                 "2026-01-01T00:00:00Z", label)
+    assert "4111" not in str(error.value)  # the message never echoes the number
+
+
+def test_a_merchant_id_with_letters_between_its_digits_gets_a_key():
+    item = merchant_keys.new_record("0123456789abcdef", "0" * 64, "mid-4111m1111m1111m1111",
+                                    "2026-01-01T00:00:00Z")
+    assert item["merchant_id"] == {"S": "mid-4111m1111m1111m1111"}
+
+
+def test_a_stored_record_whose_merchant_id_looks_like_a_card_number_is_denied():
+    """A record created before the check: denied, so API Gateway's access log never records
+    the number as the request's merchant id (a Deny carries no context)."""
+    new = merchant_keys.new_key("prod")
+    record = {"key_hash": new_digest(new.value), "key_status": "active",
+              "merchant_id": "4111111111111111"}
+    decision = merchant_keys.decide(new.value, "prod", lambda _key_id: record)
+    assert (decision.allowed, decision.reason) == (False, "invalid_record")
+    assert "context" not in merchant_keys.authorizer_response(decision, ARN, "POST/process")
+
+
+def new_digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()

@@ -111,6 +111,7 @@ def test_keys_can_be_written_in_the_recovery_region(table, build_dir, capsys):
 @pytest.mark.parametrize("arguments, message", [
     (["create"], "--merchant is required"),
     (["create", "--merchant", "bad id"], "merchant id must be"),
+    (["create", "--merchant", "4111111111111111"], "merchant id looks like a card number"),
     (["create", "--merchant", "m", "--label", "x" * 65], "label must be"),
     (["revoke"], "--key-id must be"),
     (["revoke", "--key-id", "NOTHEX"], "--key-id must be"),
