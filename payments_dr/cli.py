@@ -76,6 +76,7 @@ def parser(verbs: tuple[str, ...] | None = None,
            prog: str = "payments-dr") -> argparse.ArgumentParser:
     """The command line; `verbs` limits it (python -m stacksets: the rollout verbs)."""
     from merchant_keys import commands as keys
+    from payments_dr import local
     from runbook import commands as runbook_commands
     from stacksets.commands import deploy, destroy, drift, plan, status
     from toolkit.config import EXAMPLE
@@ -92,11 +93,14 @@ def parser(verbs: tuple[str, ...] | None = None,
         if name == "dr":
             runbook_sub = command.add_subparsers(dest="dr_command", required=True,
                                                  metavar="COMMAND")
-            for dr_name, text in runbook_commands.HELP.items():
+            for dr_name, text in {**runbook_commands.HELP, "drill": local.DRILL_HELP}.items():
                 dr_command = runbook_sub.add_parser(dr_name, help=text, description=text,
                                                     epilog=EXIT_TABLE)
                 _common(dr_command, config_default=EXAMPLE if dr_name == "drill" else None)
-                runbook_commands.add_arguments(dr_command, dr_name)
+                if dr_name == "drill":
+                    local.add_drill_arguments(dr_command)
+                else:
+                    runbook_commands.add_arguments(dr_command, dr_name)
             continue
         _common(command)
         if name in ROLLOUT:
