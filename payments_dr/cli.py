@@ -4,6 +4,7 @@
     payments-dr keys {create,list,revoke} --config FILE               merchant API keys
     payments-dr dr {status,switchover,failover,failback,drill}        the DR runbook
     payments-dr cost --config FILE                                     the standby cost
+    payments-dr bench                                                  the path to the 201
 
 `python -m stacksets` runs the rollout verbs only.
 
@@ -50,6 +51,8 @@ HELP = {
     "keys": "merchant API keys: create (shown once), list, revoke",
     "dr": "DR runbook: status, switchover, failover, failback, drill (payments-dr dr --help)",
     "cost": "the standby cost of the environment: what the recovery region costs while idle",
+    "bench": "the payment's path to its 201, measured on this machine with AWS-typical "
+             "latency injected (p50/p99, sequential remote calls), zero-loss off and on",
 }
 
 
@@ -101,6 +104,9 @@ def parser(verbs: tuple[str, ...] | None = None,
                     local.add_drill_arguments(dr_command)
                 else:
                     runbook_commands.add_arguments(dr_command, dr_name)
+            continue
+        if name == "bench":  # no account, no config, no build: the handler alone
+            local.add_bench_arguments(command)
             continue
         _common(command)
         if name in ROLLOUT:
@@ -237,6 +243,10 @@ def _run(args, session: _Session) -> int:
     from toolkit.errors import Refused, UsageError
 
     reporter = session.reporter
+    if args.command == "bench":
+        from payments_dr import local
+
+        return local.bench(args, reporter)
     module = _module(args.command)
     if not args.config.is_file():
         raise UsageError(f"--config {args.config}: no such file (the environments are in "

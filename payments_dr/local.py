@@ -1,9 +1,9 @@
-"""`--local` and `dr drill`: the commands that run the rehearsal tooling.
+"""`--local`, `dr drill` and `bench`: the commands that run the rehearsal tooling.
 
 The only module of the operator tool that imports the rehearsal tooling (`rehearsal/`, the
-`rehearsal` extra), and only when a command is given `--local` or `dr drill`: the
+`rehearsal` extra), and only when a command is given `--local`, `dr drill` or `bench`: the
 operator commands themselves never import it (tests/test_layout.py reads the imports and says
-so). The drill's options are declared here, with no import of the rehearsal
+so). The drill's and the bench's options are declared here, with no import of the rehearsal
 (building the command line must not load it); their defaults live with the rehearsal
 (rehearsal/gameday/scenario.py, rehearsal/aws_figures.py): an option not given is None.
 """
@@ -31,6 +31,8 @@ DRILL_HELP = ("local game day (--local): concurrent clients against the real han
               "PostgreSQL primary and a standby behind a delayed WAL link, home lost under "
               "load, the real runbook with AWS's durations, failback under load; every order "
               "audited against the final ledger")
+BENCH_HELP = ("the payment's path to its 201 with AWS-typical latency injected into the real "
+              "handler: p50/p99 and the sequential remote calls counted, zero-loss off and on")
 
 
 def add_latency_arguments(command: argparse.ArgumentParser) -> None:
@@ -90,6 +92,16 @@ def add_drill_arguments(command: argparse.ArgumentParser) -> None:
                          help="the clients' random draws (default 1)")
 
 
+def add_bench_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--output", choices=("text", "json"), default="text",
+                         help="json: one JSON object per configuration, one a line")
+    command.add_argument("--requests", type=int, default=200,
+                         help="payments per configuration (default 200, 1 to 5000)")
+    command.add_argument("--zero-loss", choices=("off", "on", "both"), default="both",
+                         help="the configurations to measure (default both)")
+    add_latency_arguments(command)
+
+
 def drill(args, config: Config, built: Bundle, reporter: Reporter) -> int:
     """`dr drill --local`: the game day on this machine (rehearsal/gameday)."""
     if not args.local:
@@ -98,6 +110,16 @@ def drill(args, config: Config, built: Bundle, reporter: Reporter) -> int:
     from rehearsal.gameday import drill as gameday  # starts PostgreSQL and moto
 
     return gameday.main(args, config, built, reporter)
+
+
+def bench(args, reporter: Reporter) -> int:
+    """`bench`: the payment's path to its 201, measured (rehearsal/bench)."""
+    if not 1 <= args.requests <= 5000:
+        raise UsageError(f"--requests {args.requests}: allowed 1 to 5000")
+    _require_moto("bench")
+    from rehearsal.bench import run as bench_run  # starts PostgreSQL and moto
+
+    return bench_run.main(args, reporter)
 
 
 def runbook(args, config: Config, built: Bundle, reporter: Reporter) -> int:
