@@ -125,9 +125,6 @@ class Sim:
     def event(self, text: str) -> None:
         self.events.append((round(self.clock.now(), 1), text))
 
-    def first(self, prefix: str) -> float | None:
-        return next((t for t, text in self.events if text.startswith(prefix)), None)
-
 
 def main(args, config, built, reporter) -> int:
     from moto import mock_aws  # the rehearsal extra

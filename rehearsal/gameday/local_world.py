@@ -89,10 +89,6 @@ class Region:
     def call(self, handler: str, event: Mapping[str, Any]) -> dict[str, Any]:
         return self.functions[handler].invoke(event)
 
-    @property
-    def up(self) -> bool:
-        return all(f.up for f in self.functions.values())
-
 
 def http_event(method: str, path: str, body: str | None = None,
                headers: dict[str, str] | None = None) -> dict[str, Any]:

@@ -53,9 +53,10 @@ def draw(result: dict[str, Any], path: Path) -> None:
     axes.set_xlabel("AWS seconds (simulated)")
     axes.set_ylabel("client requests per second")
     axes.set_title(f"DR drill (zero-loss {result.get('zero_loss')}): RTO "
-                   f"{result['rto_seconds']} s, lost {result['lost_acknowledged']}, "
-                   f"duplicate charges {result.get('duplicate_charges')}, in flight at the loss "
-                   f"{result.get('in_flight_at_loss')}")
+                   f"{result['rto_seconds']} s, in flight at the loss "
+                   f"{result.get('in_flight_at_loss')}, lost {result['lost_acknowledged']}, "
+                   f"false successes {result.get('false_successes')}, duplicate charges "
+                   f"{result.get('duplicate_charges')}")
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     listing.axis("off")
     for row, event in enumerate(events):
