@@ -53,6 +53,7 @@ from templates.service import HEALTH, PROCESSOR, UNRESERVED_CONCURRENCY
 ACCOUNT = "123456789012"
 DRILL_MERCHANT = "merchant-drill"
 WARM_ENVIRONMENTS = 10  # home has been serving: its processor starts with warm environments
+LOOPBACK = "127.0.0.0/8"
 
 __all__ = ["ACCOUNT", "DRILL_MERCHANT", "AnswerLost", "RegionDown", "World", "WorldSettings",
            "ZeroLossUnavailable", "http_event"]
@@ -187,9 +188,14 @@ class World:
                     for kind, name in names.items()}
             region.env = self._environment(region, table, bucket, arns["app"])
             _check_contract(region.env)
+            # The migrate function's own variables: its secrets, and the deployment's regions
+            # and networks (both regions' functions connect from the loopback network here).
             region.migrate_env = {**region.env,
                                   schema_deploy.MASTER_SECRET: arns["master"],
-                                  schema_deploy.MIGRATOR_SECRET: arns["migrator"]}
+                                  schema_deploy.MIGRATOR_SECRET: arns["migrator"],
+                                  "HOME_REGION": self.home, "HOME_VPC_CIDR": LOOPBACK,
+                                  "RECOVERY_REGION": self.recovery,
+                                  "RECOVERY_VPC_CIDR": LOOPBACK}
             region.functions = {
                 "process": Function(region.name, PROCESSOR.entry, region.env,
                                     timeout_seconds=PROCESSOR.timeout,
