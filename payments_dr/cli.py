@@ -5,6 +5,7 @@
     payments-dr dr {status,switchover,failover,failback,drill}        the DR runbook
     payments-dr cost --config FILE                                     the standby cost
     payments-dr verify --config FILE [--lost REGION]                    the live verification
+    payments-dr bench                                                  the path to the 201
 
 `python -m stacksets` runs the rollout verbs only.
 
@@ -57,6 +58,8 @@ HELP = {
     "verify": "what only the real account can show: DNS, TLS, /health, the database "
               "certificate from inside each region, a test payment per region, alarms, "
               "replication; run it after the first deploy and after every failover",
+    "bench": "the payment's path to its 201, measured on this machine with AWS-typical "
+             "latency injected (p50/p99, sequential remote calls), zero-loss off and on",
 }
 
 
@@ -83,6 +86,7 @@ def parser(verbs: tuple[str, ...] | None = None,
            prog: str = "payments-dr") -> argparse.ArgumentParser:
     """The command line; `verbs` limits it (python -m stacksets: the rollout verbs)."""
     from merchant_keys import commands as keys
+    from payments_dr import local
     from runbook import commands as runbook_commands
     from stacksets.commands import deploy, destroy, drift, plan, status
     from toolkit.config import EXAMPLE
@@ -100,11 +104,17 @@ def parser(verbs: tuple[str, ...] | None = None,
         if name == "dr":
             runbook_sub = command.add_subparsers(dest="dr_command", required=True,
                                                  metavar="COMMAND")
-            for dr_name, text in runbook_commands.HELP.items():
+            for dr_name, text in {**runbook_commands.HELP, "drill": local.DRILL_HELP}.items():
                 dr_command = runbook_sub.add_parser(dr_name, help=text, description=text,
                                                     epilog=EXIT_TABLE)
                 _common(dr_command, config_default=EXAMPLE if dr_name == "drill" else None)
-                runbook_commands.add_arguments(dr_command, dr_name)
+                if dr_name == "drill":
+                    local.add_drill_arguments(dr_command)
+                else:
+                    runbook_commands.add_arguments(dr_command, dr_name)
+            continue
+        if name == "bench":  # no account, no config, no build: the handler alone
+            local.add_bench_arguments(command)
             continue
         _common(command)
         if name in ROLLOUT:
@@ -241,6 +251,10 @@ def _run(args, session: _Session) -> int:
     from toolkit.errors import Refused, UsageError
 
     reporter = session.reporter
+    if args.command == "bench":
+        from payments_dr import local
+
+        return local.bench(args, reporter)
     module = _module(args.command)
     if not args.config.is_file():
         raise UsageError(f"--config {args.config}: no such file (the environments are in "

@@ -1,5 +1,5 @@
-"""`payments-dr dr COMMAND`: status, switchover, failover, failback (and the game day, `drill`,
-which the CLI runs from rehearsal/).
+"""`payments-dr dr COMMAND`: status, switchover, failover, failback (the game day, `dr drill`,
+is the CLI's: payments_dr/local.py).
 
 The CLI (payments_dr/cli.py) parses the command line with `add_arguments`, loads the config
 and the build, makes the `Aws` (the account, or the rehearsed one for `--local`) and calls
@@ -41,8 +41,6 @@ HELP = {
                 "LOST_REGION; never calls an AWS API in the lost region; DNS moves by health "
                 "checks",
     "failback": "back home once home has rejoined and caught up: switchover home, DNS",
-    "drill": "local game day (--local): real PostgreSQL primary and hot standby, real "
-             "handlers, Route 53 failover model, client load; reports RTO/RPO and losses",
 }
 
 
@@ -78,20 +76,9 @@ def add_arguments(command: argparse.ArgumentParser, name: str) -> None:
     if name in ("status", "switchover", "failback"):
         command.add_argument("--max-lag-ms", type=float, default=runbook.DEFAULT_MAX_LAG_MS,
                              help="replication lag allowed (default 1000 ms)")
-    if name != "drill":
-        command.add_argument("--local-lose", metavar="REGION", default=None,
-                             help="--local only: rehearse REGION lost (its /health answers "
-                                  "nothing, every AWS call there fails)")
-    if name == "drill":
-        command.add_argument("--plot", type=Path, default=None, metavar="FILE.png",
-                             help="requests per second by outcome, with events "
-                                  "(needs the plot extra: matplotlib)")
-        command.add_argument("--payments", type=int, default=None,
-                             help="client payments to send, one every 3 AWS seconds "
-                                  "(default: until home is back); 13 more follow the failback")
-        command.add_argument("--operator-delay", type=int, default=0, metavar="SECONDS",
-                             help="AWS seconds between the page and the engineer typing "
-                                  "dr failover (default 0: the automation's lower bound)")
+    command.add_argument("--local-lose", metavar="REGION", default=None,
+                         help="--local only: rehearse REGION lost (its /health answers "
+                              "nothing, every AWS call there fails)")
 
 
 def rto_seconds(built) -> float:

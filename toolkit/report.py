@@ -1,7 +1,9 @@
 """Output: human lines (text) or one JSON document (json), plus live progress.
 
 In json mode stdout carries the document only; messages and progress go to stderr. On a
-terminal, progress rewrites one line; in CI (not a TTY) it prints a line per change.
+terminal, progress rewrites one line; in CI (not a TTY) it prints a line per change. A command
+that measures several configurations streams one JSON object a line instead (`line()`), and
+then prints no document, unless it ends in an error.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Reporter:
         self.document: dict[str, Any] = {}
         self._last_progress: str | None = None
         self._line_open = False
+        self.streamed = False
 
     def _close_line(self) -> None:
         if self._line_open:
@@ -60,6 +63,13 @@ class Reporter:
         for row in [headers, *rows]:
             self.info("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
 
+    def line(self, value: dict[str, Any]) -> None:
+        """json mode: `value` as one line on stdout, now (text mode: nothing; the caller says
+        it in words)."""
+        if self.mode == "json":
+            print(json.dumps(value, sort_keys=True, default=str), file=self.out, flush=True)
+            self.streamed = True
+
     def record(self, key: str, value: Any) -> None:
         self.document[key] = value
 
@@ -68,6 +78,11 @@ class Reporter:
 
     def finish(self) -> None:
         self._close_line()
-        if self.mode == "json":
+        if self.mode != "json":
+            return
+        if not self.streamed:
             print(json.dumps(self.document, indent=2, sort_keys=True, default=str),
                   file=self.out, flush=True)
+        elif "error" in self.document:
+            print(json.dumps(self.document, sort_keys=True, default=str), file=self.out,
+                  flush=True)

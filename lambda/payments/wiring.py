@@ -3,6 +3,13 @@
 Everything is created lazily on first use, not at import, so tests can set the environment
 first; :func:`reset` forgets it all.
 
+In Lambda a process is one container: :data:`current`, configured from the process
+environment. A process that hosts several containers (the local game day runs each region's
+functions, many containers per region, on threads of one process) gives each its own
+environment (``Container(environ)``) and runs each invocation inside :func:`serving`: the
+active container is a context variable, so concurrent invocations never share a connection,
+and no region's configuration passes through ``os.environ``.
+
 Timeouts are a budget (``payments.deadline``): each step's worst case must fit in what is
 left of the invocation, so a slow dependency ends in a 503 with ``Retry-After`` and never
 in a function timeout. :data:`PAYMENT_DB` and :data:`aws.PAYMENT_PATH` set the worst cases;
@@ -11,8 +18,10 @@ a test holds the largest step below the processor's timeout.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from . import aws, logs, migrations
@@ -60,9 +69,11 @@ _DATABASES = {"payments": PAYMENT_DB, "health": HEALTH_DB}
 
 class Container:
     """Everything one Lambda container builds once and reuses: configuration, connections,
-    clients, services. Module state is exactly one of these (:data:`current`)."""
+    clients, services. ``environ`` is where its configuration comes from (None: the process
+    environment, as in Lambda)."""
 
-    def __init__(self) -> None:
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ = environ
         self.config: Config | None = None
         self.databases: dict[str, Database] = {}
         self.schema_current = False
@@ -76,21 +87,42 @@ class Container:
 
 
 current = Container()
+_serving: contextvars.ContextVar[Container | None] = contextvars.ContextVar(
+    "payments_container", default=None
+)
+
+
+def active() -> Container:
+    """The container of the invocation running here: the one :func:`serving` names, else
+    :data:`current`."""
+    return _serving.get() or current
+
+
+@contextlib.contextmanager
+def serving(container: Container) -> Iterator[Container]:
+    """Run one invocation with ``container`` (several containers in one process)."""
+    token = _serving.set(container)
+    try:
+        yield container
+    finally:
+        _serving.reset(token)
 
 
 def config() -> Config:
-    if current.config is None:
-        loaded = Config.from_environ()
+    container = active()
+    if container.config is None:
+        loaded = Config.from_environ(container.environ)
         logs.configure(loaded.log_level)
-        current.config = loaded
-    return current.config
+        container.config = loaded
+    return container.config
 
 
 def database(purpose: str = "payments") -> Database:
     """One connection per purpose; the health path's has the short timeouts."""
-    if purpose not in current.databases:
-        current.databases[purpose] = _new_database(purpose)
-    return current.databases[purpose]
+    container = active()
+    if purpose not in container.databases:
+        container.databases[purpose] = _new_database(purpose)
+    return container.databases[purpose]
 
 
 def _new_database(purpose: str) -> Database:
@@ -122,7 +154,7 @@ def ensure_schema() -> None:
     then, or while the writer is unreachable, requests get a 503 and the next one checks
     again.
     """
-    container = current
+    container = active()
     if container.schema_current:
         return
     with container.schema_lock:
@@ -137,9 +169,10 @@ def ensure_schema() -> None:
 
 def payment_service() -> PaymentService:
     ensure_schema()
-    if current.payment_service is None:
-        current.payment_service = _payment_service()
-    return current.payment_service
+    container = active()
+    if container.payment_service is None:
+        container.payment_service = _payment_service()
+    return container.payment_service
 
 
 def _payment_service() -> PaymentService:
@@ -160,17 +193,25 @@ def _payment_service() -> PaymentService:
 
 
 def health_probes() -> Mapping[str, Probe]:
-    if current.health_probes is None:
+    container = active()
+    if container.health_probes is None:
         cfg = config()
-        current.health_probes = {
-            "database": database_probe(database("health"), cfg.region, ensure_schema),
+        container.health_probes = {
+            # The probes run on threads of their own: each reaches this container explicitly.
+            "database": database_probe(database("health"), cfg.region,
+                                       lambda: _ensure_schema_of(container)),
             "dynamodb": dynamodb_probe(
                 aws.client("dynamodb", cfg.region, aws.HEALTH_PATH), cfg.table_name, cfg.region
             ),
             "s3": s3_probe(aws.client("s3", cfg.region, aws.HEALTH_PATH), cfg.receipts_bucket,
                            cfg.region),
         }
-    return current.health_probes
+    return container.health_probes
+
+
+def _ensure_schema_of(container: Container) -> None:
+    with serving(container):
+        ensure_schema()
 
 
 def reset() -> None:

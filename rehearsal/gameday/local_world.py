@@ -1,48 +1,81 @@
 """Two "regions" on this machine for the drill, with real components where they matter.
 
 - Data tier: a real PostgreSQL primary in home and a real hot standby (`pg_basebackup -R`) in
-  recovery (`rehearsal.localpg`), and the global writer endpoint modelled by
-  `localpg.WriterEndpoint` (it follows the writer, as Aurora's global endpoint does).
-- Each region runs its own copy of the real Lambda code (the `payments` package and its
-  `handlers` entry points, loaded once per region, so each region has its own warm
-  "containers": connections, caches) with the environment the regional template sets.
-- moto stands in for DynamoDB, S3 and Secrets Manager. The DynamoDB global table is modelled
-  by one moto backend shared by both regions: replication is instantaneous here (a real
-  global table replicates in about a second; see docs/operations.md, the game day).
+  recovery (`rehearsal.localpg`). The standby streams WAL through a replication link that holds
+  it for the configured delay (`replication_link`): the distance between the regions. The
+  global writer endpoint is `localpg.WriterEndpoint` (it follows the writer, as Aurora's global
+  endpoint does), with the configured round trip.
+- Each region runs the real Lambda code (`functions.Function`: execution environments of the
+  `payments` package, each with the environment the regional template sets for that region).
+- moto stands in for DynamoDB, S3 and Secrets Manager, every call through `rehearsal.aws_calls`
+  (the latency AWS typically adds; a lost region's calls fail). The database secrets are made
+  in home with their replicas in recovery, as the template does. The DynamoDB global table is
+  modelled by one moto backend shared by both regions: replication is instantaneous here (a
+  real global table replicates in about a second; see docs/operations.md, the game day: what it cannot model).
 
-A lost region is modelled honestly: its database crashes (`pg_ctl stop -m immediate`, so WAL
-not yet streamed is lost) and its functions answer nothing (a client sees no connection).
+A lost region is modelled honestly: its replication link is severed (WAL still in transit never
+arrives), its database crashes (`pg_ctl stop -m immediate`), its functions answer nothing and
+every AWS call made there fails. When it comes back, its crashed database is read once, as it
+was at the moment of the loss (Aurora's `rds:unplanned-global-failover-...` snapshot of the old
+primary's volume, "Using switchover or failover in Amazon Aurora Global Database"), before it
+is rebuilt as a standby of the new writer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import importlib
-import importlib.util
-import json
 import os
 import secrets as secrets_module
 import ssl
-import sys
 import tempfile
+import threading
+import time
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pg8000.exceptions
 import pg8000.native
 
-from payments_build.sources import lambda_source
-from rehearsal.localpg import (ADMIN_USER, DATABASE, SERVER_HOSTNAME, PostgresServer,
-                               WriterEndpoint, create_server, create_standby)
+from payments import config as payments_config
+from payments import roles, schema_deploy
+from rehearsal.aws_calls import AwsCalls
+from rehearsal.aws_figures import Latencies
+from rehearsal.gameday.functions import AnswerLost, Function, RegionDown, shared_models
+from rehearsal.localpg import (ADMIN_USER, DATABASE, SERVER_HOSTNAME, Forwarder,
+                               PostgresServer, WriterEndpoint, create_server, create_standby,
+                               replication_link)
+from templates.service import HEALTH, PROCESSOR, UNRESERVED_CONCURRENCY
 
 ACCOUNT = "123456789012"
+DRILL_MERCHANT = "merchant-drill"
+WARM_ENVIRONMENTS = 10  # home has been serving: its processor starts with warm environments
+LOOPBACK = "127.0.0.0/8"
+
+__all__ = ["ACCOUNT", "DRILL_MERCHANT", "AnswerLost", "RegionDown", "World", "WorldSettings",
+           "ZeroLossUnavailable", "http_event"]
 
 
-class RegionDown(RuntimeError):
-    pass
+class ZeroLossUnavailable(RuntimeError):
+    """The processor in this code has no zero-loss mode to switch on."""
+
+
+# The processor's zero-loss settings (the product's contract: lambda/payments/config.py).
+ZERO_LOSS = "ZERO_LOSS"
+ZERO_LOSS_WAIT_MS = "ZERO_LOSS_WAIT_MS"
+ZERO_LOSS_DEGRADE_AFTER_SECONDS = "ZERO_LOSS_DEGRADE_AFTER_SECONDS"
+
+
+@dataclass(frozen=True)
+class WorldSettings:
+    latencies: Latencies
+    zero_loss: str = "off"                 # on | off
+    zero_loss_wait_ms: int = 1500
+    zero_loss_degrade_after_seconds: int = 30
+    processor_concurrency: int = 50        # the template's ProcessorReservedConcurrency
 
 
 @dataclass
@@ -51,45 +84,11 @@ class Region:
     role: str                         # the deploy role: home | recovery (never changes)
     server: PostgresServer
     env: dict[str, str] = field(default_factory=dict)
-    up: bool = True
-    handlers: dict[str, Callable] = field(default_factory=dict)
-    package: Any = None
     migrate_env: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, Function] = field(default_factory=dict)
 
-    def call(self, handler: str, event: dict[str, Any],
-             extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-        if not self.up:
-            raise RegionDown(self.name)
-        os.environ.update({**self.env, **(extra_env or {})})
-        request_id = event.get("requestContext", {}).get("requestId", f"drill-{uuid.uuid4()}")
-        return self.handlers[handler](event, _Context(request_id))
-
-
-@dataclass
-class _Context:
-    aws_request_id: str
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 15_000
-
-
-def load_handlers(tag: str) -> tuple[Any, dict[str, Callable]]:
-    """The real handler files with a private copy of the `payments` package (one Lambda
-    "container" per region)."""
-    name = f"payments_drill_{tag}"
-    spec = importlib.util.spec_from_file_location(
-        name, lambda_source() / "payments" / "__init__.py",
-        submodule_search_locations=[str(lambda_source() / "payments")])
-    package = importlib.util.module_from_spec(spec)
-    sys.modules[name] = package
-    spec.loader.exec_module(package)
-    for module in ("api", "wiring", "logs", "schema_deploy", "roles", "config"):
-        importlib.import_module(f"{name}.{module}")
-    entry = importlib.import_module(f"{name}.handlers")
-    return package, {handler: getattr(entry, handler) for handler in entry.HANDLERS}
-
-
-DRILL_MERCHANT = "merchant-drill"
+    def call(self, handler: str, event: Mapping[str, Any]) -> dict[str, Any]:
+        return self.functions[handler].invoke(event)
 
 
 def http_event(method: str, path: str, body: str | None = None,
@@ -107,27 +106,50 @@ def http_event(method: str, path: str, body: str | None = None,
             "requestContext": context, "body": body, "isBase64Encoded": False}
 
 
-class World:
-    """Both regions, the writer endpoint and the AWS stand-ins. `close()` removes everything."""
+@dataclass
+class Loss:
+    """What the loss of a region left behind, measured at that moment."""
+    region: str
+    wall: float                        # time.perf_counter() at the crash
+    at: datetime.datetime
+    written_lsn: str | None = None     # the lost writer's last WAL position
+    received_lsn: str | None = None    # what the standby had received when the link was cut
+    unreplicated_bytes: int | None = None
 
-    def __init__(self, home: str, recovery: str, prefix: str = "payments-drill"):
-        self.prefix = prefix
+
+class World:
+    """Both regions, the writer endpoint, the links and the AWS stand-ins. `close()` removes
+    everything."""
+
+    def __init__(self, home: str, recovery: str, settings: WorldSettings,
+                 prefix: str = "payments-drill"):
+        self.prefix, self.settings = prefix, settings
+        self.home, self.recovery = home, recovery
         self.endpoint: WriterEndpoint | None = None
+        self.links: dict[str, Forwarder] = {}     # standby region -> its link to the writer
         self.regions: dict[str, Region] = {}
+        self.aws = AwsCalls(settings.latencies.by_service())
+        self.losses: list[Loss] = []
         self._unshare: Callable[[], None] = lambda: None
         self._admin: dict[int, pg8000.native.Connection] = {}
+        self._admin_lock = threading.Lock()
+        self._exit = contextlib.ExitStack()
+        lag = settings.latencies.replication_ms / 1000
         with _memory_backed_temp():
             primary = create_server()
             try:
                 self._create_database(primary)
-                standby = create_standby(primary)
+                self.links[recovery] = replication_link(primary.port, lag)
+                standby = create_standby(primary, stream_port=self.links[recovery].port)
             except BaseException:
+                for link in self.links.values():
+                    link.close()
                 primary.destroy()
                 raise
         self.regions = {home: Region(home, "home", primary),
                         recovery: Region(recovery, "recovery", standby)}
-        self.home, self.recovery = home, recovery
-        self.endpoint = WriterEndpoint(primary.port)
+        self.endpoint = WriterEndpoint(
+            primary.port, round_trip=settings.latencies.db_round_trip_ms / 1000)
 
     # --- set-up ----------------------------------------------------------------------------
     def _create_database(self, server: PostgresServer) -> None:
@@ -142,56 +164,77 @@ class World:
         admin.close()
 
     def deploy(self) -> None:
-        """What the rollout deploys, in moto: table, buckets, the secret and its replica; then
-        each region's functions with the template's environment."""
+        """What the rollout deploys, in moto: table, buckets, the secrets and their replicas;
+        then each region's functions with the template's environment; then the migrate
+        function's work (roles, migrations) through the writer endpoint."""
         import boto3
 
+        self._exit.enter_context(self.aws.installed())
+        self._exit.enter_context(shared_models())
         table = f"{self.prefix}-payments"
         self._unshare = _share_dynamodb_backend(self.home, self.recovery)
         boto3.client("dynamodb", region_name=self.home).create_table(
             TableName=table, BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-        for region in self.regions.values():
-            region.package, region.handlers = load_handlers(region.role)
-        secrets = self._secrets()
+        names = self._secrets()
         for region in self.regions.values():
             bucket = f"{self.prefix}-{ACCOUNT}-{region.name}"
             s3 = boto3.client("s3", region_name=region.name)
             s3.create_bucket(Bucket=bucket, **({} if region.name == "us-east-1" else {
                 "CreateBucketConfiguration": {"LocationConstraint": region.name}}))
-            arns = {}
-            for kind, value in secrets.items():  # the home secrets and their replicas
-                arns[kind] = boto3.client("secretsmanager", region_name=region.name) \
-                    .create_secret(Name=f"{self.prefix}/{kind}", SecretString=value)["ARN"]
+            manager = boto3.client("secretsmanager", region_name=region.name)
+            arns = {kind: manager.describe_secret(SecretId=name)["ARN"]
+                    for kind, name in names.items()}
             region.env = self._environment(region, table, bucket, arns["app"])
-            _check_contract(region)
-            # Both regions' functions connect from the loopback network here.
-            region.migrate_env = {"DB_MASTER_SECRET_ARN": arns["master"],
-                                  "DB_MIGRATOR_SECRET_ARN": arns["migrator"],
-                                  "HOME_REGION": self.home, "HOME_VPC_CIDR": "127.0.0.0/8",
+            _check_contract(region.env)
+            # The migrate function's own variables: its secrets, and the deployment's regions
+            # and networks (both regions' functions connect from the loopback network here).
+            region.migrate_env = {**region.env,
+                                  schema_deploy.MASTER_SECRET: arns["master"],
+                                  schema_deploy.MIGRATOR_SECRET: arns["migrator"],
+                                  "HOME_REGION": self.home, "HOME_VPC_CIDR": LOOPBACK,
                                   "RECOVERY_REGION": self.recovery,
-                                  "RECOVERY_VPC_CIDR": "127.0.0.0/8"}
-        # The rollout invokes the migrate function after a deploy: roles, then migrations,
-        # through the writer endpoint.
+                                  "RECOVERY_VPC_CIDR": LOOPBACK}
+            region.functions = {
+                "process": Function(region.name, PROCESSOR.entry, region.env,
+                                    timeout_seconds=PROCESSOR.timeout,
+                                    limit=self.settings.processor_concurrency),
+                # HealthReservedConcurrency 0: the account's unreserved pool
+                "health": Function(region.name, HEALTH.entry, region.env,
+                                   timeout_seconds=HEALTH.timeout,
+                                   limit=UNRESERVED_CONCURRENCY)}
+        # The rollout invokes the migrate function after a deploy (its work, with its
+        # environment handed over explicitly: payments.schema_deploy).
         home = self.regions[self.home]
-        home.call("migrate", {}, home.migrate_env)
+        schema_deploy.run(schema_deploy.MigrateConfig.from_environ(home.migrate_env))
+        home.functions["process"].warm(WARM_ENVIRONMENTS)
 
     def _secrets(self) -> dict[str, str]:
-        """The template's three database secrets: master (the server's administrator here),
-        migrator and app (passwords random, as Secrets Manager generates them)."""
-        home = self.regions[self.home]
-        roles = home.package.roles  # lambda/payments/roles.py: the roles it manages
-        return {"master": json.dumps({"username": ADMIN_USER, "password": home.server.password}),
-                "migrator": json.dumps({"username": roles.MIGRATOR_ROLE,
-                                        "password": secrets_module.token_urlsafe(30)}),
-                "app": json.dumps({"username": roles.APP_ROLE,
-                                   "password": secrets_module.token_urlsafe(30)})}
+        """The template's three database secrets, made in home with a replica in recovery:
+        master (the server's administrator here), migrator and app (passwords random, as
+        Secrets Manager generates them). Returns their names."""
+        import boto3
+        import json
+
+        server = self.regions[self.home].server
+        values = {"master": (ADMIN_USER, server.password),
+                  "migrator": (roles.MIGRATOR_ROLE, secrets_module.token_urlsafe(30)),
+                  "app": (roles.APP_ROLE, secrets_module.token_urlsafe(30))}
+        manager = boto3.client("secretsmanager", region_name=self.home)
+        names = {}
+        for kind, (user, password) in values.items():
+            names[kind] = f"{self.prefix}/{kind}"
+            manager.create_secret(Name=names[kind],
+                                  SecretString=json.dumps({"username": user,
+                                                           "password": password}),
+                                  AddReplicaRegions=[{"Region": self.recovery}])
+        return names
 
     def _environment(self, region: Region, table: str, bucket: str, secret_arn: str
                      ) -> dict[str, str]:
         assert self.endpoint is not None
-        return {
+        env = {
             "AWS_REGION": region.name, "AWS_DEFAULT_REGION": region.name,
             "PAYMENTS_TABLE_NAME": table, "RECEIPTS_BUCKET_NAME": bucket,
             "DB_SECRET_ARN": secret_arn, "DB_HOST": SERVER_HOSTNAME,
@@ -203,49 +246,133 @@ class World:
             "PAYMENT_LIMIT_MULTIPLIER": "1", "IDEMPOTENCY_TTL_SECONDS": "86400",
             "LOG_LEVEL": "ERROR",
         }
+        return {**env, **self._zero_loss_environment()}
+
+    def _zero_loss_environment(self) -> dict[str, str]:
+        """The processor's zero-loss mode, in both regions, when this processor has one."""
+        settings = self.settings
+        wanted = {ZERO_LOSS: settings.zero_loss,
+                  ZERO_LOSS_WAIT_MS: str(settings.zero_loss_wait_ms),
+                  ZERO_LOSS_DEGRADE_AFTER_SECONDS: str(settings.zero_loss_degrade_after_seconds)}
+        known = {k: v for k, v in wanted.items() if k in payments_config.ENV_VARS}
+        if settings.zero_loss == "on" and ZERO_LOSS not in known:
+            raise ZeroLossUnavailable(
+                "--zero-loss on: this processor has no zero-loss mode (lambda/payments/"
+                f"config.py ENV_VARS has no {ZERO_LOSS}); without it a 201 does not wait for "
+                "the recovery region, which is what --zero-loss off measures")
+        return known
 
     # --- what happens to a region ----------------------------------------------------------
-    def lose(self, region: str) -> None:
-        """The region is gone: its database crashes, its functions stop answering."""
-        self.lost_at_wall = datetime.datetime.now(datetime.timezone.utc)
-        self.regions[region].up = False
-        self._forget(self.regions[region].server)
-        self.regions[region].server.stop("immediate")
+    def lose(self, region: str) -> Loss:
+        """The region is gone: its link to the standby is cut, its database crashes, its
+        functions stop answering, every AWS call there fails."""
+        lost = self.regions[region]
+        written = self._quietly(lambda: self.sql(region, "SELECT pg_current_wal_lsn()::text"))
+        link = next((link for link in self.links.values() if link.target_port
+                     == lost.server.port), None)
+        if link is not None:
+            link.sever()
+        loss = Loss(region, time.perf_counter(), datetime.datetime.now(datetime.timezone.utc))
+        for function in lost.functions.values():
+            function.lose()
+        self.aws.lost.add(region)
+        self._forget(lost.server)
+        lost.server.stop("immediate")
+        if link is not None:
+            link.close()
+            self.links = {r: f for r, f in self.links.items() if f is not link}
+        loss.written_lsn = written[0][0] if written else None
+        standby = self.other(region)
+        received = self._quietly(lambda: self.sql(
+            standby, "SELECT pg_last_wal_receive_lsn()::text"))
+        loss.received_lsn = received[0][0] if received else None
+        if loss.written_lsn and loss.received_lsn:
+            diff = self.sql(standby, "SELECT pg_wal_lsn_diff(CAST(:a AS pg_lsn), "
+                                     "CAST(:b AS pg_lsn))",
+                            a=loss.written_lsn, b=loss.received_lsn)
+            loss.unreplicated_bytes = max(0, int(diff[0][0]))
+        self.losses.append(loss)
+        return loss
 
-    def restore_functions(self, region: str) -> None:
-        """The region's API is back, with cold containers (new connections, fresh config)."""
-        target = self.regions[region]
-        target.package.wiring.reset()
-        target.up = True
+    def snapshot_ledger(self, region: str) -> list[list[Any]]:
+        """The lost region's ledger as its crashed database holds it (started once, read,
+        stopped): Aurora's snapshot of the old primary's volume at the point of failure."""
+        server = self.regions[region].server
+        server.start()
+        try:
+            return self.sql(region, LEDGER_QUERY)
+        finally:
+            self._forget(server)
+            server.stop("fast")
+
+    def restore(self, region: str) -> None:
+        """The region's API and AWS endpoints are back; its functions start cold."""
+        self.aws.lost.discard(region)
+        for function in self.regions[region].functions.values():
+            function.restore()
 
     def rebuild_as_standby(self, region: str, of: str) -> None:
+        """`region`'s database becomes a standby of `of`, streaming through a new link with
+        the replication delay."""
         self._forget(self.regions[region].server)
-        create_standby(self.regions[of].server, reuse=self.regions[region].server)
+        primary = self.regions[of].server
+        link = replication_link(primary.port, self.settings.latencies.replication_ms / 1000)
+        self.links[region] = link
+        create_standby(primary, reuse=self.regions[region].server, stream_port=link.port)
 
     def promote(self, region: str) -> None:
         self.regions[region].server.promote()
+        old = self.links.pop(region, None)
+        if old is not None:
+            old.close()
 
     def stop_clean(self, region: str) -> None:
+        """A clean stop: the walsender first ships everything to the standby (it waits for
+        the standby to confirm), so a switchover loses nothing."""
         self._forget(self.regions[region].server)
         self.regions[region].server.stop("fast")
+
+    def wait_streaming(self, writer: str, timeout: float) -> bool:
+        """Until a standby streams from `writer` (a rebuilt standby first connects through its
+        link, whose delay slows the handshake), at most `timeout` wall seconds."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if self.sql(writer, "SELECT count(*) FROM pg_stat_replication "
+                                "WHERE state = 'streaming'")[0][0]:
+                return True
+            time.sleep(0.1)
+        return False
 
     def point_writer_endpoint(self, region: str) -> None:
         assert self.endpoint is not None
         self.endpoint.point_to(self.regions[region].server.port)
 
-    # --- SQL as the administrator (observation and the final audit) ------------------------
+    def other(self, region: str) -> str:
+        return self.recovery if region == self.home else self.home
+
+    # --- SQL as the administrator (observation and the audit) ------------------------------
     def sql(self, region: str, query: str, **params: Any) -> list[list[Any]]:
         server = self.regions[region].server
-        for attempt in (1, 2):
-            try:
-                if server.port not in self._admin:
-                    self._admin[server.port] = self._connect(server, DATABASE)
-                return self._admin[server.port].run(query, **params)
-            except (pg8000.exceptions.InterfaceError, OSError):
-                self._admin.pop(server.port, None)
-                if attempt == 2:
-                    raise
+        with self._admin_lock:
+            for attempt in (1, 2):
+                try:
+                    if server.port not in self._admin:
+                        self._admin[server.port] = self._connect(server, DATABASE)
+                    return self._admin[server.port].run(query, **params)
+                except (pg8000.exceptions.InterfaceError, OSError):
+                    self._admin.pop(server.port, None)
+                    if attempt == 2:
+                        raise
         raise AssertionError("unreachable")
+
+    def ledger(self, region: str) -> list[list[Any]]:
+        return self.sql(region, LEDGER_QUERY)
+
+    def _quietly(self, query: Callable[[], list[list[Any]]]) -> list[list[Any]] | None:
+        try:
+            return query()
+        except (pg8000.exceptions.DatabaseError, pg8000.exceptions.InterfaceError, OSError):
+            return None
 
     def _connect(self, server: PostgresServer, database: str) -> pg8000.native.Connection:
         context = ssl.create_default_context(cafile=str(server.ca_file))
@@ -254,47 +381,48 @@ class World:
                                         database=database, ssl_context=context, timeout=5)
 
     def _forget(self, server: PostgresServer) -> None:
-        connection = self._admin.pop(server.port, None)
+        with self._admin_lock:
+            connection = self._admin.pop(server.port, None)
         if connection is not None:
-            try:
+            with contextlib.suppress(pg8000.exceptions.InterfaceError, OSError):
                 connection.close()
-            except (pg8000.exceptions.InterfaceError, OSError):
-                pass
 
     def close(self) -> None:
-        self._unshare()
         for region in self.regions.values():
-            if region.package is not None:
-                region.package.wiring.reset()
+            for function in region.functions.values():
+                function.close()
+        self._exit.close()
+        self._unshare()
         for port in list(self._admin):
-            connection = self._admin.pop(port)
-            try:
-                connection.close()
-            except (pg8000.exceptions.InterfaceError, OSError):
-                pass
+            with contextlib.suppress(pg8000.exceptions.InterfaceError, OSError):
+                self._admin.pop(port).close()
         if self.endpoint is not None:
             self.endpoint.close()
-        standby = self.regions.get(self.recovery)
-        primary = self.regions.get(self.home)
-        for region in (standby, primary):
-            if region is not None:
-                region.server.destroy()
+        for link in self.links.values():
+            link.close()
+        for name in (self.recovery, self.home):
+            if name in self.regions:
+                self.regions[name].server.destroy()
 
 
-def _check_contract(region: Region) -> None:
+LEDGER_QUERY = (f"SELECT idempotency_key, payment_id::text, amount::text, description "
+                f"FROM payments WHERE merchant_id = '{DRILL_MERCHANT}'")
+
+
+def _check_contract(env: Mapping[str, str]) -> None:
     """The functions' environment is a contract (lambda/payments/config.py ENV_VARS, which the
     template sets exactly): the drill must set the same variables, no more, no fewer."""
-    contract = set(region.package.config.ENV_VARS)
-    given = {k for k in region.env if not k.startswith("AWS_")}
+    contract = set(payments_config.ENV_VARS)
+    given = {k for k in env if not k.startswith("AWS_")}
     if given != contract:
         raise RuntimeError(
             f"the drill's function environment differs from lambda/payments/config.py ENV_VARS: "
             f"missing {sorted(contract - given)}, unknown {sorted(given - contract)}; update "
-            "stacksets/dr/local_world.py World._environment")
+            "rehearsal/gameday/local_world.py World._environment")
 
 
 @contextlib.contextmanager
-def _memory_backed_temp():
+def _memory_backed_temp() -> Iterator[None]:
     """Data directories in /dev/shm when there is one: a base backup, a rebuild and the
     clean-up then take milliseconds instead of seconds of file-system work (durability is off
     on these throwaway servers anyway)."""

@@ -141,7 +141,10 @@ class PostgresServer:
                         f"ssl_key_file = '{tls / 'server.key'}'",
                         "ssl_min_protocol_version = 'TLSv1.2'",
                         "password_encryption = 'scram-sha-256'",
-                        "max_connections = 40",
+                        # A region's processor keeps one connection per execution
+                        # environment (the game day runs up to its reserved concurrency, 50,
+                        # per region), plus health and the tests' own.
+                        "max_connections = 150",
                         # Streaming replication to hot standbys (the Aurora secondary model).
                         "wal_level = replica",
                         "max_wal_senders = 5",
@@ -165,14 +168,16 @@ class PostgresServer:
             "hostssl replication all 127.0.0.1/32 scram-sha-256\n"
         )
 
-    def _write_identity(self, primary: PostgresServer | None = None) -> None:
+    def _write_identity(self, primary: PostgresServer | None = None,
+                        stream_port: int | None = None) -> None:
         """What differs between a primary and its copies: port, socket directory and, for a
-        standby, where it streams from. postgresql.auto.conf is read last, so these lines win
-        over the ones a base backup copied from the primary."""
+        standby, where it streams from (the primary's port, or `stream_port`: a forwarder in
+        front of it). postgresql.auto.conf is read last, so these lines win over the ones a base
+        backup copied from the primary."""
         lines = [f"port = {self.port}", f"unix_socket_directories = '{self.root}'"]
         if primary is not None:
             conninfo = (
-                f"host={primary.host} port={primary.port} user={ADMIN_USER} "
+                f"host={primary.host} port={stream_port or primary.port} user={ADMIN_USER} "
                 f"password={primary.password} sslmode=require application_name=standby"
             )
             lines.append(f"primary_conninfo = '{conninfo}'")
@@ -365,9 +370,10 @@ def _chown_tree(root: Path) -> None:
         os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
 
 
-def create_standby(primary: PostgresServer, *,
-                   reuse: PostgresServer | None = None) -> PostgresServer:
-    """A hot standby of ``primary``, started and streaming (``pg_basebackup -R``).
+def create_standby(primary: PostgresServer, *, reuse: PostgresServer | None = None,
+                   stream_port: int | None = None) -> PostgresServer:
+    """A hot standby of ``primary``, started and streaming (``pg_basebackup -R``); through
+    ``stream_port`` when given (a `forwarder.replication_link` in front of the primary).
 
     With ``reuse``, that server's directory and port are wiped and rebuilt as the standby:
     a lost primary rejoining as a secondary of the new writer (after a failover the old
@@ -390,7 +396,7 @@ def create_standby(primary: PostgresServer, *,
             "-U", ADMIN_USER, "-D", server.data_dir, "-R", "-X", "stream", "-c", "fast",
             env={"PGPASSWORD": primary.password, "PGSSLMODE": "require"},
         )
-        server._write_identity(primary)
+        server._write_identity(primary, stream_port)
         server.start()
     except BaseException:
         if reuse is None:

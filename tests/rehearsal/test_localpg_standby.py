@@ -83,3 +83,68 @@ def test_standby_replicates_refuses_writes_and_promotes(pair) -> None:
         rejoined = connect(primary)
         wait_for(lambda: rejoined.run("SELECT count(*) FROM t WHERE v = 3") == [[1]])
         assert rejoined.run("SELECT pg_is_in_recovery()") == [[True]]
+
+
+@pytest.fixture
+def delayed_pair() -> Iterator[tuple[PostgresServer, PostgresServer, object]]:
+    """A primary and a standby whose WAL stream passes through a 300 ms replication link."""
+    from rehearsal.localpg import replication_link
+
+    primary = create_server()
+    link = standby = None
+    try:
+        link = replication_link(primary.port, DELAY)
+        standby = create_standby(primary, stream_port=link.port)
+        yield primary, standby, link
+    finally:
+        if standby is not None:
+            standby.destroy()
+        if link is not None:
+            link.close()
+        primary.destroy()
+
+
+DELAY = 0.3
+
+
+def test_the_replication_link_delays_what_the_standby_receives(delayed_pair) -> None:
+    primary, standby, _ = delayed_pair
+    writer, reader = connect(primary), connect(standby)
+    writer.run("CREATE TABLE t (v int)")
+    wait_for(lambda: reader.run("SELECT count(*) FROM t") == [[0]])
+    committed = time.perf_counter()
+    writer.run("INSERT INTO t VALUES (1)")
+    wait_for(lambda: reader.run("SELECT count(*) FROM t") == [[1]], timeout=10)
+    seen_after = time.perf_counter() - committed
+    assert DELAY <= seen_after < DELAY + 2.0
+    # The primary learns of the standby's flush only once the WAL got there.
+    ((lsn,),) = writer.run("SELECT pg_current_wal_lsn()::text")
+    ((flushed,),) = writer.run(
+        "SELECT flush_lsn >= CAST(:lsn AS pg_lsn) FROM pg_stat_replication", lsn=lsn)
+    assert flushed is True
+
+
+def test_a_severed_link_loses_the_commits_still_in_transit(delayed_pair) -> None:
+    primary, standby, link = delayed_pair
+    writer, reader = connect(primary), connect(standby)
+    writer.run("CREATE TABLE t (v int)")
+    writer.run("INSERT INTO t VALUES (1)")
+    wait_for(lambda: reader.run("SELECT count(*) FROM t") == [[1]], timeout=10)
+    writer.run("INSERT INTO t VALUES (2)")  # acknowledged by the primary, still in transit
+    link.sever()  # the region is lost: its link delivers nothing more
+    primary.stop("immediate")
+    time.sleep(DELAY * 2)
+    standby.promote()
+    after = connect(standby)
+    assert after.run("SELECT v FROM t ORDER BY v") == [[1]]
+
+
+def test_the_writer_endpoint_adds_its_round_trip(pair) -> None:
+    primary, _ = pair
+    with WriterEndpoint(primary.port, round_trip=0.05) as endpoint:
+        client = connect(primary, endpoint.port)
+        client.run("SELECT 1")
+        started = time.perf_counter()
+        for _ in range(3):
+            client.run("SELECT 1")
+        assert time.perf_counter() - started >= 3 * 0.05

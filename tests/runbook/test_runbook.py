@@ -340,11 +340,17 @@ def test_a_failed_call_stops_the_runbook_with_the_error(cloud, example_config, t
     assert json.loads((tmp_path / "timeline.json").read_text())["result"] == "failed"
 
 
-def test_cli_rejects_an_unbounded_drill(build_dir, capsys):
-    code = payments_dr_cli.main(["dr", "drill", "--local", "--payments", "0", "--output",
+@pytest.mark.parametrize("option,value,allowed", [
+    ("--rate", "0", "--rate 0: allowed 0.1 to 200"),
+    ("--new-key-share", "1.5", "--new-key-share 1.5: allowed 0 to 1"),
+    ("--patience", "30-5", "LOW-HIGH with LOW <= HIGH"),
+    ("--replication-ms", "-1", "replication latency -1 ms: allowed 0 to 5000"),
+])
+def test_cli_rejects_a_drill_out_of_bounds(build_dir, capsys, option, value, allowed):
+    code = payments_dr_cli.main(["dr", "drill", "--local", option, value, "--output",
                                  "json", "--build-dir", str(build_dir)])
     document = json.loads(capsys.readouterr().out)
-    assert code == 2 and "--payments 0: allowed 1 to 1000" in document["error"]["message"]
+    assert code == 2 and allowed in document["error"]["message"]
 
 
 def test_health_is_read_from_each_regions_own_host_and_hosts_name_their_region(example_config):

@@ -1,0 +1,1 @@
+"""`payments-dr bench`: the payment's path to its 201, measured (run.py)."""

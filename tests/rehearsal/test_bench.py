@@ -1,0 +1,79 @@
+"""`payments-dr bench`: the critical path counted from the calls a request made, and the
+command once, as typed, against today's processor."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rehearsal.aws_figures import SOURCES, TYPICAL
+from rehearsal.bench.critical_path import Call, chain, collapse_polls, sequential_calls
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def call(kind: str, start: float, end: float, what: str = "op") -> Call:
+    return Call(kind, what, start, end)
+
+
+def test_calls_one_after_another_are_each_a_step_of_the_path():
+    calls = [call("dynamodb", 0, 5), call("database", 6, 7), call("s3", 8, 38)]
+    assert sequential_calls(calls)[0] == 3
+
+
+def test_calls_that_overlap_cost_one_step():
+    """A receipt and a status item written in parallel: one wait, not two."""
+    calls = [call("dynamodb", 0, 5), call("database", 6, 7),
+             call("s3", 8, 38), call("dynamodb", 8, 13), call("dynamodb", 39, 44)]
+    count, path, _ = sequential_calls(calls)
+    assert count == 4 and [c.kind for c in path] == ["dynamodb", "database", "dynamodb",
+                                                     "dynamodb"]
+
+
+def test_the_longest_chain_is_found_whatever_the_order_given():
+    calls = [call("a", 0, 10), call("b", 1, 2), call("c", 3, 4), call("d", 5, 6),
+             call("e", 11, 12)]
+    assert len(chain(reversed(calls))) == 4  # b, c, d, e: the long call a is in parallel
+
+
+def test_a_poll_of_the_same_statement_is_one_step():
+    polls = [call("database", t, t + 1, "SELECT durable(1)") for t in (10, 12, 14, 16)]
+    calls = [call("dynamodb", 0, 5), call("database", 6, 7, "INSERT INTO payments"),
+             *polls, call("dynamodb", 20, 25)]
+    folded, folded_polls = collapse_polls(calls)
+    assert folded_polls == 3 and len(folded) == 4
+    assert sequential_calls(calls)[0] == 4
+
+
+def test_different_statements_are_not_a_poll():
+    calls = [call("database", 0, 1, "INSERT INTO payments"),
+             call("database", 2, 3, "SELECT payment_id")]
+    assert collapse_polls(calls)[1] == 0 and sequential_calls(calls)[0] == 2
+
+
+def test_the_bench_measures_todays_processor_with_typical_latencies():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "payments_dr", "bench", "--requests", "15", "--zero-loss",
+         "off", "--output", "json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(text) for text in done.stdout.splitlines()]
+    assert len(lines) == 1  # one JSON object per configuration, one a line
+    (off,) = lines
+    assert off["zero_loss"] == "off" and off["result"] == "ok"
+    assert off["statuses"] == {"201": 15}
+    assert off["injected_latency_ms"] == TYPICAL.to_json()
+    assert off["latency_sources"] == SOURCES
+    # today's processor: claim (DynamoDB), ledger (database), receipt (S3), status item
+    # (DynamoDB), completion (DynamoDB), one after another
+    assert off["sequential_calls"] == 5 and off["sequential_calls_range"] == [5, 5]
+    assert off["critical_path"] == ["dynamodb PutItem", "database public.record_payment()",
+                                    "s3 PutObject", "dynamodb PutItem", "dynamodb UpdateItem"]
+    assert off["calls_per_payment"] == {"database": 1.0, "dynamodb": 3.0, "s3": 1.0}
+    floor = 3 * TYPICAL.dynamodb_ms + TYPICAL.s3_ms + TYPICAL.db_round_trip_ms
+    assert floor <= off["p50_ms"] <= off["p99_ms"]
+    assert off["durability"] == {"absent": 15}
