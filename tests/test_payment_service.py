@@ -139,8 +139,9 @@ def test_health_role_can_only_probe(regional):
 
 ALWAYS = {"ProcessorErrorsAlarm", "ProcessorThrottlesAlarm", "HealthErrorsAlarm",
           "HealthThrottlesAlarm", "AuthorizerErrorsAlarm", "AuthorizerThrottlesAlarm",
-          "Api5xxAlarm", "ApiLatencyP99Alarm", "DatabaseRoleRefusedAlarm"}
-REPLICATION = {"DynamoDbReplicationLatencyAlarm", "S3ReplicationFailedAlarm"}
+          "Api5xxAlarm", "ApiLatencyP99Alarm", "DatabaseRoleRefusedAlarm", "ReconcileErrorsAlarm"}
+REPLICATION = {"DynamoDbReplicationLatencyAlarm", "S3ReplicationFailedAlarm",
+               "RegionalDurabilityAlarm"}
 
 
 @pytest.mark.parametrize("role, ready, expected", [
