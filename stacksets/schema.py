@@ -36,7 +36,7 @@ def migrate(aws: Aws, outputs: Mapping[str, Mapping[str, str]], region: str,
         return f"schema: {NOT_LOCAL}"
     response = aws.call(aws.client("lambda", region).invoke, FunctionName=function,
                         InvocationType="RequestResponse", Payload=b"{}")
-    payload = _payload(response)
+    payload = invocation_payload(response)
     if response.get("FunctionError"):
         message = payload.get("errorMessage") if isinstance(payload, dict) else None
         raise RolloutError(
@@ -49,7 +49,8 @@ def migrate(aws: Aws, outputs: Mapping[str, Mapping[str, str]], region: str,
            f"{applied}"
 
 
-def _payload(response: Mapping[str, Any]) -> Any:
+def invocation_payload(response: Mapping[str, Any]) -> Any:
+    """The JSON a synchronous Lambda Invoke returned ({} when it is not JSON)."""
     body = response.get("Payload")
     raw = body.read() if hasattr(body, "read") else (body or b"")
     try:

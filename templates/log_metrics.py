@@ -9,13 +9,13 @@ filter log events" (CloudWatch Logs User Guide).
 
 from troposphere import Ref, Sub, Template, cloudwatch, logs
 
-from . import names
+from . import physical_names
 from .notifications import Topic, add_alarm
 
 
 def metric_namespace() -> Sub:
-    """`<prefix>/<env>`: the namespace of the metrics the regional stack's log filters make."""
-    return Sub(f"${{{names.NAME_PREFIX}}}/${{{names.ENVIRONMENT_NAME}}}")
+    """`<prefix>/<env>` (physical_names.metric_namespace): where the counted lines go."""
+    return physical_names.physical(physical_names.metric_namespace())
 
 
 def count_lines(template: Template, logical_id: str, log_group: logs.LogGroup, pattern: str,
