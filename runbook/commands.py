@@ -31,16 +31,19 @@ from runbook.timeline import Timeline
 from toolkit.report import Reporter
 
 HELP = {
-    "status": "where the writer is, home, replication and RPO lag, health, DNS, replicas; "
-              "exit 0 only when everything is healthy",
+    "status": "where the writer is, home, replication and RPO lag, health, DNS, replicas, "
+              "regional-only durability, missing projections; exit 0 only when everything "
+              "is healthy",
     "switchover": "planned move of the writer (no data loss): preflight, "
-                  "SwitchoverGlobalCluster, wait, verify /health, DNS preference",
+                  "SwitchoverGlobalCluster, wait, verify /health, reconcile, DNS preference",
     "failover": "unplanned: FailoverGlobalCluster with AllowDataLoss in the surviving region, "
                 "only on evidence that the other region is lost (its /health host failing "
                 "from here, or its Route 53 check) or with --force --confirm-data-loss "
-                "LOST_REGION; never calls an AWS API in the lost region; DNS moves by health "
+                "LOST_REGION; never calls an AWS API in the lost region; then rebuilds the "
+                "projections the lost region left missing (reconcile); DNS moves by health "
                 "checks",
-    "failback": "back home once home has rejoined and caught up: switchover home, DNS",
+    "failback": "back home once home has rejoined and caught up: switchover home, reconcile, "
+                "DNS",
     "drill": "local game day (--local): real PostgreSQL primary and hot standby, real "
              "handlers, Route 53 failover model, client load; reports RTO/RPO and losses",
 }
