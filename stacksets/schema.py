@@ -50,7 +50,7 @@ def migrate(aws: Aws, outputs: Mapping[str, Mapping[str, str]], region: str,
 
 
 def invocation_payload(response: Mapping[str, Any]) -> Any:
-    """The JSON a synchronous Lambda Invoke returned ({} when it is not JSON)."""
+    """The JSON a RequestResponse invocation returned ({} when it is not JSON)."""
     body = response.get("Payload")
     raw = body.read() if hasattr(body, "read") else (body or b"")
     try:

@@ -3,10 +3,11 @@
 Each function of the regional template names its handler here (`templates/service.py`,
 `templates/authorizer.py`): `payments.handlers.process` (POST /process),
 `payments.handlers.health` (GET /health), `payments.handlers.migrate` (database roles and
-schema migrations; invoked by the rollout tool after each deploy, never by the API),
-`payments.handlers.reconcile` (rebuilds missing receipts and status items from the ledger; a
-schedule and the DR runbook invoke it) and `payments.handlers.authorizer` (the merchant API key
-authorizer).
+schema migrations; invoked by the rollout tool after each deploy, never by the API) and
+`payments.handlers.authorizer` (the merchant API key authorizer).
+
+`payments.handlers.reconcile` (`templates/reconcile.py`) rebuilds missing receipts and status
+items from the ledger; a schedule and the DR runbook invoke it.
 
 By hand, with the function's environment (from ``lambda/``, or anywhere the project is
 installed): ``python -m payments.handlers migrate``, or

@@ -170,6 +170,12 @@ def test_a_store_that_fails_stops_the_run_and_fails_the_invocation(
     monkeypatch.undo()
     report = handlers.reconcile({"since_minutes": 10}, None)
     assert report["complete"] and report["error"] is None
+    # Its log line passes the card-number scan whole with nothing withheld or redacted: the
+    # window's timestamps and the payment ids (UUIDs) never join into a digit run.
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert "redacted_fields" not in line
+    assert (line["window_start"], line["rows_checked"]) == (report["window_start"],
+                                                           report["rows_checked"])
 
 
 def test_the_app_role_reads_at_most_1000_rows_and_nothing_older_than_seven_days(
