@@ -55,11 +55,6 @@ def table(config: Config) -> str:
     return _concrete(config, physical_names.table_name())
 
 
-def function(config: Config, key: str) -> str:
-    """A Lambda function of the regional stack (`reconcile`, ...): the same name in each region."""
-    return _concrete(config, physical_names.function_name(key))
-
-
 def metric_namespace(config: Config) -> str:
     """Where the regional stacks' log metric filters count (RegionalDurabilityRequests, ...)."""
     return _concrete(config, physical_names.metric_namespace())
@@ -119,3 +114,8 @@ def preferred_region(parameters: Mapping[str, str]) -> str | None:
     """The region of the PRIMARY failover record: the one DNS prefers while it is healthy."""
     return next((region for region, (record, _) in failover_records(parameters, {}).items()
                  if record == "PRIMARY"), None)
+
+
+def function(config: Config, key: str) -> str:
+    """A Lambda function of the regional stack: `<prefix>-<env>-<key>` in every region."""
+    return _concrete(config, physical_names.function_name(key))
