@@ -24,7 +24,7 @@ from tests.handlers.conftest import payment_body
 
 from .conftest import TwoRegions
 
-SAMPLES = 150
+SAMPLES = 100
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
