@@ -7,7 +7,7 @@ Timeouts are a budget (``payments.deadline``): each step's worst case must fit i
 left of the invocation, so a slow dependency ends in a 503 with ``Retry-After`` and never
 in a function timeout. :data:`PAYMENT_DB` and :data:`aws.PAYMENT_PATH` set the worst cases;
 a test holds the largest step below the processor's timeout. The zero-loss wait
-(``payments.durability``) stops polling while one more poll (one statement, no retry:
+(``payments.durability``) stops polling when one more poll (one statement, no retry:
 :meth:`DatabaseSettings.one_try_seconds`) would not fit.
 
 The zero-loss mode of this container (cross-region, or degraded to regional) is module state

@@ -249,3 +249,27 @@ def test_logs_are_json_lines_without_card_source_or_secrets(
     assert response["headers"]["x-correlation-id"] in {line["correlation_id"] for line in lines}
     for forbidden in (body["source"]["token"], "4111111111111111", api.postgres.password):
         assert forbidden not in output
+
+
+def test_every_processor_response_says_its_durability(
+    api: Api, reconfigure: Any,
+) -> None:
+    """On a 201 what the payment has; on every other answer what a 201 from this container
+    would mean now (`off` in this package: one server, nothing replicates)."""
+    key, body = new_key(), payment_body()
+    answers = [
+        api.post(body, key),  # 201
+        api.post(body, key),  # 201 replayed
+        api.post({**body, "amount": "1.00"}, key),  # 409
+        api.post(payment_body(amount="-1"), new_key()),  # 422
+        api.post(body, None),  # 400
+        api.post(None, new_key(), raw="{}", headers={"content-type": "text/plain"}),  # 415
+    ]
+    assert [a["statusCode"] for a in answers] == [201, 201, 409, 422, 400, 415]
+    assert {a["headers"]["x-payments-durability"] for a in answers} == {"off"}
+    reconfigure(ZERO_LOSS="on")  # a container in zero-loss mode says so before any payment
+    assert api.post(payment_body(amount="-1"), new_key())["headers"][
+        "x-payments-durability"] == "cross-region"
+    reconfigure(DB_PORT="tertiary", ZERO_LOSS="on")  # no configuration: no promise
+    broken = api.post(payment_body(), new_key())
+    assert (broken["statusCode"], broken["headers"]["x-payments-durability"]) == (500, "off")
