@@ -5,7 +5,9 @@ Every client is made for a named region (`Aws.client(service, region)`), and a r
 surviving region, plus Route 53 / CloudFormation in us-east-1 when us-east-1 is not the failed
 region. The failed region's own `/health` host is still probed from this machine (an HTTPS GET,
 no AWS API): whether it answers is the evidence a failover needs. Read-only calls that fail
-are noted in the state (`notes`), never guessed.
+are noted in the state (`notes`), never guessed. Once the writer reports writable, the reconcile
+function's check runs there (a synchronous Lambda Invoke with `repair: false`: it reads the
+ledger and the projections, writes nothing) and its counts are part of the state.
 """
 
 from __future__ import annotations
@@ -21,17 +23,23 @@ from toolkit import route53 as route53_health
 from toolkit.aws import Aws, error_code
 from toolkit.config import Config
 from toolkit import resource_names as names
-from runbook.decide import GLOBAL_REGION
-from runbook.state import DrState, Member
+from runbook.decide import GLOBAL_REGION, reconcile_event
+from runbook.state import MOVING_STATUSES, DrState, Member, Projections
 from toolkit.kernel import Step
 from stacksets import plan, state as rollout_state
 from stacksets.plan import Desired, Observed, Stack
+from stacksets.schema import invocation_payload
+from templates.durability_alarm import METRIC_NAME as REGIONAL_DURABILITY_METRIC
 
 HEALTH_TIMEOUT_SECONDS = 5.0
 
 
 class FailedRegionCall(RuntimeError):
     """A call in the region declared failed: a bug, never attempted."""
+
+
+class ReconcileFailed(RuntimeError):
+    """The reconcile function could not be invoked, or it failed (its message)."""
 
 
 def http_health(url: str) -> tuple[int, dict[str, Any]]:
@@ -135,6 +143,8 @@ class AwsAdapter:
             notes.append("Route 53 and the global stack not read: their control plane is in "
                          f"{GLOBAL_REGION}, declared failed; DNS moves by health checks")
         updates, pending = self._dns_updates(stack, notes)
+        moving = cluster.get("Status", "") in MOVING_STATUSES
+        projections = {} if moving else self._projections(writer, writable, notes)
         return DrState(
             home=self.home, recovery=self.recovery, global_cluster=names.global_cluster(
                 self.config), global_status=cluster.get("Status", ""),
@@ -146,6 +156,7 @@ class AwsAdapter:
             global_stack_pending=pending,
             secret_replica=self._secret(notes), table_replicas=self._tables(notes),
             s3_replication=self._s3_replication(notes),
+            regional_durability=self._regional_durability(notes), projections=projections,
             observed_regions=tuple(sorted(self.called)), notes=tuple(notes),
             caveats=self.caveats)
 
@@ -204,6 +215,46 @@ class AwsAdapter:
                 "latency_s": self._statistic(source, "AWS/S3", "ReplicationLatency",
                                              dimensions, "Maximum", 15, notes)}
         return found
+
+    def _regional_durability(self, notes: list[str]) -> dict[str, float | None]:
+        """Requests answered with regional durability only in the last 5 minutes, per reachable
+        region (the processor's log metric filter: templates/durability_alarm.py; no
+        dimensions)."""
+        namespace = names.metric_namespace(self.config)
+        return {region: self._statistic(region, namespace, REGIONAL_DURABILITY_METRIC, {}, "Sum",
+                                        5, notes)
+                for region in (self.home, self.recovery) if self.allowed(region)}
+
+    def _projections(self, writer: str | None, writable: dict[str, bool | None],
+                     notes: list[str]) -> dict[str, Projections | None]:
+        """The reconcile function's check in the writer's region, once it reports writable
+        (before, the function could not read the ledger either)."""
+        if writer is None or not self.allowed(writer) or writable.get(writer) is not True:
+            return {}
+        try:
+            report = self.reconcile(writer, reconcile_event(
+                repair=False, peer_region_lost=self.failed is not None))
+        except ReconcileFailed as error:
+            notes.append(f"reconcile check in {writer}: {error}")
+            return {writer: None}
+        return {writer: Projections.from_report(report)}
+
+    def reconcile(self, region: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Invoke the reconcile function in `region` and wait for its report."""
+        function = names.function(self.config, "reconcile")
+        try:
+            response = self.aws.call(self.client("lambda", region).invoke,
+                                     FunctionName=function, InvocationType="RequestResponse",
+                                     Payload=json.dumps(event).encode())
+        except (ClientError, BotoCoreError) as error:
+            raise ReconcileFailed(f"Invoke {function} in {region}: {_why(error)}") from None
+        report = invocation_payload(response)
+        if response.get("FunctionError") or not isinstance(report, dict) \
+                or "missing_receipts" not in report:
+            message = report.get("errorMessage") if isinstance(report, dict) else None
+            raise ReconcileFailed(f"{function} in {region} failed: "
+                                  f"{message or response.get('FunctionError') or report!r}")
+        return report
 
     def _health(self, region: str, notes: list[str]) -> tuple[bool | None, bool | None]:
         url = names.health_url(self.config, region)
@@ -300,8 +351,8 @@ class AwsAdapter:
         return statuses
 
     # --- act -------------------------------------------------------------------------------
-    def act(self, step: Step) -> None:
-        getattr(self, step.action)(step)
+    def act(self, step: Step) -> Any:
+        return getattr(self, step.action)(step)
 
     def switchover_global_cluster(self, step: Step) -> None:
         self.aws.call(self.client("rds", step.region).switchover_global_cluster,
@@ -310,6 +361,10 @@ class AwsAdapter:
     def failover_global_cluster(self, step: Step) -> None:
         self.aws.call(self.client("rds", step.region).failover_global_cluster,
                       **step.arguments)
+
+    def reconcile_projections(self, step: Step) -> dict[str, Any]:
+        """The reconcile function with `repair: true`: what it rebuilt is the step's record."""
+        return self.reconcile(step.region, dict(step.arguments))
 
     def prefer_dns(self, step: Step) -> None:
         """UpdateStack of the global stack with the arguments the rollout plans for that

@@ -31,16 +31,19 @@ from runbook.timeline import Timeline
 from toolkit.report import Reporter
 
 HELP = {
-    "status": "where the writer is, home, replication and RPO lag, health, DNS, replicas; "
-              "exit 0 only when everything is healthy",
+    "status": "where the writer is, home, replication and RPO lag, health, DNS, replicas, "
+              "regional-only durability, missing projections; exit 0 only when everything "
+              "is healthy",
     "switchover": "planned move of the writer (no data loss): preflight, "
-                  "SwitchoverGlobalCluster, wait, verify /health, DNS preference",
+                  "SwitchoverGlobalCluster, wait, verify /health, reconcile, DNS preference",
     "failover": "unplanned: FailoverGlobalCluster with AllowDataLoss in the surviving region, "
                 "only on evidence that the other region is lost (its /health host failing "
                 "from here, or its Route 53 check) or with --force --confirm-data-loss "
-                "LOST_REGION; never calls an AWS API in the lost region; DNS moves by health "
+                "LOST_REGION; never calls an AWS API in the lost region; then rebuilds the "
+                "projections the lost region left missing (reconcile); DNS moves by health "
                 "checks",
-    "failback": "back home once home has rejoined and caught up: switchover home, DNS",
+    "failback": "back home once home has rejoined and caught up: switchover home, reconcile, "
+                "DNS",
 }
 
 
@@ -201,10 +204,25 @@ def state_lines(state) -> list[str]:
                     f" writable={state.writable.get(region)!s:<5}"
                     f" route53={state.health_checks.get(region)!s:<5}"
                     f" table={state.table_replicas.get(region, '?')}"
-                    f" s3-failed={state.s3_replication.get(region, {}).get('failed', '?')}")
+                    f" s3-failed={state.s3_replication.get(region, {}).get('failed', '?')}"
+                    f" durability={_durability(state, region)}")
+    for region, seen in state.projections.items():
+        rows.append(f"  projections in {region}: " + (
+            "not checked (see the notes)" if seen is None else
+            f"{seen.missing_receipts} receipt(s), {seen.missing_status_items} status item(s) "
+            f"missing of {seen.rows_checked} payment(s) of the last hour"))
     rows += [f"  note: {note}" for note in state.notes]
     rows += [f"  {caveat}" for caveat in state.caveats]
     return rows
+
+
+def _durability(state, region: str) -> str:
+    """`regional` while the region's processors answered with regional durability only in the
+    last 5 minutes (zero-loss degraded), `zero-loss` when none did, `?` when not read."""
+    requests = state.regional_durability.get(region)
+    if requests is None:
+        return "?"
+    return f"regional({requests:.0f} requests/5min)" if requests else "zero-loss"
 
 
 def _cluster_role(state, region: str) -> str:

@@ -12,6 +12,10 @@ Facts the order depends on (checked against AWS documentation; see docs/runbook.
   is called in the surviving region and loses what was not yet replicated; the old writer
   rejoins as a secondary when its region is back (RDS API Reference, "FailoverGlobalCluster").
 - While either runs, DescribeGlobalClusters shows the move in `Status` and `FailoverState`.
+
+After the writer moved and reports writable, each runbook rebuilds the projections (receipts,
+status items) that the move left missing in the new writer's region: the reconcile function's
+check is part of the observed state, and a step runs it to repair (lambda/payments/reconcile.py).
 """
 
 from __future__ import annotations
@@ -23,6 +27,15 @@ from toolkit.kernel import Blocked, Decision, Done, Refuse, Step, Wait
 
 GLOBAL_REGION = names.GLOBAL_REGION  # Route 53's control plane and its health-check metrics
 DEFAULT_MAX_LAG_MS = 1000.0  # Aurora global database: typical lag under a second
+# A move loses at most the projections of payments in flight and the receipts not replicated
+# yet (S3 RTC: 15 minutes); older ones are the scheduled reconcile's, from its watermark.
+RECONCILE_WINDOW_MINUTES = 60
+
+
+def reconcile_event(*, repair: bool, peer_region_lost: bool) -> dict[str, object]:
+    """The reconcile function's event: its check (`repair: false`, observed) and its step."""
+    return {"since_minutes": RECONCILE_WINDOW_MINUTES, "peer_region_lost": peer_region_lost,
+            "repair": repair}
 
 
 def _moving(state: DrState) -> Wait | None:
@@ -59,6 +72,42 @@ def _dns_step(state: DrState, region: str) -> Step | Wait | Blocked | None:
                 f"make the PRIMARY failover record point at {region} (now "
                 f"{state.dns_preferred}): deploy's UpdateStack of the global stack in "
                 f"{GLOBAL_REGION}, with that preference", targets=(region,))
+
+
+def _reconcile_step(state: DrState, region: str, peer_region_lost: bool
+                    ) -> Step | Blocked | None:
+    """Rebuild what the reconcile function's check found missing in the writer's region."""
+    if region not in state.projections:
+        return None  # this adapter does not observe projections (the local drill's)
+    seen = state.projections[region]
+    if seen is None:
+        return Blocked("reconcile", f"the reconcile function's check in {region} did not run "
+                       "(see the notes); the writer is in place: run the reconcile function "
+                       f"in {region} by hand (README \"The reconcile step\"), then this again")
+    if not seen.missing:
+        return None
+    return Step("reconcile", "reconcile_projections", region,
+                reconcile_event(repair=True, peer_region_lost=peer_region_lost),
+                f"rebuild {seen.missing_receipts} receipt(s) and {seen.missing_status_items} "
+                f"status item(s) missing in {region} from the ledger (the reconcile function, "
+                f"payments of the last {RECONCILE_WINDOW_MINUTES} minutes"
+                + (", the lost region's receipts included)" if peer_region_lost else ")"))
+
+
+def _projections_done(state: DrState, region: str) -> str:
+    seen = state.projections.get(region)
+    return "" if seen is None else f"; receipts and status items complete in {region}"
+
+
+def rpo_of_acknowledged(state: DrState, lost: str, to: str) -> str:
+    """What a failover means for payments already acknowledged (zero-loss acknowledgements:
+    lambda/payments/durability.py)."""
+    regional = state.regional_durability.get(to)
+    seen = (f"{regional:.0f} request(s) answered in {to} with regional durability in the "
+            "last 5 minutes" if regional else f"none answered in {to} with regional durability "
+            "in the last 5 minutes")
+    return (f"acknowledged payments: a 201 marked cross-region is in {to}'s storage; one "
+            f"marked regional or off may be lost ({seen}; {lost}'s own are not read)")
 
 
 def preflight(state: DrState, to: str, max_lag_ms: float) -> list[str]:
@@ -105,9 +154,12 @@ def switchover(state: DrState, to: str, max_lag_ms: float = DEFAULT_MAX_LAG_MS) 
     if state.writer == to:
         if wait := _writer_ready(state, to):
             return wait
+        if step := _reconcile_step(state, to, peer_region_lost=False):
+            return step
         if step := _dns_step(state, to):
             return step
-        return Done(f"writer in {to}, /health there writable, DNS prefers {to}")
+        return Done(f"writer in {to}, /health there writable, DNS prefers {to}"
+                    + _projections_done(state, to))
     if problems := preflight(state, to, max_lag_ms):
         return Refuse(tuple(problems))
     target = state.member(to)
@@ -149,11 +201,14 @@ def failover(state: DrState, to: str, confirm_data_loss: str | None = None) -> D
     if state.writer == to:
         if wait := _writer_ready(state, to):
             return wait
+        if step := _reconcile_step(state, to, peer_region_lost=True):
+            return step
         serving = state.dns_serving
         dns = (f"DNS serves {serving}" if serving else
                "DNS not observed (Route 53 control plane not asked)")
         return Done(f"writer in {to}, /health there writable; {dns}; the health check of "
-                    f"{failed} moves traffic, no DNS write was made")
+                    f"{failed} moves traffic, no DNS write was made"
+                    + _projections_done(state, to))
     problems = []
     target = state.member(to)
     if target is None:
@@ -173,7 +228,8 @@ def failover(state: DrState, to: str, confirm_data_loss: str | None = None) -> D
                 f"FailoverGlobalCluster with AllowDataLoss in {to}: {failed} is lost "
                 f"(last RPO lag seen: {_ms(state.rpo_lag_ms)}"
                 + (f"; last replicated transaction {state.last_replicated_at}"
-                   if state.last_replicated_at else "") + ")")
+                   if state.last_replicated_at else "")
+                + f"; {rpo_of_acknowledged(state, failed, to)})")
 
 
 def failback(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> Decision:
@@ -222,6 +278,17 @@ def problems(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> list[str
                          "operations in the last 15 minutes")
     if writer and state.dns_serving not in (None, writer):
         found.append(f"DNS serves {state.dns_serving} but the writer is in {writer}")
+    for region, requests in state.regional_durability.items():
+        if requests:
+            found.append(f"{region}: {requests:.0f} request(s) in the last 5 minutes answered by "
+                         "processors with regional durability only (zero-loss degraded: the "
+                         "other region confirms no commit; RegionalDurabilityAlarm)")
+    for region, seen in state.projections.items():
+        if seen is not None and seen.missing:
+            found.append(f"projections missing in {region} (payments of the last "
+                         f"{RECONCILE_WINDOW_MINUTES} minutes): {seen.missing_receipts} "
+                         f"receipt(s), {seen.missing_status_items} status item(s); the "
+                         "scheduled reconcile rebuilds them, or run it now (README)")
     return found
 
 

@@ -29,6 +29,25 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Projections:
+    """What the reconcile function's check (`repair: false`) counted in one region: payments
+    of the last hour, older than a minute, without their receipt or status item there."""
+    missing_receipts: int
+    missing_status_items: int
+    rows_checked: int
+    complete: bool = True
+
+    @property
+    def missing(self) -> int:
+        return self.missing_receipts + self.missing_status_items
+
+    @classmethod
+    def from_report(cls, report: Mapping[str, Any]) -> "Projections":
+        return cls(int(report["missing_receipts"]), int(report["missing_status_items"]),
+                   int(report["rows_checked"]), bool(report.get("complete", True)))
+
+
+@dataclass(frozen=True)
 class DrState:
     home: str
     recovery: str
@@ -58,6 +77,14 @@ class DrState:
     # S3 replication out of each region's receipts bucket, last 15 minutes:
     # {"failed": OperationsFailedReplication sum, "latency_s": ReplicationLatency maximum}
     s3_replication: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    # Requests answered in the last 5 minutes by processor containers that run with regional
+    # durability only (zero-loss degraded; the processor's RegionalDurabilityRequests log
+    # metric), per region; None: not read.
+    regional_durability: Mapping[str, float | None] = field(default_factory=dict)
+    # The reconcile function's check in the writer's region, once it reports writable. None:
+    # the check did not run (the notes say why); a region absent: not observed (an adapter
+    # that does not model projections, such as the local drill's).
+    projections: Mapping[str, Projections | None] = field(default_factory=dict)
     observed_regions: tuple[str, ...] = ()      # regions whose APIs were called
     notes: tuple[str, ...] = ()                 # what could not be observed, and why
     caveats: tuple[str, ...] = ()               # stand-ins the observation rests on (rehearsal)
@@ -112,6 +139,9 @@ class DrState:
             "global_stack_pending": self.global_stack_pending,
             "secret_replica": self.secret_replica, "table_replicas": dict(self.table_replicas),
             "s3_replication": {r: dict(v) for r, v in self.s3_replication.items()},
+            "regional_durability": dict(self.regional_durability),
+            "projections": {r: None if p is None else {**p.__dict__, "missing": p.missing}
+                            for r, p in self.projections.items()},
             "observed_regions": list(self.observed_regions), "notes": list(self.notes),
             "caveats": list(self.caveats),
         }

@@ -13,6 +13,10 @@ the built templates' own values, so a change to a health check or an alarm moves
   typical figure, not a measurement: the drills are how to measure it in your account.
 - RPO bounds per store: the typical lag AWS documents, and the bound this deployment enforces
   (the alarm threshold above which someone is paged), or the replication SLA (S3 RTC).
+- RPO for acknowledged payments: zero with `ZeroLoss=on` (a 201 waits until the recovery
+  region's storage has the commit, lambda/payments/durability.py), except while a processor
+  container runs degraded (after `ZeroLossDegradeAfterSeconds` without any confirmation: its
+  201s say `regional` and carry Aurora's bound); with `ZeroLoss=off`, Aurora's bound.
 
 Nothing here calls AWS; `python build.py` prints the budget and writes it to manifest.json.
 """
@@ -20,6 +24,8 @@ Nothing here calls AWS; `python build.py` prints the budget and writes it to man
 from __future__ import annotations
 
 from typing import Any, Mapping
+
+from . import names
 
 DEFAULT_RTO_TARGET_MINUTES = 30  # the original system's requirement
 RTO_PARAMETER = "RecoveryTimeObjectiveMinutes"  # global template (templates/region_switch.py)
@@ -128,7 +134,26 @@ def _find(node: Any, key: str) -> Any:
     return None
 
 
-def rpo_bounds(regional_doc: Mapping[str, Any]) -> dict:
+def acknowledged_payments(regional_doc: Mapping[str, Any], parameters: Mapping[str, str],
+                          aurora_bound_seconds: float) -> dict:
+    """The RPO of payments a 201 acknowledged, from the ZeroLoss parameters."""
+    spec = regional_doc.get("Parameters", {}).get(names.ZERO_LOSS)
+    if spec is None:
+        raise BudgetError(f"the regional template has no {names.ZERO_LOSS} parameter")
+    zero_loss = parameters.get(names.ZERO_LOSS, spec.get("Default")) == "on"
+    degrade = _value(regional_doc, {"Ref": names.ZERO_LOSS_DEGRADE_AFTER_SECONDS}, parameters)
+    if not zero_loss:
+        return {"zero_loss": False, "bound_seconds": aurora_bound_seconds,
+                "source": f"{names.ZERO_LOSS}=off: a 201 at the commit; Aurora's bound"}
+    return {"zero_loss": True, "bound_seconds": 0, "degrade_after_seconds": degrade,
+            "source": f"{names.ZERO_LOSS}=on: a 201 waits until the recovery region's storage "
+                      "has the commit; a container that saw no confirmation for "
+                      f"{degrade:g} s answers 201 with regional durability (said in "
+                      "x-payments-durability, alarmed) and those payments have Aurora's bound"}
+
+
+def rpo_bounds(regional_doc: Mapping[str, Any],
+               parameters: Mapping[str, str] | None = None) -> dict:
     aurora_ms = _alarm_threshold(regional_doc, "AuroraGlobalDBReplicationLag")
     dynamodb_ms = _alarm_threshold(regional_doc, "ReplicationLatency")
     rtc_minutes = _s3_rtc_minutes(regional_doc)
@@ -146,8 +171,11 @@ def rpo_bounds(regional_doc: Mapping[str, Any]) -> dict:
         "s3_rtc": {
             "sla_seconds": _number(rtc_minutes * 60), "sla_percentile": 99.99,
             "source": "S3 User Guide, Replication Time Control: 99.99% of objects within "
-                      f"{rtc_minutes:g} minutes (the rest has no bound)",
+                      f"{rtc_minutes:g} minutes (the rest has no bound); receipts are rebuilt "
+                      "from the ledger by the reconcile step",
         },
+        "acknowledged_payments": acknowledged_payments(regional_doc, parameters or {},
+                                                       _number(aurora_ms / 1000)),
     }
 
 
@@ -174,7 +202,7 @@ def dr_budget(global_doc: Mapping[str, Any], regional_doc: Mapping[str, Any], *,
     return {
         "api_failover": api,
         "database_promotion": {"seconds": DB_PROMOTION_SECONDS, "source": DB_PROMOTION_SOURCE},
-        "rpo": rpo_bounds(regional_doc),
+        "rpo": rpo_bounds(regional_doc, parameters),
         "rto": {"total_seconds": total, "target_seconds": target,
                 "within_target": total <= target, "headroom_seconds": target - total},
     }
@@ -200,4 +228,13 @@ def describe(budget: Mapping[str, Any]) -> list[str]:
         f"alarm above {rpo['dynamodb_global_tables']['alarm_bound_seconds']:g} s",
         f"  RPO S3 (RTC)        {rpo['s3_rtc']['sla_seconds']:g} s for "
         f"{rpo['s3_rtc']['sla_percentile']:g}% of objects",
+        _acknowledged_line(rpo["acknowledged_payments"]),
     ]
+
+
+def _acknowledged_line(acknowledged: Mapping[str, Any]) -> str:
+    if not acknowledged["zero_loss"]:
+        return (f"  RPO acknowledged    as Aurora (ZeroLoss off): alarm above "
+                f"{acknowledged['bound_seconds']:g} s")
+    return (f"  RPO acknowledged    0 s (ZeroLoss on: a 201 is in both regions; regional "
+            f"after {acknowledged['degrade_after_seconds']:g} s without confirmation)")

@@ -16,10 +16,10 @@ of a failover.
 """
 
 from payments.session_settings import ROLE_SETTINGS_REFUSED
-from troposphere import Ref, Sub, Template, cloudwatch, logs
+from troposphere import Template, cloudwatch
 
-from . import names
-from .notifications import Topic, add_alarm
+from .log_metrics import alarm_on_any_line, count_lines
+from .notifications import Topic
 from .service import Functions
 
 METRIC_NAME = "DatabaseRoleRefused"
@@ -43,29 +43,16 @@ FILTER_PATTERN = "{ " + " || ".join(
 ) + " }"
 
 
-def _namespace() -> Sub:
-    return Sub(f"${{{names.NAME_PREFIX}}}/${{{names.ENVIRONMENT_NAME}}}")
-
-
 def add_database_role_alarm(template: Template, topic: Topic,
                             functions: Functions) -> cloudwatch.Alarm:
     for logical, log_group in functions.log_groups.items():
-        template.add_resource(logs.MetricFilter(
-            f"{logical}DatabaseRoleRefusedFilter",
-            LogGroupName=Ref(log_group),
-            FilterPattern=FILTER_PATTERN,
-            MetricTransformations=[logs.MetricTransformation(
-                MetricName=METRIC_NAME, MetricNamespace=_namespace(), MetricValue="1",
-                Unit="Count")],
-        ))
-    return add_alarm(
-        template, "DatabaseRoleRefusedAlarm", topic,
+        count_lines(template, f"{logical}DatabaseRoleRefusedFilter", log_group, FILTER_PATTERN,
+                    METRIC_NAME)
+    return alarm_on_any_line(
+        template, "DatabaseRoleRefusedAlarm", topic, METRIC_NAME,
         description="The database refuses the functions' own role (its password no longer "
                     "matches its secret, it gave itself settings with ALTER ROLE ... SET, or "
                     "its sessions start read only on the writer): a failover does not help. "
                     "Invoke the migrate function, which resets the role's password and "
                     "settings.",
-        Namespace=_namespace(), MetricName=METRIC_NAME, Statistic="Sum", Period=60,
-        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
-        TreatMissingData="notBreaching",
     )

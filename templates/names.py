@@ -36,6 +36,11 @@ AUTH_MODE = "AuthMode"
 JWT_USER_POOL_ARNS = "JwtUserPoolArns"
 # Edge (issue 9): requests per client IP per 5 minutes before WAF blocks.
 WAF_RATE_LIMIT = "WafRateLimit"
+# Zero-loss acknowledgements (issue 17): the processor's ZERO_LOSS, ZERO_LOSS_WAIT_MS and
+# ZERO_LOSS_DEGRADE_AFTER_SECONDS (lambda/payments/durability.py).
+ZERO_LOSS = "ZeroLoss"
+ZERO_LOSS_WAIT_MS = "ZeroLossWaitMs"
+ZERO_LOSS_DEGRADE_AFTER_SECONDS = "ZeroLossDegradeAfterSeconds"
 
 # --- Regional template: conditions -------------------------------------------------------
 IS_HOME = "IsHomeRegion"

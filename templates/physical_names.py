@@ -42,8 +42,14 @@ def concrete(text: str, values: Mapping[str, str]) -> str:
 
 
 def function_name(key: str) -> str:
-    """Lambda function `<prefix>-<env>-<key>` (processor, health): the same in every region."""
+    """Lambda function `<prefix>-<env>-<key>` (processor, health, reconcile): the same in every
+    region."""
     return f"{PREFIX}-{key}"
+
+
+def metric_namespace() -> str:
+    """`<prefix>/<env>`: the namespace of the metrics the regional stack's log filters make."""
+    return f"${{{names.NAME_PREFIX}}}/${{{names.ENVIRONMENT_NAME}}}"
 
 
 def api_name() -> str:

@@ -7,9 +7,11 @@ from .authorizer import add_authorizer
 from .database import add_database
 from .database_role_alarm import add_database_role_alarm
 from .drills import add_drills, lambda_fault_injection
+from .durability_alarm import add_durability_alarm
 from .keys import add_key
 from .network import add_network
 from .notifications import add_alarm_topic
+from .reconcile import add_reconcile
 from .regional_params import add_regional_parameters
 from .service import add_functions, inject_faults
 from .service_alarms import add_service_alarms
@@ -31,10 +33,12 @@ def build_regional() -> Template:
     add_payments_table(template, key)
     storage = add_storage(regional, key)
     functions = add_functions(regional, key, network, database, storage)
+    reconcile = add_reconcile(regional, key, network, database, storage)
     authorizer = add_authorizer(regional, key, network)
     api = add_api(regional, key, functions, authorizer)
-    add_service_alarms(regional, topic, functions, api, storage, authorizer)
+    add_service_alarms(regional, topic, functions, api, storage, authorizer, reconcile)
     add_database_role_alarm(regional.template, topic, functions)
+    add_durability_alarm(regional.template, topic, functions.log_groups["Processor"])
     drills = add_drills(regional, key, network, functions.processor,
                         storage.log_bucket)
     inject_faults(template, functions, functions.processor_role, lambda_fault_injection(drills))

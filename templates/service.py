@@ -16,6 +16,7 @@ from awacs import s3 as s3_actions
 from awacs import secretsmanager as sm
 from awacs import xray
 from awacs.aws import Allow, Condition, ForAllValuesStringEquals, Statement, StringEquals
+from payments import config as handler_config
 from payments.probe_keys import health_item_key, health_object_key
 from troposphere import Equals, If, Not, Output, Ref, Sub, Template, awslambda, iam, logs
 
@@ -48,6 +49,14 @@ CODE_KEY_PATTERN = rf"^lambda/{CODE_ARTIFACT_STEM}-[0-9a-f]{{64}}\.zip$"
 HANDLER_MODULE = "payments.handlers"
 
 GROUP_SERVICE = "Payment service"
+GROUP_ZERO_LOSS = "Zero-loss acknowledgements"
+# The defaults and why (README "Zero-loss acknowledgements"): on, because the product's promise
+# is that a 201 is in both regions; 1 s, above Aurora's typical cross-region lag ("typically
+# under one second"); 10 s without any confirmation before a container takes regional
+# durability instead of answering 503.
+ZERO_LOSS_DEFAULT = "on"
+ZERO_LOSS_WAIT_MS_DEFAULT = 1000
+ZERO_LOSS_DEGRADE_AFTER_SECONDS_DEFAULT = 10
 # (0, 100] with up to three decimals; the handler refuses to start on anything else.
 PAYMENT_LIMIT_MULTIPLIER_PATTERN = (r"^(100|[1-9][0-9]?(\.[0-9]{1,3})?"
                                     r"|0\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$")
@@ -63,6 +72,9 @@ class FunctionSpec:
     timeout: int
     memory: int
     description: str
+    # Why no dead-letter queue (checkov CKV_AWS_116): how the function is invoked.
+    no_dead_letter_queue: str = ("invoked synchronously by API Gateway: a dead-letter queue "
+                                 "only serves asynchronous invocations")
 
 
 PROCESSOR = FunctionSpec("processor", "Processor", "process", timeout=15, memory=512,
@@ -126,6 +138,40 @@ def add_service_parameters(regional: Regional) -> None:
     for parameter in (names.PROCESSOR_RESERVED_CONCURRENCY, names.HEALTH_RESERVED_CONCURRENCY):
         params.template.add_condition(_reserves(parameter),
                                       Not(Equals(Ref(parameter), "0")))
+    add_zero_loss_parameters(regional)
+
+
+def add_zero_loss_parameters(regional: Regional) -> None:
+    """The processor's ZERO_LOSS, ZERO_LOSS_WAIT_MS and ZERO_LOSS_DEGRADE_AFTER_SECONDS, with
+    the bounds lambda/payments/config.py enforces."""
+    params = regional.params
+    wait_low, wait_high = handler_config.ZERO_LOSS_WAIT_MS_RANGE
+    degrade_low, degrade_high = handler_config.ZERO_LOSS_DEGRADE_AFTER_SECONDS_RANGE
+    params.add(
+        names.ZERO_LOSS, group=GROUP_ZERO_LOSS, label="Zero-loss acknowledgements",
+        description="on: a 201 waits until the recovery region's storage has the payment "
+                    "(RPO zero for acknowledged payments, at the cost of the cross-region "
+                    "replication lag on every payment); off: a 201 at the commit, as Aurora "
+                    "replicates asynchronously. Off until PeerRegionReady.",
+        Default=ZERO_LOSS_DEFAULT, AllowedValues=list(handler_config.ZERO_LOSS_MODES),
+    )
+    params.add(
+        names.ZERO_LOSS_WAIT_MS, group=GROUP_ZERO_LOSS, label="Zero-loss wait (ms)",
+        description="How long a payment waits for the recovery region to confirm its commit "
+                    "before the answer is 503 (recorded, retry with the same key).",
+        Type="Number", Default=str(ZERO_LOSS_WAIT_MS_DEFAULT), MinValue=wait_low,
+        MaxValue=wait_high,
+    )
+    params.add(
+        names.ZERO_LOSS_DEGRADE_AFTER_SECONDS, group=GROUP_ZERO_LOSS,
+        label="Degrade after (seconds)",
+        description="Seconds without any confirmation before a processor container "
+                    "acknowledges with regional durability (and raises RegionalDurabilityAlarm) "
+                    "instead of answering 503; while degraded it probes once per this many "
+                    "seconds and returns to zero-loss when a probe is confirmed.",
+        Type="Number", Default=str(ZERO_LOSS_DEGRADE_AFTER_SECONDS_DEFAULT),
+        MinValue=degrade_low, MaxValue=degrade_high,
+    )
 
 
 def _reserves(parameter: str) -> str:
@@ -154,6 +200,10 @@ def _environment(database: Database, storage: Storage) -> dict:
         **_database_environment(database),
         "PAYMENT_LIMIT_MULTIPLIER": Ref("PaymentLimitMultiplier"),
         "IDEMPOTENCY_TTL_SECONDS": str(IDEMPOTENCY_TTL_SECONDS),
+        # Nothing replicates before the other region joins: no confirmation to wait for.
+        handler_config.ZERO_LOSS: If(names.PEER_READY, Ref(names.ZERO_LOSS), "off"),
+        handler_config.ZERO_LOSS_WAIT_MS: Ref(names.ZERO_LOSS_WAIT_MS),
+        handler_config.ZERO_LOSS_DEGRADE_AFTER_SECONDS: Ref(names.ZERO_LOSS_DEGRADE_AFTER_SECONDS),
     }
 
 
@@ -239,6 +289,11 @@ def _table_arn() -> Sub:
                Name=table_name())
 
 
+def receipt_objects(storage: Storage) -> Sub:
+    """The objects under receipts/ of this region's bucket."""
+    return Sub(f"${{Arn}}/{RECEIPTS_PREFIX}*", Arn=storage.arn)
+
+
 def processor_statements(database: Database, storage: Storage, key: Key) -> list[Statement]:
     """The processor's calls: idempotency records and status items on the table, a receipt
     object under receipts/, the app role's secret (decrypted through Secrets Manager), and the
@@ -248,7 +303,7 @@ def processor_statements(database: Database, storage: Storage, key: Key) -> list
                   Action=[ddb.GetItem, ddb.PutItem, ddb.UpdateItem, ddb.DeleteItem],
                   Resource=[_table_arn()]),
         Statement(Sid="WriteReceipts", Effect=Allow, Action=[s3_actions.PutObject],
-                  Resource=[Sub(f"${{Arn}}/{RECEIPTS_PREFIX}*", Arn=storage.arn)]),
+                  Resource=[receipt_objects(storage)]),
         Statement(Sid="ReadDatabaseSecret", Effect=Allow, Action=[sm.GetSecretValue],
                   Resource=[_secret_arn_pattern(role_secret_name("app"))]),
         _key_use_through(key, "UseRegionalKey", ["secretsmanager", "s3", "dynamodb"],
@@ -344,11 +399,7 @@ def add_function(t: Template, spec: FunctionSpec, statements: list[Statement], k
         Environment=awslambda.Environment(Variables=environment),
         Tags=tags(spec.key),
     ))
-    skip_checkov(
-        function,
-        CKV_AWS_116="invoked synchronously by API Gateway: a dead-letter queue only serves "
-                    "asynchronous invocations",
-    )
+    skip_checkov(function, CKV_AWS_116=spec.no_dead_letter_queue)
     return function
 
 

@@ -12,6 +12,7 @@ from .api import Api
 from .authorizer import Authorizer
 from .notifications import Topic, add_alarm
 from .physical_names import S3_REPLICATION_RULE_ID, db_cluster_identifier
+from .reconcile import Reconcile
 from .regional_params import Regional
 from .service import Functions
 from .storage import Storage, bucket_name
@@ -54,8 +55,21 @@ def _dimensions(**values) -> list[MetricDimension]:
 
 
 def add_service_alarms(regional: Regional, topic: Topic, functions: Functions, api: Api,
-                       storage: Storage, authorizer: Authorizer) -> None:
+                       storage: Storage, authorizer: Authorizer, reconcile: Reconcile) -> None:
     t = regional.template
+    # The schedule runs every 5 minutes: two failed runs in a row, and missing projections are
+    # no longer being rebuilt in this region (a run that stops on an unavailable store fails).
+    add_alarm(
+        t, "ReconcileErrorsAlarm", topic,
+        description="The reconcile function failed twice in a row: missing receipts and status "
+                    "items are not being rebuilt from the ledger in this region (its log "
+                    "group says which store stopped it).",
+        Namespace="AWS/Lambda", MetricName="Errors",
+        Dimensions=_dimensions(FunctionName=Ref(reconcile.function)),
+        Statistic="Sum", Period=300, EvaluationPeriods=2, DatapointsToAlarm=2,
+        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+    )
     for logical, function in (("Processor", functions.processor), ("Health", functions.health),
                               ("Authorizer", authorizer.function)):
         add_alarm(

@@ -37,6 +37,8 @@ RESOURCE_STAR = {
     ("regional", "MigrateRole", "PublishTraces"): XRAY,
     ("regional", "AuthorizerRole", "ManageVpcNetworkInterfaces"): VPC_ENI,
     ("regional", "AuthorizerRole", "PublishTraces"): XRAY,
+    ("regional", "ReconcileRole", "ManageVpcNetworkInterfaces"): VPC_ENI,
+    ("regional", "ReconcileRole", "PublishTraces"): XRAY,
     ("regional", "Key", "AccountAdministration"): KEY_POLICY,
     ("regional", "Key", "CloudWatchLogsUse"): KEY_POLICY,
     ("regional", "Key", "CloudWatchAlarmsPublish"): KEY_POLICY,

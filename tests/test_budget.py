@@ -70,6 +70,18 @@ def test_a_looser_replication_alarm_loosens_the_rpo_bound(docs):
         "alarm_bound_seconds"] == 30
 
 
+def test_acknowledged_payments_have_no_rpo_with_zero_loss_and_aurora_s_without(docs):
+    acknowledged = budget.dr_budget(*docs)["rpo"]["acknowledged_payments"]
+    assert (acknowledged["zero_loss"], acknowledged["bound_seconds"],
+            acknowledged["degrade_after_seconds"]) == (True, 0, 10)
+    assert any(line.startswith("  RPO acknowledged    0 s (ZeroLoss on") and "after 10 s" in line
+               for line in budget.describe(budget.dr_budget(*docs)))
+    slower = budget.dr_budget(*docs, parameters={"ZeroLossDegradeAfterSeconds": "60"})
+    assert slower["rpo"]["acknowledged_payments"]["degrade_after_seconds"] == 60
+    off = budget.dr_budget(*docs, parameters={"ZeroLoss": "off"})["rpo"]["acknowledged_payments"]
+    assert (off["zero_loss"], off["bound_seconds"]) == (False, 5)  # the Aurora lag alarm's
+
+
 def test_a_tight_target_is_reported_over(docs):
     result = budget.dr_budget(*docs, rto_target_minutes=2)
     assert result["rto"]["within_target"] is False and result["rto"]["headroom_seconds"] == -30

@@ -250,7 +250,7 @@ def test_every_log_group_a_request_can_reach_masks_card_numbers(regional):
                  if "DataProtectionPolicy" in group["Properties"]}
     assert protected == {"WafLogGroup", "ApiAccessLogGroup", "ApiExecutionLogGroup",
                          "ProcessorLogGroup", "HealthLogGroup", "MigrateLogGroup",
-                         "AuthorizerLogGroup"}
+                         "AuthorizerLogGroup", "ReconcileLogGroup"}
     assert set(regional.of_type("AWS::Logs::LogGroup")) - protected == {"FlowLogGroup"}
     identifier = {"Fn::Sub": "arn:${AWS::Partition}:dataprotection::aws:data-identifier/"
                              "CreditCardNumber"}

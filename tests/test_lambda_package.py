@@ -14,6 +14,7 @@ import pytest
 from payments_build import lambda_zips as build
 from templates import names
 from templates.authorizer import AUTHORIZER
+from templates.reconcile import RECONCILE
 from templates.service import CODE_KEY_PATTERN, FUNCTIONS as SERVICE_FUNCTIONS, handler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Guide, "Building Lambda functions with Python": the runtime includes the SDK for Python).
 RUNTIME_PROVIDED = ["boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six.py"]
 CARRIED = ["pg8000", "scramp", "asn1crypto"]
-FUNCTIONS = (*SERVICE_FUNCTIONS, AUTHORIZER)
+FUNCTIONS = (*SERVICE_FUNCTIONS, RECONCILE, AUTHORIZER)
 
 
 def code_zip(built: Path) -> Path:

@@ -166,8 +166,9 @@ def test_the_health_objects_old_versions_expire_and_only_receipts_replicate(in_r
 
 ALWAYS = {"ProcessorErrorsAlarm", "ProcessorThrottlesAlarm", "HealthErrorsAlarm",
           "HealthThrottlesAlarm", "AuthorizerErrorsAlarm", "AuthorizerThrottlesAlarm",
-          "Api5xxAlarm", "ApiLatencyP99Alarm", "DatabaseRoleRefusedAlarm"}
-REPLICATION = {"DynamoDbReplicationLatencyAlarm", "S3ReplicationFailedAlarm"}
+          "Api5xxAlarm", "ApiLatencyP99Alarm", "DatabaseRoleRefusedAlarm", "ReconcileErrorsAlarm"}
+REPLICATION = {"DynamoDbReplicationLatencyAlarm", "S3ReplicationFailedAlarm",
+               "RegionalDurabilityAlarm"}
 
 
 @pytest.mark.parametrize("role, ready, expected", [

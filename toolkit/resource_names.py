@@ -55,6 +55,11 @@ def table(config: Config) -> str:
     return _concrete(config, physical_names.table_name())
 
 
+def metric_namespace(config: Config) -> str:
+    """Where the regional stacks' log metric filters count (RegionalDurabilityRequests, ...)."""
+    return _concrete(config, physical_names.metric_namespace())
+
+
 def bucket(config: Config, region: str) -> str:
     """The receipts bucket: `<prefix>-<env>-<account>-<region>`."""
     return _concrete(config, physical_names.bucket_name(region))

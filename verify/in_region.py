@@ -8,6 +8,7 @@ import json
 
 from botocore.exceptions import ClientError
 from templates.authorizer import AUTHORIZER
+from templates.reconcile import RECONCILE
 from templates.service import FUNCTIONS, MIGRATE, handler
 
 from payments.tls import RULE_CLUSTER_ENDPOINT, RULE_HOST, cluster_of
@@ -23,7 +24,8 @@ TLS_PROBE = {"action": "tls-probe"}  # lambda/payments/tls_probe.py ACTION
 
 def expected_functions(config: Config) -> dict[str, str]:
     """{function name: handler} of every function the regional template declares."""
-    return {names.function(config, spec.key): handler(spec) for spec in (*FUNCTIONS, AUTHORIZER)}
+    return {names.function(config, spec.key): handler(spec)
+            for spec in (*FUNCTIONS, AUTHORIZER, RECONCILE)}
 
 
 def functions(config: Config, observed: Observations, region: str) -> Outcome:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import durability as durability_modes
 from . import http, logs, merchants, validation
 from .config import Config
 from .deadline import Deadline
@@ -39,13 +40,21 @@ def process(
     context: Any,
     service: Callable[[], PaymentService],
     config: Callable[[], Config],
+    durability_mode: Callable[[], str],
 ) -> dict[str, Any]:
     """POST /process. Dependencies are factories so that even a broken
-    environment is answered with a JSON 500 rather than a runtime crash."""
+    environment is answered with a JSON 500 rather than a runtime crash.
+
+    Every response carries ``x-payments-durability``: on a 201, what that payment has
+    (``cross-region``, ``regional`` or ``off``; a replay says what the payment was
+    acknowledged with); on any other response, what a 201 from this container means now
+    (``durability_mode``). The request's log line carries both (``durability``,
+    ``durability_mode``): a metric filter counts the lines of degraded containers."""
     return _handle(
         event,
         context,
         lambda correlation_id: _process(event, context, correlation_id, service(), config()),
+        durability_mode,
     )
 
 
@@ -111,6 +120,7 @@ def _handle(
     event: Mapping[str, Any],
     context: Any,
     work: Callable[[str], Result],
+    durability_mode: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
     correlation_id = _correlation_id(event, context)
     token = logs.set_correlation_id(correlation_id)
@@ -133,6 +143,10 @@ def _handle(
         log.exception("unexpected error")
         stored, headers = _internal_error(correlation_id), {}
         fields.update(error_code="internal_error")
+    if durability_mode is not None:
+        mode = _current(durability_mode)
+        headers = {durability_modes.HEADER: mode, **headers}
+        fields.update(durability=headers[durability_modes.HEADER], durability_mode=mode)
     try:
         fields.update(
             status_code=stored.status_code,
@@ -148,7 +162,17 @@ def _handle(
 
 
 def _outcome_headers(outcome: Outcome) -> dict[str, str]:
-    return {"idempotent-replayed": "true"} if outcome.replayed else {}
+    headers = {durability_modes.HEADER: outcome.durability}
+    return {**headers, "idempotent-replayed": "true"} if outcome.replayed else headers
+
+
+def _current(durability_mode: Callable[[], str]) -> str:
+    """The container's durability mode; ``off`` when even the configuration cannot be read
+    (nothing can be recorded then, so no 201 carries a promise)."""
+    try:
+        return durability_mode()
+    except Exception:  # the request already failed on the same cause, and says so
+        return durability_modes.OFF
 
 
 def _unavailable(correlation_id: str) -> StoredResponse:

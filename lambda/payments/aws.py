@@ -12,10 +12,14 @@ dependency is exactly what it is there to report.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 import boto3
 from botocore.config import Config as ClientConfig
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+from .errors import DependencyUnavailable
 
 PAYMENT_PATH = ClientConfig(
     connect_timeout=1,
@@ -46,3 +50,34 @@ def worst_case_seconds(config: ClientConfig) -> float:
     per_attempt = float(config.connect_timeout) + float(config.read_timeout)
     backoff = sum(min(2.0**attempt, 20.0) for attempt in range(1, attempts))
     return attempts * per_attempt + min(backoff, _STANDARD_BACKOFF_CAP_SECONDS * (attempts - 1))
+
+
+CONDITION_FAILED = "ConditionalCheckFailedException"  # DynamoDB's failed ConditionExpression
+
+
+class Refused(Exception):
+    """An AWS error the caller expects and handles (a failed condition, a missing object)."""
+
+    def __init__(self, code: str, response: dict[str, Any]) -> None:
+        super().__init__(code)
+        self.code = code
+        self.response = response
+
+
+def call(dependency: str, operation: Callable[..., Any], *, expected: Collection[str] = (),
+         **arguments: Any) -> Any:
+    """One AWS call of a store. An error whose code is in ``expected`` raises :class:`Refused`;
+    any other AWS failure is the store being unavailable (:class:`DependencyUnavailable`, a
+    503 on the payment path). Parameters the SDK refuses (``ParamValidationError``) are a
+    mismatch with the SDK, not an outage, and propagate."""
+    try:
+        return operation(**arguments)
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code in expected:
+            raise Refused(code, error.response) from None
+        raise DependencyUnavailable(dependency, code or "ClientError") from None
+    except ParamValidationError:
+        raise
+    except BotoCoreError as error:
+        raise DependencyUnavailable(dependency, type(error).__name__) from None

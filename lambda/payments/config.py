@@ -24,6 +24,12 @@ DB_CLUSTER_IDENTIFIERS = "DB_CLUSTER_IDENTIFIERS"
 PAYMENT_LIMIT_MULTIPLIER = "PAYMENT_LIMIT_MULTIPLIER"
 IDEMPOTENCY_TTL_SECONDS = "IDEMPOTENCY_TTL_SECONDS"
 LOG_LEVEL = "LOG_LEVEL"
+# Zero-loss acknowledgements (payments.durability): "on" waits, after the ledger commit, until
+# the recovery region's storage has it; the wait's budget; how long without any confirmation
+# before a container degrades to regional durability.
+ZERO_LOSS = "ZERO_LOSS"
+ZERO_LOSS_WAIT_MS = "ZERO_LOSS_WAIT_MS"
+ZERO_LOSS_DEGRADE_AFTER_SECONDS = "ZERO_LOSS_DEGRADE_AFTER_SECONDS"
 
 ENV_VARS: frozenset[str] = frozenset(
     {
@@ -38,6 +44,9 @@ ENV_VARS: frozenset[str] = frozenset(
         PAYMENT_LIMIT_MULTIPLIER,
         IDEMPOTENCY_TTL_SECONDS,
         LOG_LEVEL,
+        ZERO_LOSS,
+        ZERO_LOSS_WAIT_MS,
+        ZERO_LOSS_DEGRADE_AFTER_SECONDS,
     }
 )
 """Every variable the template must set (DB_CLUSTER_IDENTIFIERS and LOG_LEVEL may be empty)."""
@@ -56,6 +65,10 @@ _MAX_TTL_SECONDS = 30 * 24 * 3600
 # RDS DBClusterIdentifier: 1-63 letters, digits or hyphens, a letter first, no trailing or
 # double hyphen; RDS stores it in lower case (CreateDBCluster, RDS API Reference).
 _CLUSTER_IDENTIFIER = re.compile(r"(?=.{1,63}\Z)[a-z](?:-?[a-z0-9])*")
+ZERO_LOSS_MODES = ("on", "off")
+# The wait fits in the processor's budget (payments.deadline): at most 5 s of its 15 s.
+ZERO_LOSS_WAIT_MS_RANGE = (10, 5000)
+ZERO_LOSS_DEGRADE_AFTER_SECONDS_RANGE = (1, 600)
 
 
 class ConfigError(ValueError):
@@ -76,6 +89,9 @@ class Config:
     idempotency_ttl_seconds: int
     log_level: str
     region: str
+    zero_loss: bool
+    zero_loss_wait_ms: int
+    zero_loss_degrade_after_seconds: int
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -95,6 +111,10 @@ class Config:
             ),
             log_level=env.log_level(LOG_LEVEL),
             region=env.required("AWS_REGION"),
+            zero_loss=env.choice(ZERO_LOSS, ZERO_LOSS_MODES) == "on",
+            zero_loss_wait_ms=env.integer(ZERO_LOSS_WAIT_MS, *ZERO_LOSS_WAIT_MS_RANGE),
+            zero_loss_degrade_after_seconds=env.integer(ZERO_LOSS_DEGRADE_AFTER_SECONDS,
+                                                        *ZERO_LOSS_DEGRADE_AFTER_SECONDS_RANGE),
         )
         if env.problems:
             raise ConfigError("invalid environment: " + "; ".join(env.problems))
@@ -118,7 +138,7 @@ class _Reader:
             return ""
         return value
 
-    def integer(self, name: str, *, minimum: int, maximum: int) -> int:
+    def integer(self, name: str, minimum: int, maximum: int) -> int:
         raw = self.required(name)
         if not raw:
             return 0
@@ -126,6 +146,12 @@ class _Reader:
             self.problems.append(f"{name}={raw!r} must be an integer in [{minimum}, {maximum}]")
             return 0
         return int(raw)
+
+    def choice(self, name: str, allowed: tuple[str, ...]) -> str:
+        raw = self.required(name)
+        if raw and raw not in allowed:
+            self.problems.append(f"{name}={raw!r} must be one of: {', '.join(allowed)}")
+        return raw
 
     def multiplier(self, name: str) -> Decimal:
         raw = self.required(name)

@@ -181,10 +181,19 @@ class Database:
         """The role the server reported when this connection was opened."""
 
     def run(self, sql: str, **params: Any) -> list[list[Any]]:
+        return self._locked(self._run_with_retry, sql, params)
+
+    def run_once(self, sql: str, **params: Any) -> list[list[Any]]:
+        """One try on the open (or a new) connection, never a second: for a step whose worst
+        case the caller counts as one statement (the zero-loss wait's polls)."""
+        return self._locked(self._execute_once, sql, params)
+
+    def _locked(self, call: Callable[[str, dict[str, Any]], list[list[Any]]], sql: str,
+                params: dict[str, Any]) -> list[list[Any]]:
         if not self._lock.acquire(timeout=self._timeout):
             raise DependencyUnavailable(DEPENDENCY, "connection busy")
         try:
-            return self._run_with_retry(sql, params)
+            return call(sql, params)
         finally:
             self._lock.release()
 

@@ -7,8 +7,12 @@ schema migrations, invoked by the rollout tool after each deploy, never by the A
 database certificate probe `payments-dr verify` asks for) and
 `payments.handlers.authorizer` (the merchant API key authorizer).
 
-By hand, with the migrate function's environment: ``python -m payments.handlers migrate``
-(from ``lambda/``, or anywhere the project is installed).
+`payments.handlers.reconcile` (`templates/reconcile.py`) rebuilds missing receipts and status
+items from the ledger; a schedule and the DR runbook invoke it.
+
+By hand, with the function's environment (from ``lambda/``, or anywhere the project is
+installed): ``python -m payments.handlers migrate``, or
+``python -m payments.handlers reconcile '{"since_minutes": 60}'``.
 
 Each entry point imports what it uses on its first call, not at module import: the four
 functions share this module, and the authorizer (one DynamoDB read per uncached key) must not
@@ -21,13 +25,15 @@ import json
 import sys
 from typing import Any
 
-HANDLERS = ("process", "health", "migrate", "authorizer")
+HANDLERS = ("process", "health", "migrate", "reconcile", "authorizer")
+RECONCILE_TIMEOUT_SECONDS = 300  # templates/service.py RECONCILE; by hand, the same budget
 
 
 def process(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from . import api, wiring
 
-    return api.process(event, context, wiring.payment_service, wiring.config)
+    return api.process(event, context, wiring.payment_service, wiring.config,
+                       wiring.durability_mode)
 
 
 def health(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -56,14 +62,37 @@ def migrate(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return outcome
 
 
+def reconcile(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from . import reconcile as projections, wiring
+
+    return projections.handle(event, context, wiring.reconciler, RECONCILE_TIMEOUT_SECONDS)
+
+
 def authorizer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from . import authorizer as merchant_key_authorizer
 
     return merchant_key_authorizer.handler(event, context)
 
 
+def _main(arguments: list[str]) -> dict[str, Any]:
+    usage = ("usage: python -m payments.handlers migrate | reconcile ['<event JSON>'] (with "
+             "the function's environment; reconcile's event defaults to {\"since_minutes\": "
+             "60})")
+    if arguments == ["migrate"]:
+        return migrate({}, None)
+    if arguments[:1] == ["reconcile"] and len(arguments) <= 2:
+        try:
+            event = json.loads(arguments[1]) if len(arguments) == 2 else {}
+        except ValueError as error:
+            sys.exit(f"reconcile: the event is not JSON ({error}); {usage}")
+        from .reconcile import ReconcileInputError
+
+        try:
+            return reconcile(event, None)
+        except ReconcileInputError as error:
+            sys.exit(f"reconcile: {error}")
+    sys.exit(usage)
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] != ["migrate"]:
-        sys.exit("usage: python -m payments.handlers migrate  (with the migrate function's "
-                 "environment)")
-    print(json.dumps(migrate({}, None)))
+    print(json.dumps(_main(sys.argv[1:])))

@@ -16,8 +16,9 @@ Record ``pk = "idem#<merchant id>#<Idempotency-Key>"`` (keys are scoped per merc
    An ``IN_PROGRESS`` record whose lease has passed belongs to an invocation
    that died; it may be taken over. The lease is the invoking Lambda's
    remaining time plus a margin, so it cannot pass while its owner still runs.
-2. **complete**: after the ledger row and its projections are written, set
-   ``COMPLETED`` with the response, on condition that the claim is still ours.
+2. **complete**: after the ledger row is committed (and, with zero-loss on, confirmed in the
+   other region), set ``COMPLETED`` with the response and the durability it was acknowledged
+   with, on condition that the claim is still ours.
 3. **release**: if anything failed before that, delete the claim (again only
    if ours), so the client can retry at once. The record is never left
    ``COMPLETED`` for a payment that has no ledger row.
@@ -42,8 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from . import aws
 from .errors import DependencyUnavailable
 from .models import StoredResponse
 
@@ -73,6 +73,9 @@ class ExistingRecord:
     request_hash: str
     response: StoredResponse | None
     lease_expires_at: int
+    durability: str | None = None
+    """What the 201 said (``x-payments-durability``); None for a record stored before
+    zero-loss acknowledgements existed."""
 
 
 class IdempotencyStore:
@@ -96,15 +99,15 @@ class IdempotencyStore:
                 return outcome
         raise DependencyUnavailable(DEPENDENCY, "idempotency record kept changing during claim")
 
-    def complete(self, claim: Claim, response: StoredResponse) -> bool:
+    def complete(self, claim: Claim, response: StoredResponse, durability: str) -> bool:
         """Store the final response; False if the claim was lost to a takeover."""
         try:
             self._call(
                 self._client.update_item,
                 Key=_key(claim.key),
                 UpdateExpression=(
-                    "SET #status = :completed, response_status = :code, response_body = :body "
-                    "REMOVE lease_expires_at"
+                    "SET #status = :completed, response_status = :code, response_body = :body, "
+                    "durability = :durability REMOVE lease_expires_at"
                 ),
                 ConditionExpression="claim_id = :claim_id",
                 ExpressionAttributeNames={"#status": "status"},
@@ -112,6 +115,7 @@ class IdempotencyStore:
                     ":completed": {"S": COMPLETED},
                     ":code": {"N": str(response.status_code)},
                     ":body": {"S": response.body},
+                    ":durability": {"S": durability},
                     ":claim_id": {"S": claim.claim_id},
                 },
             )
@@ -168,14 +172,10 @@ class IdempotencyStore:
 
     def _call(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
         try:
-            return operation(TableName=self._table, **kwargs)
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code == "ConditionalCheckFailedException":
-                raise _ConditionFailed(error.response.get("Item")) from None
-            raise DependencyUnavailable(DEPENDENCY, code or "ClientError") from None
-        except BotoCoreError as error:
-            raise DependencyUnavailable(DEPENDENCY, type(error).__name__) from None
+            return aws.call(DEPENDENCY, operation, expected=(aws.CONDITION_FAILED,),
+                            TableName=self._table, **kwargs)
+        except aws.Refused as refused:
+            raise _ConditionFailed(refused.response.get("Item")) from None
 
 
 class _ConditionFailed(Exception):
@@ -197,4 +197,5 @@ def _record(item: dict[str, Any]) -> ExistingRecord:
         request_hash=item["request_hash"]["S"],
         response=response,
         lease_expires_at=int(item.get("lease_expires_at", {"N": "0"})["N"]),
+        durability=item.get("durability", {}).get("S"),
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -49,7 +50,17 @@ _HEARTBEAT = "SELECT public.write_heartbeat(CAST(:region AS text))"
 
 _REPLICATION = "SELECT written_lsn::text, confirmed_lsn::text FROM public.replication_progress()"
 
+_CREATED_BETWEEN = """
+SELECT * FROM payments_created_between(
+    CAST(:start AS timestamptz), CAST(:end AS timestamptz), CAST(:after_created AS timestamptz),
+    CAST(:after_id AS uuid), CAST(:limit AS integer))
+"""
+
 _INSUFFICIENT_PRIVILEGE = "42501"
+PAGE_SIZE = 500
+RECONCILE_WINDOW_DAYS = 7
+"""How far back ``payments_created_between()`` reads (migration 006): the bound on what the
+functions' role can list of the ledger."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +132,20 @@ class Ledger:
         return ServerRole(bool(in_recovery), read_only == "on")
 
     def replication_progress(self) -> ReplicationProgress:
-        ((written, confirmed),) = self._database.run(_REPLICATION)
+        """One statement, no retry: a poll of the zero-loss wait (payments.durability)."""
+        ((written, confirmed),) = self._database.run_once(_REPLICATION)
         return ReplicationProgress(written, confirmed)
+
+    def created_between(self, start: datetime, end: datetime,
+                        after: tuple[datetime, str] | None = None,
+                        limit: int = PAGE_SIZE) -> list[RecordedPayment]:
+        """Rows created in [start, end), in (created_at, payment_id) order, after ``after``;
+        at most ``limit`` (the database caps it at 1000 and refuses rows older than
+        :data:`RECONCILE_WINDOW_DAYS`): what the reconcile step rebuilds projections from."""
+        after_created, after_id = after if after is not None else (None, None)
+        rows = self._database.run(_CREATED_BETWEEN, start=start, end=end,
+                                  after_created=after_created, after_id=after_id, limit=limit)
+        return [_from_row(row) for row in rows]
 
     def heartbeat(self, region: str) -> None:
         """A committed write through the payment path's endpoint: the only proof of "writable"

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+import contextlib
 
-from .errors import DependencyUnavailable
+from botocore.exceptions import ParamValidationError
+
+from . import aws
 from .models import RecordedPayment, canonical_json
 
 PREFIX = "receipts/"
@@ -45,24 +47,33 @@ class ReceiptStore:
     def put(self, payment: RecordedPayment) -> str:
         key = receipt_key(payment)
         body = canonical_json(receipt_document(payment)).encode()
-        try:
+        # PreconditionFailed: already written by an earlier attempt;
+        # ConditionalRequestConflict: being written by a concurrent one (same bytes).
+        with contextlib.suppress(aws.Refused):
             try:
                 self._put(key, body)
             except ParamValidationError:
                 self._conditional = {}  # SDK predates S3 conditional writes
                 self._put(key, body)
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            # PreconditionFailed: already written by an earlier attempt;
-            # ConditionalRequestConflict: being written by a concurrent one (same bytes).
-            if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
-                raise DependencyUnavailable(DEPENDENCY, code or "ClientError") from None
-        except BotoCoreError as error:
-            raise DependencyUnavailable(DEPENDENCY, type(error).__name__) from None
         return key
 
+    def exists(self, payment: RecordedPayment) -> bool:
+        """Whether this bucket holds the payment's receipt (HeadObject). S3 answers a missing
+        key with 404 only to a caller that may also list the bucket, 403 otherwise
+        ("HeadObject", Amazon S3 API Reference): the reconcile role has s3:ListBucket."""
+        try:
+            aws.call(DEPENDENCY, self._client.head_object, expected=("404", "NoSuchKey",
+                                                                       "NotFound"),
+                     Bucket=self._bucket, Key=receipt_key(payment))
+            return True
+        except aws.Refused:
+            return False
+
     def _put(self, key: str, body: bytes) -> None:
-        self._client.put_object(
+        aws.call(
+            DEPENDENCY,
+            self._client.put_object,
+            expected=("PreconditionFailed", "ConditionalRequestConflict"),
             Bucket=self._bucket,
             Key=key,
             Body=body,

@@ -1,37 +1,43 @@
-"""The payment flow: claim the key, commit the ledger row, project it, store the response.
+"""The payment flow: claim the key, commit the ledger row, then everything else at once.
 
-Order matters, and each step says why:
+The critical path before a 201 is three sequential remote calls (plus the zero-loss wait):
 
-1. **Claim** the idempotency key (DynamoDB, conditional). Nothing is written
-   for a request whose key is held by a live record.
-2. **Ledger row** (PostgreSQL): the commit point. Before it, a failure leaves
-   no trace but the claim, which is released. After it, the payment exists,
-   whatever happens next.
-3. **Receipt** (S3) and **status item** (DynamoDB), derived from the row and
-   written only if absent. They come after the row so that neither can exist
-   for a payment the ledger does not have.
-4. **Complete** the idempotency record with the 201 response.
+1. **Claim** the idempotency key (DynamoDB, conditional). Nothing is written for a request
+   whose key is held by a live record.
+2. **Ledger row** (PostgreSQL): the commit point. Before it, a failure leaves no trace but the
+   claim, which is released. After it, the payment exists, whatever happens next.
+   With zero-loss on, the wait for the other region's storage follows
+   (``payments.durability``): confirmed, the 201 says ``cross-region``; not confirmed within
+   its budget, the payment is recorded but the answer is 503 and the claim is released.
+3. **At once**, on threads (boto3 clients are thread-safe): the **receipt** (S3) and the
+   **status item** (DynamoDB), derived from the row and written only if absent, and the
+   idempotency record's **completion** with the 201 response (or its release after a 503).
 
-If step 3 fails, the claim is released and the client gets 503: the payment
-is recorded but not yet fully visible. Its retry (same key) finds the row via
-the ledger's idempotent insert, writes the missing projections and returns
-the same 201 body, because that body is derived from the row alone. If step 4
-fails, the client still gets its 201: the payment and its projections exist,
-and a retry rebuilds the same response from the ledger.
+The projections come after the row, so neither can exist for a payment the ledger does not
+have; they no longer hold the answer back. One that fails, or is lost with a crashed process,
+is rebuilt from the ledger by the reconcile step (``payments.reconcile``: on a schedule, and
+by ``dr failover``/``dr failback``), so a 201 stands on the committed (and, with zero-loss,
+confirmed) row alone. If the completion fails, the client still gets its 201: a retry rebuilds
+the same response from the ledger, because the body is derived from the row alone.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from . import logs
 from .deadline import Deadline
+from .durability import NOT_YET, OFF, Durability
 from .errors import DependencyUnavailable, IdempotencyKeyReused
 from .http import ApiError
 from .idempotency import IN_PROGRESS, Claim, ExistingRecord, IdempotencyStore
 from .ledger import Ledger, new_payment_id
-from .models import NewPayment, PaymentRequest, StoredResponse, canonical_json
-from .receipts import ReceiptStore
+from .models import NewPayment, PaymentRequest, RecordedPayment, StoredResponse, canonical_json
+from .receipts import ReceiptStore, receipt_key
 from .status import StatusStore
 
 log = logs.get_logger("service")
@@ -51,7 +57,18 @@ class StepBudget:
 class Outcome:
     response: StoredResponse
     replayed: bool
+    durability: str  # the x-payments-durability header of this 201
     payment_id: str | None = None
+
+
+def not_yet_durable() -> ApiError:
+    return ApiError(
+        503,
+        "recorded_not_yet_durable",
+        "the payment is recorded but the recovery region has not confirmed it yet; retry with "
+        "the same Idempotency-Key: the retry answers 201 once it is stored in both regions",
+        headers={"retry-after": RETRY_AFTER_SECONDS},
+    )
 
 
 def key_reused() -> ApiError:
@@ -71,6 +88,7 @@ class PaymentService:
         ledger: Ledger,
         receipts: ReceiptStore,
         statuses: StatusStore,
+        durability: Durability,
         region: str,
         budget: StepBudget,
     ) -> None:
@@ -78,8 +96,12 @@ class PaymentService:
         self._ledger = ledger
         self._receipts = receipts
         self._statuses = statuses
+        self._durability = durability
         self._region = region
         self._budget = budget
+        # The three writes after the commit, at once (one request at a time per container).
+        self._after = concurrent.futures.ThreadPoolExecutor(
+            max_workers=3, thread_name_prefix="after-commit")
 
     def process(
         self,
@@ -107,10 +129,8 @@ class PaymentService:
             recorded = self._ledger.record(
                 NewPayment(payment_id, key, fingerprint, request, correlation_id, self._region)
             )
-            deadline.require("s3", aws_step)
-            receipt = self._receipts.put(recorded)
-            deadline.require("dynamodb", aws_step)
-            self._statuses.put(recorded, receipt)
+            durability = self._durability.after_commit(self._ledger.replication_progress,
+                                                       deadline)
         except IdempotencyKeyReused:
             self._release(held)
             raise key_reused() from None
@@ -119,14 +139,59 @@ class PaymentService:
             raise
 
         response = StoredResponse(201, canonical_json(recorded.to_json()))
-        self._complete(held, response)
-        return Outcome(
-            response, replayed=recorded.payment_id != payment_id, payment_id=recorded.payment_id
-        )
+        self._after_commit(held, recorded, response, durability, deadline)
+        if durability == NOT_YET:
+            raise not_yet_durable()
+        return Outcome(response, replayed=recorded.payment_id != payment_id,
+                       durability=durability, payment_id=recorded.payment_id)
 
-    def _complete(self, claim: Claim, response: StoredResponse) -> None:
+    def _after_commit(self, claim: Claim, payment: RecordedPayment, response: StoredResponse,
+                      durability: str, deadline: Deadline) -> None:
+        """The projections and the idempotency record's completion (or release), at once;
+        waited for while the request has time. None of them can turn the answer into a
+        failure: the committed row is the payment."""
+        tasks: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
+            "receipt": (self._project, (self._receipts.put, payment)),
+            "status_item": (self._project, (self._statuses.put, payment,
+                                            receipt_key(payment))),
+        }
+        if durability == NOT_YET:
+            tasks["release"] = (self._release, (claim,))
+        else:
+            tasks["completion"] = (self._complete, (claim, response, durability))
+        futures = {
+            self._after.submit(contextvars.copy_context().run, call, *args): name
+            for name, (call, args) in tasks.items()
+        }
+        done, running = concurrent.futures.wait(futures, timeout=max(0.0, deadline.remaining()))
+        for future in running:
+            log.error("write after the commit still running when the request had to answer",
+                      extra={"fields": {"write": futures[future], "payment_id":
+                                        payment.payment_id}})
+        for future in done:
+            error = future.exception()
+            if error is not None:
+                log.error("unexpected error in a write after the commit",
+                          exc_info=(type(error), error, error.__traceback__),
+                          extra={"fields": {"write": futures[future]}})
+
+    @staticmethod
+    def _project(write: Callable[..., Any], payment: RecordedPayment, *args: Any) -> None:
         try:
-            if not self._idempotency.complete(claim, response):
+            write(payment, *args)
+        except DependencyUnavailable as error:
+            log.error(
+                "projection not written; the reconcile step rebuilds it from the ledger",
+                extra={"fields": {"payment_id": payment.payment_id,
+                                  "dependency": error.dependency, "reason": error.reason}},
+            )
+
+    def close(self) -> None:
+        self._after.shutdown(wait=False)
+
+    def _complete(self, claim: Claim, response: StoredResponse, durability: str) -> None:
+        try:
+            if not self._idempotency.complete(claim, response, durability):
                 log.warning(
                     "idempotency claim was taken over before completion",
                     extra={"fields": {"idempotency_key": claim.key}},
@@ -164,4 +229,4 @@ def _answer_from(record: ExistingRecord, fingerprint: str) -> Outcome:
             "retry shortly with the same key and body",
             headers={"retry-after": RETRY_AFTER_SECONDS},
         )
-    return Outcome(record.response, replayed=True)
+    return Outcome(record.response, replayed=True, durability=record.durability or OFF)

@@ -10,15 +10,19 @@ they are kept.
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from . import aws
 from .errors import DependencyUnavailable
 from .models import RecordedPayment
 
 KEY_PREFIX = "payment#"
 DEPENDENCY = "dynamodb"
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem ("BatchGetItem", DynamoDB API Reference)
+_UNPROCESSED_RETRIES = 5
 
 
 def status_item(payment: RecordedPayment, receipt_key: str) -> dict[str, Any]:
@@ -38,15 +42,33 @@ class StatusStore:
         self._table = table_name
 
     def put(self, payment: RecordedPayment, receipt_key: str) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=status_item(payment, receipt_key),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code != "ConditionalCheckFailedException":  # already written: nothing new
-                raise DependencyUnavailable(DEPENDENCY, code or "ClientError") from None
-        except BotoCoreError as error:
-            raise DependencyUnavailable(DEPENDENCY, type(error).__name__) from None
+        with contextlib.suppress(aws.Refused):  # already written: nothing new
+            aws.call(DEPENDENCY, self._client.put_item, expected=(aws.CONDITION_FAILED,),
+                     TableName=self._table, Item=status_item(payment, receipt_key),
+                     ConditionExpression="attribute_not_exists(pk)")
+
+    def existing(self, payment_ids: Iterable[str]) -> set[str]:
+        """Which of these payments have a status item in this region's replica (BatchGetItem,
+        100 keys a call; keys DynamoDB leaves unprocessed are asked again with back-off)."""
+        ids = list(payment_ids)
+        found: set[str] = set()
+        for first in range(0, len(ids), BATCH_GET_LIMIT):
+            keys = [{"pk": {"S": KEY_PREFIX + pid}} for pid in ids[first:first + BATCH_GET_LIMIT]]
+            for attempt in range(_UNPROCESSED_RETRIES + 1):
+                if not keys:
+                    break
+                if attempt:
+                    time.sleep(0.05 * 2 ** attempt)
+                answer = self._batch_get(keys)
+                found.update(item["pk"]["S"].removeprefix(KEY_PREFIX)
+                             for item in answer.get("Responses", {}).get(self._table, []))
+                keys = answer.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+            if keys:
+                raise DependencyUnavailable(DEPENDENCY, "BatchGetItem left keys unprocessed")
+        return found
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[str, Any]:
+        answer: dict[str, Any] = aws.call(
+            DEPENDENCY, self._client.batch_get_item,
+            RequestItems={self._table: {"Keys": keys, "ProjectionExpression": "pk"}})
+        return answer

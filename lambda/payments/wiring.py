@@ -13,7 +13,12 @@ and no region's configuration passes through ``os.environ``.
 Timeouts are a budget (``payments.deadline``): each step's worst case must fit in what is
 left of the invocation, so a slow dependency ends in a 503 with ``Retry-After`` and never
 in a function timeout. :data:`PAYMENT_DB` and :data:`aws.PAYMENT_PATH` set the worst cases;
-a test holds the largest step below the processor's timeout.
+a test holds the largest step below the processor's timeout. The zero-loss wait
+(``payments.durability``) stops polling when one more poll (one statement, no retry:
+:meth:`DatabaseSettings.one_try_seconds`) would not fit.
+
+The zero-loss mode of this container (cross-region, or degraded to regional) is module state
+here, like the connections: each container decides on its own.
 """
 
 from __future__ import annotations
@@ -27,11 +32,13 @@ from dataclasses import dataclass
 from . import aws, logs, migrations
 from .config import Config
 from .database import Database, SecretCredentials, SessionLimits
+from .durability import Durability, DurabilitySettings
 from .errors import DependencyUnavailable
 from .health import Probe, database_probe, dynamodb_probe, s3_probe
 from .idempotency import IdempotencyStore
 from .ledger import Ledger
 from .receipts import ReceiptStore
+from .reconcile import Reconciler, Watermarks
 from .service import PaymentService, StepBudget
 from .status import StatusStore
 from .tls import tls_context
@@ -45,11 +52,14 @@ class DatabaseSettings:
     limits: SessionLimits
     require_writer: bool
 
+    def one_try_seconds(self) -> float:
+        """One statement: connect, session setup and role check, then the statement itself."""
+        return 2 * self.timeout_seconds + self.limits.statement_ms / 1000
+
     def worst_case_seconds(self) -> float:
-        """One statement: connect, session setup and role check, then the statement itself;
-        twice, because a broken reused connection is retried once on a fresh one."""
-        one_try = 2 * self.timeout_seconds + self.limits.statement_ms / 1000
-        return 2 * one_try
+        """Twice :meth:`one_try_seconds`: a broken reused connection is retried once on a
+        fresh one."""
+        return 2 * self.one_try_seconds()
 
 
 # The payment path needs the writer: a read-only server is refused at connect.
@@ -80,8 +90,14 @@ class Container:
         self.schema_lock = threading.Lock()
         self.payment_service: PaymentService | None = None
         self.health_probes: Mapping[str, Probe] | None = None
+        self.durability: Durability | None = None
+        self.reconciler: Reconciler | None = None
 
     def close(self) -> None:
+        if self.payment_service is not None:
+            self.payment_service.close()
+        if self.reconciler is not None:
+            self.reconciler.close()
         while self.databases:
             self.databases.popitem()[1].close()
 
@@ -167,6 +183,25 @@ def ensure_schema() -> None:
             container.schema_current = True
 
 
+def durability() -> Durability:
+    """This container's zero-loss state (payments.durability)."""
+    container = active()
+    if container.durability is None:
+        cfg = config()
+        container.durability = Durability(DurabilitySettings(
+            zero_loss=cfg.zero_loss,
+            wait_seconds=cfg.zero_loss_wait_ms / 1000,
+            degrade_after_seconds=cfg.zero_loss_degrade_after_seconds,
+            poll_worst_case_seconds=PAYMENT_DB.one_try_seconds(),
+        ))
+    return container.durability
+
+
+def durability_mode() -> str:
+    """What a 201 from this container means now: the header on responses without a payment."""
+    return durability().mode
+
+
 def payment_service() -> PaymentService:
     ensure_schema()
     container = active()
@@ -184,12 +219,31 @@ def _payment_service() -> PaymentService:
         ledger=Ledger(database("payments")),
         receipts=ReceiptStore(s3, cfg.receipts_bucket),
         statuses=StatusStore(dynamodb, cfg.table_name),
+        durability=durability(),
         region=cfg.region,
         budget=StepBudget(
             aws_call_seconds=aws.worst_case_seconds(aws.PAYMENT_PATH),
             database_seconds=PAYMENT_DB.worst_case_seconds(),
         ),
     )
+
+
+def reconciler() -> Reconciler:
+    """The reconcile function's work (payments.reconcile): the payment connection's settings
+    and role, the same stores as the processor."""
+    ensure_schema()
+    container = active()
+    if container.reconciler is None:
+        cfg = config()
+        dynamodb = aws.client("dynamodb", cfg.region, aws.PAYMENT_PATH)
+        container.reconciler = Reconciler(
+            Ledger(database("payments")),
+            ReceiptStore(aws.client("s3", cfg.region, aws.PAYMENT_PATH), cfg.receipts_bucket),
+            StatusStore(dynamodb, cfg.table_name),
+            Watermarks(dynamodb, cfg.table_name),
+            cfg.region,
+        )
+    return container.reconciler
 
 
 def health_probes() -> Mapping[str, Probe]:

@@ -15,6 +15,10 @@ Rehearsal-only, and every piece is named in the runbook's output as a stand-in.
   of each cluster): moto has no Aurora and so no metrics. A stand-in datapoint of 0 ms is put
   for each region's cluster at the start of the command; without one, a switchover would be
   refused for want of a datapoint. The value is not a measurement.
+- The reconcile function (the runbook invokes it in the writer's region, to check and to
+  rebuild missing receipts and status items): moto cannot run Lambda code, so an Invoke of it
+  answers the report of a run that found nothing missing. A call in a lost region still fails
+  first, as an unreachable endpoint would.
 
 What this proves: the runbook's order, its waits and refusals, and that a failover calls no
 API in the lost region, against the same rehearsed account as the rollout. It does not prove
@@ -25,6 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import io
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 from unittest import mock
@@ -35,6 +41,7 @@ from moto.cloudformation.models import cloudformation_backends
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.responses import ActionResult
 from moto.rds.models import rds_backends
+from botocore.response import StreamingBody
 from moto.route53.responses import Route53
 
 from rehearsal.account.rds_global import HOME_OF_GLOBAL_CLUSTERS
@@ -116,6 +123,27 @@ def region_lost(region: str | None) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def reconcile_stand_in(config) -> Iterator[None]:
+    """An Invoke of the reconcile function answers a report with nothing missing."""
+    function = names.function(config, "reconcile")
+    previous = botocore.client.BaseClient._make_api_call
+
+    def invoke(client: Any, operation: str, params: dict) -> Any:
+        if operation == "Invoke" and params.get("FunctionName") == function:
+            event = json.loads(params.get("Payload") or b"{}")
+            report = json.dumps({"region": client.meta.region_name, "mode": "window",
+                                 "rows_checked": 0, "missing_receipts": 0,
+                                 "missing_status_items": 0, "complete": True,
+                                 "stand_in": True, **event}).encode()
+            return {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(report),
+                                                                 len(report))}
+        return previous(client, operation, params)
+
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", invoke):
+        yield
+
+
 def put_stand_in_lag(config) -> None:
     """A datapoint of `STAND_IN_LAG_MS` for each region's cluster, now (moto's CloudWatch
     backend directly: not journaled, and not refused in a lost region)."""
@@ -141,9 +169,12 @@ def rehearsed(config, lost: str | None) -> Iterator[RunbookModel]:
                "datapoint, not a measurement (moto has no Aurora)",
                "rehearsal: /health and Route 53's checks are a model: healthy while the "
                "region has its stack instance and is not marked lost, writable while the "
-               "global cluster has a writer outside a lost region")
+               "global cluster has a writer outside a lost region",
+               "rehearsal: the reconcile function's check and step are a stand-in that finds "
+               "nothing missing (moto cannot run Lambda code)")
     if lost:
         caveats += (f"rehearsal: {lost} is marked lost (--local-lose): its /health answers "
                     "nothing and every AWS call there fails",)
-    with route53_follows(get), region_lost(lost):
+    # The stand-in is patched first, so a call in a lost region fails before it is answered.
+    with route53_follows(get), reconcile_stand_in(config), region_lost(lost):
         yield RunbookModel(get, caveats)

@@ -245,6 +245,10 @@ class World:
             "DB_CLUSTER_IDENTIFIERS": "",
             "PAYMENT_LIMIT_MULTIPLIER": "1", "IDEMPOTENCY_TTL_SECONDS": "86400",
             "LOG_LEVEL": "ERROR",
+            # Zero-loss acknowledgements (lambda/payments/durability.py): off here, the drill
+            # as it was; the game-day rewrite decides how the drill exercises them.
+            "ZERO_LOSS": "off", "ZERO_LOSS_WAIT_MS": "1000",
+            "ZERO_LOSS_DEGRADE_AFTER_SECONDS": "10",
         }
         return {**env, **self._zero_loss_environment()}
 

@@ -33,6 +33,8 @@ from tests.handlers.conftest import (
 )
 
 HOME, RECOVERY = "us-east-1", "us-west-2"
+ZERO_LOSS_WAIT_MS = 300
+DEGRADE_AFTER_SECONDS = 1
 TABLE = "payments-dr-test"
 SECRET_NAME = "payments-dr-test/db"
 
@@ -72,6 +74,11 @@ class Region:
             self.container.close()
         self.container = None
 
+    def configure(self, **variables: str) -> None:
+        """Change the functions' environment; the next call starts a new container."""
+        self.environment.update(variables)
+        self.cold_start()
+
     def post(self, body: dict[str, Any], key: str) -> dict[str, Any]:
         from payments import handlers
 
@@ -79,6 +86,18 @@ class Region:
                            headers={"content-type": "application/json", "idempotency-key": key})
         with self.active():
             return handlers.process(event, FakeContext(event["requestContext"]["requestId"]))
+
+    def post_until_201(self, body: dict[str, Any], key: str,
+                       give_up_seconds: float = 15.0) -> dict[str, Any]:
+        """A client that retries the same key after a 503, as merchants are told to (Retry-After
+        scaled down): recorded-but-not-yet-durable, or no writer yet."""
+        deadline = time.monotonic() + give_up_seconds
+        while True:
+            response = self.post(body, key)
+            if response["statusCode"] != 503 or time.monotonic() > deadline:
+                return response
+            assert response["headers"]["retry-after"] == "1"
+            time.sleep(0.05)
 
     def health(self) -> dict[str, Any]:
         from payments import handlers
@@ -189,6 +208,12 @@ def _environment(region: str, port: int, ca_file: str, secret_arn: str) -> dict[
         "PAYMENT_LIMIT_MULTIPLIER": "1",
         "IDEMPOTENCY_TTL_SECONDS": "86400",
         "LOG_LEVEL": "WARNING",
+        # Zero-loss acknowledgements on, as deployed by default: a 201 waits for the standby.
+        # The wait and the degrade time are scaled down so a lost standby costs the tests
+        # about a second (deployed defaults: 1000 ms and 10 s).
+        "ZERO_LOSS": "on",
+        "ZERO_LOSS_WAIT_MS": str(ZERO_LOSS_WAIT_MS),
+        "ZERO_LOSS_DEGRADE_AFTER_SECONDS": str(DEGRADE_AFTER_SECONDS),
     }
 
 

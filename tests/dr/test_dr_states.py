@@ -4,6 +4,11 @@ Each test starts from a fresh two-region deployment (home writer, recovery hot s
 drives it into one state; it then asserts what DNS answers, what each region's /health
 reports, and what a client's POST /process gets: a 201, or a 503 with Retry-After. Never a
 false success: every 201 is a row in the surviving ledger, and no key has two rows.
+
+Zero-loss acknowledgements are on (tests/dr/conftest.py): each 201 says in
+`x-payments-durability` whether the other region's storage has the payment (`cross-region`)
+or, with no standby to confirm it (after a failover, until the old writer rejoins), that the
+container degraded to `regional` after its 503s "recorded, not yet durable".
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 
 from tests.handlers.conftest import payment_body
 
-from .conftest import HOME, RECOVERY, TwoRegions, route53_status
+from .conftest import DEGRADE_AFTER_SECONDS, HOME, RECOVERY, TwoRegions, route53_status
 
 
 def key() -> str:
@@ -37,10 +42,12 @@ def rows_for(world: TwoRegions, k: str) -> list[list[Any]]:
                         "WHERE idempotency_key = :k", k=k)
 
 
-def assert_recorded_once(world: TwoRegions, k: str, response: dict[str, Any]) -> None:
+def assert_recorded_once(world: TwoRegions, k: str, response: dict[str, Any],
+                         durability: str = "cross-region") -> None:
     assert status(response) == 201, response["body"]
     ((payment_id, _),) = rows_for(world, k)
     assert json.loads(response["body"])["payment_id"] == payment_id
+    assert response["headers"]["x-payments-durability"] == durability
 
 
 def test_normal_both_regions_healthy_dns_home_both_write_through_the_writer_endpoint(
@@ -114,17 +121,24 @@ def test_after_failover_the_recovery_region_is_healthy_and_takes_payments_and_re
 
     promoted = time.monotonic()
     world.promote(world.recovery_db)
-    first_201 = None
+    first_201, not_yet_durable = None, 0
     while first_201 is None and time.monotonic() - promoted < 10:
-        if status(world.recovery.post(pending_body, pending)) == 201:
+        response = world.recovery.post(pending_body, pending)
+        if status(response) == 201:
             first_201 = time.monotonic() - promoted
+        elif json.loads(response["body"])["error"]["code"] == "recorded_not_yet_durable":
+            not_yet_durable += 1
     assert first_201 is not None, "the promoted region never took the payment"
+    # No standby confirms the new writer's commits: recorded, 503 until the container degrades
+    # (DEGRADE_AFTER_SECONDS), then 201 with regional durability, said in the header.
+    assert not_yet_durable >= 1
+    assert_recorded_once(world, pending, world.recovery.post(pending_body, pending), "regional")
     assert route53_status(world.recovery) == 200
     assert world.dns_answer() is world.recovery  # home unhealthy, recovery healthy
     assert len(rows_for(world, pending)) == 1
     # A client retrying a payment acknowledged before the loss gets the same payment back.
     replay = world.recovery.post(body, before)
-    assert_recorded_once(world, before, replay)
+    assert_recorded_once(world, before, replay, "regional")
     assert replay["headers"]["idempotent-replayed"] == "true"
 
 
@@ -158,7 +172,8 @@ def test_after_failback_home_writes_again_and_every_payment_of_every_state_is_th
     world.lose_home(clean=False)
     world.promote(world.recovery_db)
     keys.append(key())
-    assert status(world.recovery.post(payment_body(), keys[1])) == 201
+    assert_recorded_once(world, keys[1], world.recovery.post_until_201(payment_body(), keys[1]),
+                         "regional")  # no standby until home rejoins
 
     # Home returns and rejoins as a secondary; then the planned switchover back home.
     world.rejoin_as_standby(world.home_db, of=world.recovery_db)
@@ -173,6 +188,9 @@ def test_after_failback_home_writes_again_and_every_payment_of_every_state_is_th
     assert world.dns_answer() is world.home
     for region in (world.home, world.recovery):
         keys.append(key())
+        # A container that degraded while it had no standby probes again after
+        # DEGRADE_AFTER_SECONDS and is back to cross-region once a probe is confirmed.
+        time.sleep(DEGRADE_AFTER_SECONDS)
         assert_recorded_once(world, keys[-1], region.post(payment_body(), keys[-1]))
     for k in keys:
         assert len(rows_for(world, k)) == 1, k

@@ -43,10 +43,6 @@ SECRET_NAME = "payments-test/db"
 LIMIT_MULTIPLIER = "1"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "latency: measures handler latency and prints p50/p99")
-
-
 BULK_WRITERS = ("test_properties.py", "test_latency.py")
 HERE = Path(__file__).resolve().parent
 
@@ -111,6 +107,11 @@ def environment(postgres: PostgresServer) -> Iterator[dict[str, str]]:
         "PAYMENT_LIMIT_MULTIPLIER": LIMIT_MULTIPLIER,
         "IDEMPOTENCY_TTL_SECONDS": "86400",
         "LOG_LEVEL": "INFO",
+        # One server here, nothing replicates: zero-loss acknowledgements are tested against a
+        # real standby in tests/dr.
+        "ZERO_LOSS": "off",
+        "ZERO_LOSS_WAIT_MS": "1000",
+        "ZERO_LOSS_DEGRADE_AFTER_SECONDS": "10",
     }
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("AWS_PROFILE", raising=False)

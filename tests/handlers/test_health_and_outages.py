@@ -261,23 +261,27 @@ def health_line(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     return line
 
 
-@pytest.mark.parametrize(("service", "operation", "dependency"), [
-    ("s3", "PutObject", "s3"),  # receipts cannot be written: HeadBucket still answers
-    ("dynamodb", "PutItem", "dynamodb"),  # items cannot be written: GetItem still answers
+@pytest.mark.parametrize(("service", "operation", "dependency", "payment_status"), [
+    # receipts cannot be written (HeadBucket still answers): the payment is recorded (its
+    # receipt is a projection the reconcile step rebuilds), but this region cannot do its
+    # whole job, and the other region's bucket can
+    ("s3", "PutObject", "s3", 201),
+    # items cannot be written (GetItem still answers): the idempotency claim fails, 503
+    ("dynamodb", "PutItem", "dynamodb", 503),
 ])
 def test_health_fails_while_a_store_refuses_the_writes_a_payment_makes(
     api: Api, refused: set[tuple[str, str]], capsys: pytest.CaptureFixture[str], service: str,
-    operation: str, dependency: str,
+    operation: str, dependency: str, payment_status: int,
 ) -> None:
     """Review 18 (F6): /health read S3 and DynamoDB (HeadBucket, GetItem) and stayed 200 while
-    every payment got 503, so Route 53 never moved traffic. It now writes the region's health
-    object and item, as a payment writes its receipt and items."""
+    a store refused every write a payment makes, so Route 53 never moved traffic. It now writes
+    the region's health object and item, as a payment writes its receipt and items."""
     refused.add((service, operation))
     payment = api.post(payment_body(), new_key())
     capsys.readouterr()
     health_response = api.health()
     line = health_line(capsys)
-    assert payment["statusCode"] == 503, payment["body"]
+    assert payment["statusCode"] == payment_status, payment["body"]
     assert health_response["statusCode"] == 503, health_response["body"]
     assert failing(report(health_response)) == [dependency]
     assert line["checks"][dependency]["error"] == "AccessDenied"

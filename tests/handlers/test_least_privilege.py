@@ -154,9 +154,9 @@ def test_record_payment_refuses_a_region_the_connection_does_not_come_from(
     assert payment_id
 
 
-def test_what_the_app_role_may_do_is_exactly_five_functions(api: Api) -> None:
+def test_what_the_app_role_may_do_is_exactly_six_functions(api: Api) -> None:
     """From the catalogs: no privilege on any table, view or sequence of the schema; EXECUTE
-    on exactly the migrator's five functions; CONNECT on the payments database and nothing
+    on exactly the migrator's six functions; CONNECT on the payments database and nothing
     else on it; USAGE on schema public, no CREATE."""
     tables = api.sql(
         "SELECT c.relname, p.privilege FROM pg_class AS c "
@@ -188,6 +188,8 @@ def test_what_the_app_role_may_do_is_exactly_five_functions(api: Api) -> None:
     assert [name for (name,) in functions] == [
         "applied_migrations()",
         "find_payment(text,text)",
+        "payments_created_between(timestamp with time zone,timestamp with time zone,"
+        "timestamp with time zone,uuid,integer)",
         "record_payment(uuid,text,text,text,numeric,text,smallint,text,text,text,text,text)",
         "replication_progress()",
         "write_heartbeat(text)",

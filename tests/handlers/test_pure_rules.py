@@ -29,6 +29,9 @@ GOOD_ENV = {
     "PAYMENT_LIMIT_MULTIPLIER": "0.5",
     "IDEMPOTENCY_TTL_SECONDS": "86400",
     "LOG_LEVEL": "",
+    "ZERO_LOSS": "on",
+    "ZERO_LOSS_WAIT_MS": "1000",
+    "ZERO_LOSS_DEGRADE_AFTER_SECONDS": "10",
     "AWS_REGION": "us-west-2",
 }
 
@@ -46,6 +49,9 @@ def test_env_vars_are_exactly_the_template_contract() -> None:
         "PAYMENT_LIMIT_MULTIPLIER",
         "IDEMPOTENCY_TTL_SECONDS",
         "LOG_LEVEL",
+        "ZERO_LOSS",
+        "ZERO_LOSS_WAIT_MS",
+        "ZERO_LOSS_DEGRADE_AFTER_SECONDS",
     } == ENV_VARS
     assert {"AWS_REGION"} == RUNTIME_ENV_VARS
     assert set(GOOD_ENV) == ENV_VARS | RUNTIME_ENV_VARS
@@ -59,6 +65,8 @@ def test_config_reads_and_types_every_variable() -> None:
     assert config.db_tls_ca_file == "/var/task/certs/rds-ca-bundle.pem"
     assert config.db_cluster_identifiers == ("payments-prod-us-east-1", "payments-prod-us-west-2")
     assert config.log_level == "INFO"
+    assert (config.zero_loss, config.zero_loss_wait_ms, config.zero_loss_degrade_after_seconds) \
+        == (True, 1000, 10)
 
 
 def test_config_reports_every_problem_at_once() -> None:
@@ -70,6 +78,9 @@ def test_config_reports_every_problem_at_once() -> None:
         "LOG_LEVEL": "chatty",
         "DB_TLS_CA_FILE": " ",
         "DB_CLUSTER_IDENTIFIERS": "payments-prod-us-east-1,9lives,a--b,ok-",
+        "ZERO_LOSS": "yes",
+        "ZERO_LOSS_WAIT_MS": "0",
+        "ZERO_LOSS_DEGRADE_AFTER_SECONDS": "601",
     }
     del broken["DB_HOST"]
     with pytest.raises(ConfigError) as raised:
@@ -82,6 +93,9 @@ def test_config_reports_every_problem_at_once() -> None:
         "LOG_LEVEL",
         "DB_TLS_CA_FILE is required",
         "DB_CLUSTER_IDENTIFIERS has ['9lives', 'a--b', 'ok-']",
+        "ZERO_LOSS='yes' must be one of: on, off",
+        "ZERO_LOSS_WAIT_MS='0' must be an integer in [10, 5000]",
+        "ZERO_LOSS_DEGRADE_AFTER_SECONDS='601' must be an integer in [1, 600]",
     ):
         assert name in str(raised.value)
 

@@ -1,5 +1,6 @@
 """A fake AWS for the DR runbook tests: RDS global cluster moves (moto has neither switchover
-nor failover), CloudWatch lag metrics, API Gateway, Route 53, Secrets Manager, DynamoDB and the
+nor failover), CloudWatch lag metrics and the processors' regional-durability metric, API
+Gateway, Route 53, Secrets Manager, DynamoDB, the reconcile function (Lambda Invoke) and the
 global stack, all held in one `Cloud`.
 
 Every call goes through a client made for one (service, region); its parameters are validated
@@ -11,6 +12,8 @@ call with a connection error, as a lost region would.
 from __future__ import annotations
 
 import datetime
+import io
+import json
 from typing import Any
 
 import boto3
@@ -61,6 +64,11 @@ class Cloud:
         self.calls: list[tuple[str, str, str, dict]] = []
         self.global_status = "UPDATE_COMPLETE"
         self.deployed: dict[str, Any] | None = None   # what `deploy` left (see `deploy`)
+        self.regional_durability: dict[str, float] = {}  # requests/5 min, per region
+        # Projections missing in each region's stores, (receipts, status items), as the
+        # reconcile function finds them; a region in `reconcile_fails` fails the invocation.
+        self.missing: dict[str, tuple[int, int]] = {}
+        self.reconcile_fails: set[str] = set()
 
     def deploy(self, config, desired) -> None:
         """The global stack and the stack instances as `deploy` leaves them for `config` and
@@ -80,8 +88,9 @@ class Cloud:
 
     # --- what a test inspects --------------------------------------------------------------
     def writes(self) -> list[tuple[str, str, str]]:
-        return [(s, r, o) for s, r, o, _ in self.calls
-                if o in ("switchover_global_cluster", "failover_global_cluster", "update_stack")]
+        return [(s, r, o) for s, r, o, p in self.calls
+                if o in ("switchover_global_cluster", "failover_global_cluster", "update_stack")
+                or (o == "invoke" and json.loads(p["Payload"])["repair"])]
 
     def regions_called(self) -> set[str]:
         return {r for _, r, _, _ in self.calls}
@@ -144,6 +153,10 @@ class Cloud:
     # --- the rest --------------------------------------------------------------------------
     def cloudwatch_get_metric_statistics(self, region, MetricName, Namespace, Statistics, **_):
         now = datetime.datetime.now(datetime.timezone.utc)
+        if MetricName == "RegionalDurabilityRequests":
+            assert Namespace == "payments/example" and Statistics == ["Sum"]
+            value = self.regional_durability.get(region)
+            return {"Datapoints": [] if value is None else [{"Timestamp": now, "Sum": value}]}
         if Namespace == "AWS/S3":
             value = self.s3_failed.get(region, 0.0) if Statistics == ["Sum"] else 12.0
             return {"Datapoints": [{"Timestamp": now, Statistics[0]: value}]}
@@ -188,7 +201,6 @@ class Cloud:
         return {"StackId": "stack"}
 
     def cloudformation_get_template(self, region, StackName):
-        import json
         return {"TemplateBody": json.dumps(self.deployed["template"] if self.deployed else {})}
 
     def _stack_set_known(self, StackSetName):
@@ -219,6 +231,22 @@ class Cloud:
             {"Region": r, "IPAddress": "192.0.2.1",
              "StatusReport": {"Status": status}}
             for r in ("us-east-1", "eu-west-1", "ap-southeast-1")]}
+
+    def lambda_invoke(self, region, FunctionName, InvocationType, Payload):
+        """The reconcile function (lambda/payments/reconcile.py): counts, or repairs."""
+        assert FunctionName == "payments-example-reconcile" and InvocationType == \
+            "RequestResponse"
+        event = json.loads(Payload)
+        if region in self.reconcile_fails:
+            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(
+                b'{"errorMessage": "reconcile in ' + region.encode() + b' stopped after 0 '
+                b'rows: database: connection failed: OSError"}')}
+        receipts, statuses = self.missing.get(region, (0, 0))
+        if event["repair"]:
+            self.missing[region] = (0, 0)
+        report = {"region": region, "rows_checked": 40, "missing_receipts": receipts,
+                  "missing_status_items": statuses, "complete": True, **event}
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(report).encode())}
 
     def secretsmanager_describe_secret(self, region, SecretId):
         return {"Name": SecretId, "ReplicationStatus": [

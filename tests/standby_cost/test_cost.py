@@ -55,21 +55,22 @@ def test_home_region_per_egress_mode(docs, round_prices):
         "KMS keys: 1": 1.0,
         "Secrets Manager: 3 secret(s)": 1.5,                # master, migrator, app
         "WAF: 1 web ACL, 5 rules": 10.0,                   # the template's own web ACL
-        "CloudWatch alarms: 12": 1.2,       # incl. the Aurora lag and database role alarms
+        # incl. the Aurora lag, database role, reconcile errors and regional durability alarms
+        "CloudWatch alarms: 14": 1.4,
     }
     assert lines(result, HOME, "single-nat")["NAT gateways + public IPv4: 1 + 1"] == 11.0
     none = lines(result, HOME, "none")
     assert none["NAT gateways + public IPv4: 0 + 0"] == 0.0
     # Secrets Manager, KMS, CloudWatch Logs and STS endpoints in two AZs.
     assert none["interface endpoints: 8 endpoint-AZs"] == 16.0
-    assert result["regions"][HOME]["modes"]["nat-per-az"]["total"] == 95.7
+    assert result["regions"][HOME]["modes"]["nat-per-az"]["total"] == 95.9
 
 
 def test_recovery_region_has_one_reader_and_the_secret_replica(docs, round_prices):
     recovery = lines(priced(docs, round_prices), RECOVERY, "nat-per-az")
     assert recovery["Aurora: 1 x db.r7g.large"] == 30.0
     assert recovery["Secrets Manager: 3 secret(s)"] == 1.5  # the replicas, billed here
-    assert recovery["CloudWatch alarms: 12"] == 1.2         # + the Aurora lag alarm
+    assert recovery["CloudWatch alarms: 14"] == 1.4         # + the Aurora lag alarm
 
 
 def test_global_stack_and_the_sum(docs, round_prices):

@@ -128,7 +128,16 @@ class VerifyCloud(Cloud):
         return dict(self.functions[region][FunctionName])
 
     def lambda_invoke(self, region, FunctionName, InvocationType, Payload):
-        assert FunctionName == "payments-example-migrate" and InvocationType == "RequestResponse"
+        assert InvocationType == "RequestResponse"
+        if FunctionName == "payments-example-reconcile":  # the runbook's observation: a check
+            assert json.loads(Payload)["repair"] is False
+            report = {"region": region, "mode": "window", "repair": False,
+                      "peer_region_lost": False, "rows_checked": 0, "missing_status_items": 0,
+                      "missing_receipts": 0, "repaired_status_items": 0,
+                      "repaired_receipts": 0, "receipts_left_to_replication": 0,
+                      "complete": True, "repaired_payment_ids": [], "error": None}
+            return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(report).encode())}
+        assert FunctionName == "payments-example-migrate"
         assert json.loads(Payload) == {"action": "tls-probe"}
         if region in self.probe_error:
             body = {"errorMessage": self.probe_error[region], "errorType": "ConfigError"}
