@@ -76,3 +76,21 @@ def test_a_production_name_with_production_false_is_refused(bundle, environment)
     assert raw["production"] is False
     with pytest.raises(config_module.ConfigError, match="names a production environment"):
         config_module.validate(raw, "env.yaml", bundle.regional.parameters)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "review16 F23: docs/rollout.md says `environment: prod` with `production: false` is "
+    "refused before the build; the check is in validate(), which runs after the in-process "
+    "build (cli.py _run: read, build, validate), so the build runs first"))
+def test_a_production_name_with_production_false_is_refused_before_the_build(
+        capsys, monkeypatch, tmp_path):
+    from toolkit import bundle as bundle_module
+
+    def never_build(*args, **kwargs):
+        raise AssertionError("the build ran")
+
+    monkeypatch.setattr(bundle_module, "build_in_memory", never_build)
+    path = _config(tmp_path, "environment: example", "environment: prod")
+    status = cli.main(["plan", "--config", str(path), "--output", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert status == 2 and "names a production environment" in document["error"]["message"]
