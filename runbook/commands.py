@@ -36,10 +36,11 @@ HELP = {
     "switchover": "planned move of the writer (no data loss): preflight, "
                   "SwitchoverGlobalCluster, wait, verify /health, DNS preference",
     "failover": "unplanned: FailoverGlobalCluster with AllowDataLoss in the surviving region, "
-                "only on evidence that the other region is lost (its /health host failing "
-                "from here, or its Route 53 check) or with --force --confirm-data-loss "
-                "LOST_REGION; never calls an AWS API in the lost region; DNS moves by health "
-                "checks",
+                "only on evidence that the other region is lost (its /health host silent for "
+                "30 s or its database check failing, or its Route 53 check failing; any "
+                "answer with the database check ok refuses) or with --force "
+                "--confirm-data-loss LOST_REGION; never calls an AWS API in the lost region; "
+                "DNS moves by health checks",
     "failback": "back home once home has rejoined and caught up: switchover home, DNS",
     "drill": "local game day (--local): real PostgreSQL primary and hot standby, real "
              "handlers, Route 53 failover model, client load; reports RTO/RPO and losses",

@@ -65,6 +65,19 @@ GLOBAL_FROM_PARAMETERS = ("ProcessorReservedConcurrency", "HealthReservedConcurr
 
 
 # --- state ---------------------------------------------------------------------------------
+DONE, FAILED, PENDING = "done", "failed", "pending"
+
+
+def stack_state(status: str) -> str:
+    """A CloudFormation stack status reduced to pending / done / failed (CloudFormation User
+    Guide, "Stack status codes"): a rollback completed is a failed operation."""
+    if status.endswith("_IN_PROGRESS"):
+        return PENDING
+    if status.endswith("_FAILED") or "ROLLBACK" in status:
+        return FAILED
+    return DONE
+
+
 @dataclass(frozen=True)
 class Instance:
     region: str
