@@ -202,7 +202,7 @@ def run(ctx: Context, args) -> int:
         ctx.aws, config, args.empty_buckets))
     result = kernel.run(world, lambda now: next_teardown_step(config, now),
                         log=ReportLog(reporter), poll=POLL,
-                        settle_polls=int(SETTLE_SECONDS / POLL))
+                        settle_polls=int(SETTLE_SECONDS / POLL), timeout=args.timeout)
     raise_unless_done(result, "teardown", "destroy")
     reporter.info("retained (delete by hand when no longer needed):")
     for line in kept:

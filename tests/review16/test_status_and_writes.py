@@ -15,18 +15,6 @@ from toolkit import exit_codes
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "review16 F13: status's attention() never looks at the global stack: with no global stack "
-    "(no failover records, no health checks) or one in ROLLBACK_COMPLETE/UPDATE_ROLLBACK_"
-    "COMPLETE/DELETE_FAILED, status exits 0 'nothing needs attention'; observed with "
-    "status --local on a journal without the global CreateStack"))
-@pytest.mark.parametrize("global_stack", [None, Stack("ROLLBACK_COMPLETE", {}, {}),
-                                          Stack("DELETE_FAILED", {}, {})])
-def test_a_missing_or_failed_global_stack_needs_attention(run_status, global_stack):  # noqa: F811
-    code, lines, document = run_status(deployed(global_stack=global_stack))
-    assert code == exit_codes.ATTENTION, document["attention"]
-
-
-@pytest.mark.xfail(strict=True, reason=(
     "review16 F14: plan --local (the README tour's first command, 'it writes nothing') creates "
     "./build/rehearsal/<env>.jsonl in the working directory and records CreateHostedZone in "
     "it; so do status/dr status/keys --local (journal.recording() mkdirs and appends); "
