@@ -246,6 +246,7 @@ def _run(args, session: _Session) -> int:
         raise UsageError(f"--config {args.config}: no such file (the environments are in "
                      "stacksets/environments/, e.g. example.yaml)")
     raw = config_module.read(args.config)
+    config_module.check_before_build(raw, str(args.config))
     early = getattr(module, "refusal_before_build", None)
     refused = early(raw, args) if early else None
     if refused:
