@@ -13,6 +13,7 @@ from awacs.aws import Bool, Condition, Deny, Policy, Principal, Statement
 from awacs import s3 as s3_actions
 from botocore.exceptions import ClientError
 
+from templates import names, physical_names
 from toolkit.aws import call, error_code
 
 # CloudFormation API Reference, CreateStackSet/CreateStack: TemplateBody "Maximum length of
@@ -23,7 +24,10 @@ INLINE_TEMPLATE_LIMIT = 51_200
 
 
 def bucket_name(prefix: str, region: str) -> str:
-    return f"{prefix}-{region}"
+    """The region's artifact bucket, as the regional template names it for its functions'
+    code (templates/physical_names.py)."""
+    return physical_names.concrete(physical_names.artifact_bucket_name(region),
+                                   {names.ARTIFACT_BUCKET_PREFIX: prefix})
 
 
 def template_key(name: str, sha256: str) -> str:

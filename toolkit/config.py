@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import botocore.session
 import yaml
 
-from templates import names
+from templates import names, physical_names
 
 # The example environment, which works with --local (and the game day's default config).
 EXAMPLE = Path(__file__).resolve().parents[1] / "stacksets" / "environments" / "example.yaml"
@@ -136,11 +136,15 @@ class Config:
 
     @property
     def stack_set_name(self) -> str:
-        return f"{self.name_prefix}-{self.environment}-regional"
+        return self._name(physical_names.stack_set_name())
 
     @property
     def global_stack_name(self) -> str:
-        return f"{self.name_prefix}-{self.environment}-global"
+        return self._name(physical_names.global_stack_name())
+
+    def _name(self, pattern: str) -> str:
+        return physical_names.concrete(pattern, {names.NAME_PREFIX: self.name_prefix,
+                                                 names.ENVIRONMENT_NAME: self.environment})
 
     @property
     def call_as(self) -> dict[str, str]:
@@ -522,13 +526,17 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
                         zone_name=str(_get(raw, "domain.zone_name", "")),
                         health_check_failure_threshold=threshold)
 
-    bucket_prefix = str(_get(raw, "artifacts.bucket_prefix", "")
-                        or f"{prefix}-{environment}-artifacts-{account}")
+    bucket_prefix = str(_get(raw, "artifacts.bucket_prefix", "") or physical_names.concrete(
+        physical_names.artifact_bucket_prefix(), {names.NAME_PREFIX: prefix,
+                                                  names.ENVIRONMENT_NAME: environment,
+                                                  "AWS::AccountId": account}))
     longest = max(regions or ["us-east-1"], key=len) if not (home and recovery) \
         else max((home, recovery, "us-east-1"), key=len)
-    if not BUCKET_NAME.match(f"{bucket_prefix}-{longest}"):
+    longest_bucket = physical_names.concrete(physical_names.artifact_bucket_name(longest),
+                                             {names.ARTIFACT_BUCKET_PREFIX: bucket_prefix})
+    if not BUCKET_NAME.match(longest_bucket):
         problems.append(f"artifacts.bucket_prefix: got {shown(bucket_prefix)}; "
-                        f"'{bucket_prefix}-{longest}' is not a valid S3 bucket name "
+                        f"{shown(longest_bucket)} is not a valid S3 bucket name "
                         "(3-63 characters: lowercase letters, digits, hyphens)")
 
     parameters = _string_values(_get(raw, "parameters", {}), "parameters", problems)

@@ -35,10 +35,14 @@ import pg8000.exceptions
 import pg8000.native
 
 from payments_build.sources import lambda_source
+from templates import names, physical_names
 from rehearsal.localpg import (ADMIN_USER, DATABASE, SERVER_HOSTNAME, PostgresServer,
                                WriterEndpoint, create_server, create_standby)
 
 ACCOUNT = "123456789012"
+# The drill's environment: every name comes from the templates' own patterns.
+DRILL = {names.NAME_PREFIX: "payments", names.ENVIRONMENT_NAME: "drill",
+         "AWS::AccountId": ACCOUNT}
 
 
 class RegionDown(RuntimeError):
@@ -110,8 +114,7 @@ def http_event(method: str, path: str, body: str | None = None,
 class World:
     """Both regions, the writer endpoint and the AWS stand-ins. `close()` removes everything."""
 
-    def __init__(self, home: str, recovery: str, prefix: str = "payments-drill"):
-        self.prefix = prefix
+    def __init__(self, home: str, recovery: str):
         self.endpoint: WriterEndpoint | None = None
         self.regions: dict[str, Region] = {}
         self._unshare: Callable[[], None] = lambda: None
@@ -146,7 +149,7 @@ class World:
         each region's functions with the template's environment."""
         import boto3
 
-        table = f"{self.prefix}-payments"
+        table = physical_names.concrete(physical_names.table_name(), DRILL)
         self._unshare = _share_dynamodb_backend(self.home, self.recovery)
         boto3.client("dynamodb", region_name=self.home).create_table(
             TableName=table, BillingMode="PAY_PER_REQUEST",
@@ -156,14 +159,16 @@ class World:
             region.package, region.handlers = load_handlers(region.role)
         secrets = self._secrets()
         for region in self.regions.values():
-            bucket = f"{self.prefix}-{ACCOUNT}-{region.name}"
+            bucket = physical_names.concrete(physical_names.bucket_name(region.name), DRILL)
             s3 = boto3.client("s3", region_name=region.name)
             s3.create_bucket(Bucket=bucket, **({} if region.name == "us-east-1" else {
                 "CreateBucketConfiguration": {"LocationConstraint": region.name}}))
             arns = {}
             for kind, value in secrets.items():  # the home secrets and their replicas
                 arns[kind] = boto3.client("secretsmanager", region_name=region.name) \
-                    .create_secret(Name=f"{self.prefix}/{kind}", SecretString=value)["ARN"]
+                    .create_secret(Name=physical_names.concrete(physical_names.secret_name(kind),
+                                                                DRILL),
+                                   SecretString=value)["ARN"]
             region.env = self._environment(region, table, bucket, arns["app"])
             _check_contract(region)
             # Both regions' functions connect from the loopback network here.

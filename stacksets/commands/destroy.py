@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from templates import names
 
-from stacksets import aurora, state
+from stacksets import artifacts, aurora, state
 from stacksets.context import Context
 from stacksets.operations import POLL, ReportLog, RolloutError, StackSetWorld, raise_unless_done
 from stacksets.plan import GLOBAL_REGION
@@ -188,7 +188,8 @@ def kept_resources(ctx: Context, observed) -> list[str]:
             if instance and instance.stack_id else None
         kept += [f"{region} {config.stack_set_name}: {r}"
                  for r in retained(observed.stack_set.template, present)]
-    return kept + [f"artifact bucket {config.artifact_bucket_prefix}-{r}" for r in config.regions]
+    return kept + [f"artifact bucket {artifacts.bucket_name(config.artifact_bucket_prefix, r)}"
+                   for r in config.regions]
 
 
 def run(ctx: Context, args) -> int:
