@@ -92,7 +92,7 @@ def preflight(state: DrState, to: str, max_lag_ms: float) -> list[str]:
     lag = state.replication_lag_ms
     if lag is None:
         problems.append("AuroraGlobalDBReplicationLag has no recent datapoint")
-    elif lag > max_lag_ms:
+    elif not _within(lag, max_lag_ms):
         problems.append(f"replication lag {lag:.0f} ms is above {max_lag_ms:.0f} ms")
     if state.secret_replica != SECRET_IN_SYNC:
         problems.append(f"the database secret's replica is {state.secret_replica!r}, "
@@ -222,7 +222,7 @@ def failback(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> Decision
             return Wait(f"{home} rejoined and is {member.synchronization}: waiting until it is "
                         "connected")
         lag = state.replication_lag_ms
-        if lag is None or lag > max_lag_ms:
+        if lag is None or not _within(lag, max_lag_ms):
             return Wait(f"waiting for replication to {home} to catch up "
                         f"(lag {_ms(lag)}, limit {max_lag_ms:.0f} ms)")
     return switchover(state, home, max_lag_ms)
@@ -242,7 +242,7 @@ def problems(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> list[str
     if writer and state.writable.get(writer) is not True:
         found.append(f"/health in the writer region {writer} does not report writable")
     lag = state.replication_lag_ms
-    if lag is None or lag > max_lag_ms:
+    if lag is None or not _within(lag, max_lag_ms):
         found.append(f"replication lag {_ms(lag)} (limit {max_lag_ms:.0f} ms)")
     if state.secret_replica != SECRET_IN_SYNC:
         found.append(f"secret replica {state.secret_replica!r}")
@@ -256,6 +256,12 @@ def problems(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> list[str
     if writer and state.dns_serving not in (None, writer):
         found.append(f"DNS serves {state.dns_serving} but the writer is in {writer}")
     return found
+
+
+def _within(lag: float, limit: float) -> bool:
+    """Written so that a NaN lag or limit is never within (every comparison with NaN is
+    false: `lag > nan` would let any lag through)."""
+    return lag <= limit
 
 
 def _ms(value: float | None) -> str:

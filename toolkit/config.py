@@ -259,8 +259,11 @@ class _Refused(Exception):
 def read(path: str | Path) -> dict[str, Any]:
     """The config file as a mapping, or ConfigError: too large, not UTF-8, not YAML, or YAML
     that a config must not use (aliases, duplicate keys, deep nesting)."""
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_CONFIG_BYTES + 1)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(str(path), [f"cannot be read ({error.strerror or error})"]) from None
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(str(path), [f"larger than {MAX_CONFIG_BYTES} bytes; an environment "
                                       "file is a few hundred bytes"])

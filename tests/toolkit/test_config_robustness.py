@@ -10,7 +10,7 @@ import json
 import pytest
 
 from payments_dr import cli
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, edited_example
 from toolkit import config as config_module
 from toolkit.aws import Aws
 
@@ -20,14 +20,6 @@ PARAMETERS = ("parameters:                  # stack-set level: both regions\n"
 OVERRIDES = ("region_overrides:            # per region, on top of the above\n  us-west-2:\n"
              "    EgressMode: none         # the warm standby runs without NAT (interface "
              "endpoints instead)\n")
-
-
-def _config(tmp_path, old, new):
-    text = EXAMPLE.read_text()
-    assert old in text
-    path = tmp_path / "env.yaml"
-    path.write_text(text.replace(old, new, 1))
-    return path
 
 
 @pytest.mark.parametrize("old, new, named", [
@@ -45,7 +37,7 @@ def test_a_wrongly_typed_config_exits_2_naming_the_field(capsys, monkeypatch, tm
                                                          build_dir, old, new, named):
     monkeypatch.setattr(Aws, "client", lambda *a, **k: pytest.fail("an AWS call was made"))
     monkeypatch.setattr(Aws, "identity", lambda *a, **k: pytest.fail("an AWS call was made"))
-    path = _config(tmp_path, old, new)
+    path = edited_example(tmp_path, old, new)
     status = cli.main(["plan", "--config", str(path), "--build-dir", str(build_dir),
                        "--output", "json"])
     document = json.loads(capsys.readouterr().out)
