@@ -5,8 +5,8 @@ Every client is made for a named region (`Aws.client(service, region)`), and a r
 surviving region, plus Route 53 / CloudFormation in us-east-1 when us-east-1 is not the failed
 region. The failed region's own `/health` host is still probed from this machine (an HTTPS GET,
 no AWS API): what it answers is the evidence a failover needs, so an unanswered probe of that
-region is asked again (`NO_ANSWER_RETRIES` times, `NO_ANSWER_INTERVAL_SECONDS` apart) before
-it counts as no answer. Read-only calls that fail are noted in the state (`notes`), never
+region is asked again (`NO_ANSWER_RETRIES` times, `NO_ANSWER_INTERVAL_SECONDS` apart, unless
+its Route 53 check already fails) before it counts as no answer. Read-only calls that fail are noted in the state (`notes`), never
 guessed. Before each call that starts something the adapter says what it started
 (`toolkit.in_flight`), so a Ctrl-C right after it names it.
 """
@@ -148,11 +148,18 @@ class AwsAdapter:
             rpo = self._metric(secondary, "AuroraGlobalDBRPOLag", notes)
         elif secondary:
             notes.append(f"replication lag not read: {secondary} is declared failed")
+        stack = self._global_stack(notes) if self.allowed(GLOBAL_REGION) else None
+        checks, preferred = self._route53(stack, notes) if stack else ({}, None)
+        if not self.allowed(GLOBAL_REGION):
+            notes.append("Route 53 and the global stack not read: their control plane is in "
+                         f"{GLOBAL_REGION}, declared failed; DNS moves by health checks")
         # Every region's own /health host, the lost one included: an HTTPS GET from this
         # machine is no AWS API call in that region, and it is the evidence a failover needs.
+        # While Route 53's checkers find the failed region failing, its silence is not asked
+        # again: their 3 failures x 10 s are that wait already.
         healthy, writable, statuses, urls = {}, {}, {}, {}
         for region in (self.home, self.recovery):
-            answer = self._health(region, notes)
+            answer = self._health(region, notes, retry=checks.get(region) is not False)
             if answer is not None:
                 statuses[region], body = answer
                 healthy[region], writable[region] = statuses[region] == 200, \
@@ -160,11 +167,6 @@ class AwsAdapter:
             else:
                 healthy[region] = writable[region] = None
             urls[region] = names.health_url(self.config, region) or ""
-        stack = self._global_stack(notes) if self.allowed(GLOBAL_REGION) else None
-        checks, preferred = self._route53(stack, notes) if stack else ({}, None)
-        if not self.allowed(GLOBAL_REGION):
-            notes.append("Route 53 and the global stack not read: their control plane is in "
-                         f"{GLOBAL_REGION}, declared failed; DNS moves by health checks")
         updates, pending = self._dns_updates(stack, notes)
         return DrState(
             home=self.home, recovery=self.recovery, global_cluster=names.global_cluster(
@@ -238,16 +240,17 @@ class AwsAdapter:
                                              dimensions, "Maximum", 15, notes)}
         return found
 
-    def _health(self, region: str, notes: list[str]) -> tuple[int, dict[str, Any]] | None:
+    def _health(self, region: str, notes: list[str], retry: bool = True
+                ) -> tuple[int, dict[str, Any]] | None:
         """(HTTP status, body) of the region's GET /health, status 0 for no answer; None when
-        there is no URL to ask. The failed region is asked again while it stays silent, until
-        it has been silent for 30 s once (then once per observation)."""
+        there is no URL to ask. With `retry`, the failed region is asked again while it stays
+        silent, until it has been silent for 30 s once (then once per observation)."""
         url = names.health_url(self.config, region)
         if url is None:
             notes.append(f"/health of {region}: the config has no domain.name")
             return None
         status, body = self.get(url)
-        if status or region != self.failed or region in self.silent:
+        if status or not retry or region != self.failed or region in self.silent:
             if status:
                 self.silent.discard(region)
             return status, body
