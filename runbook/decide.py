@@ -152,10 +152,10 @@ def lost_evidence(state: DrState, lost: str, to: str) -> list[str]:
                 f"its unreplicated writes; {advice}"]
     if state.writable.get(lost) is True:
         return [f"GET {url} answers{f' {status}' if status else ''} from here with its "
-                f"database check ok: the writer in {lost} just committed a heartbeat write, "
-                f"so it is alive. The API there fails, not the database: Route 53 moves "
-                f"traffic, and {to} writes through the global writer endpoint; a failover "
-                f"would only lose {lost}'s unreplicated writes; {advice}"]
+                f"database check ok: a heartbeat write from {lost} just committed through "
+                f"the global writer endpoint, so the writer is alive. The API there fails, "
+                f"not the database: Route 53 moves traffic, and {to} writes through the same "
+                f"endpoint; a failover would only lose {lost}'s unreplicated writes; {advice}"]
     answered = state.answered(lost)
     if answered is False or (answered and state.writable.get(lost) is False) or \
             state.health_checks.get(lost) is False:
