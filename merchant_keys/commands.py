@@ -29,7 +29,9 @@ from payments import merchant_keys as keys
 from toolkit import resource_names
 from toolkit.aws import Aws, error_code
 from toolkit.context import Context
-from toolkit.exit_codes import FAILED, OK, USAGE
+from toolkit.config import shown
+from toolkit.errors import RolloutError, UsageError
+from toolkit.exit_codes import OK
 
 REVOKED_NOW, ALREADY_REVOKED, NOT_FOUND = "revoked", "already_revoked", "not_found"
 LISTED = ("key_id", "merchant_id", "key_status", "created_at", "revoked_at", "label")
@@ -46,6 +48,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                          "primary region; after a failover, the new writer's)")
 
 
+def check_arguments(args: argparse.Namespace, config) -> None:
+    """Bad input, refused before the STS call (exit 2): the region, a create's merchant id and
+    label (the key format's own rules: `keys.new_record` refuses what it would not store), a
+    revoke's key id."""
+    if args.region is not None and args.region not in config.regions:
+        raise UsageError(f"keys: --region {shown(args.region)} is not one of this "
+                         f"environment's regions {list(config.regions)}")
+    if args.action == "create":
+        if not args.merchant:
+            raise UsageError("keys create: --merchant is required")
+        try:
+            keys.new_record("0" * 16, "", args.merchant, "", args.label)
+        except ValueError as error:
+            raise UsageError(f"keys create: {error}") from None
+    if args.action == "revoke" and not re.fullmatch(r"[0-9a-f]{16}", args.key_id or ""):
+        raise UsageError("keys revoke: --key-id must be the 16 hex digits `keys list` shows")
+
+
 def table_name(ctx: Context) -> str:
     return resource_names.table(ctx.config)
 
@@ -55,11 +75,8 @@ def now() -> str:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
+    check_arguments(args, ctx.config)  # the CLI has, before any AWS call; a caller may not
     region = args.region or ctx.config.home_region
-    if region not in ctx.config.regions:
-        ctx.reporter.error(f"keys: --region {region} is not one of this environment's regions "
-                           f"{list(ctx.config.regions)}")
-        return USAGE
     client = ctx.aws.client("dynamodb", region)
     action = {"create": create, "list": list_keys, "revoke": revoke}[args.action]
     ctx.reporter.record("region", region)
@@ -100,15 +117,8 @@ def revoke_key(aws: Aws, client, table: str, key_id: str) -> str:
 
 
 def create(ctx: Context, args: argparse.Namespace, client) -> int:
-    if not args.merchant:
-        ctx.reporter.error("keys create: --merchant is required")
-        return USAGE
     new = keys.new_key(ctx.config.environment)
-    try:
-        put_key(ctx.aws, client, table_name(ctx), new, args.merchant, args.label)
-    except ValueError as error:
-        ctx.reporter.error(f"keys create: {error}")
-        return USAGE
+    put_key(ctx.aws, client, table_name(ctx), new, args.merchant, args.label)
     ctx.reporter.record("key_id", new.key_id)
     ctx.reporter.record("merchant_id", args.merchant)
     ctx.reporter.record("secret_key", new.value)
@@ -147,14 +157,11 @@ def list_keys(ctx: Context, args: argparse.Namespace, client) -> int:
 
 
 def revoke(ctx: Context, args: argparse.Namespace, client) -> int:
-    if not args.key_id or not re.fullmatch(r"[0-9a-f]{16}", args.key_id):
-        ctx.reporter.error("keys revoke: --key-id must be the 16 hex digits `keys list` shows")
-        return USAGE
     outcome = revoke_key(ctx.aws, client, table_name(ctx), args.key_id)
     if outcome == NOT_FOUND:
-        ctx.reporter.error(f"keys revoke: no key {args.key_id}")
-        ctx.reporter.record("result", "not_found")
-        return FAILED
+        raise RolloutError(f"keys revoke: no key {args.key_id} in {table_name(ctx)} "
+                           f"({ctx.reporter.document.get('region')}); `keys list` shows the "
+                           "keys there")
     if outcome == ALREADY_REVOKED:
         ctx.reporter.info(f"key {args.key_id} was already revoked")
         ctx.reporter.record("result", "already_revoked")

@@ -1,5 +1,5 @@
 """`python -m payments_dr`: the same as the `payments-dr` console command."""
 
-from payments_dr.cli import console
+from payments_dr.entry import console
 
 console()

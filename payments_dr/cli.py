@@ -14,19 +14,23 @@ build, the rehearsal's journal replay, an operation or a teardown) prints one li
 130; a refusal, a failure or an unexpected exception prints one line (text) or one JSON error
 document (`--output json`), never a traceback. Exit codes: toolkit/exit_codes.py.
 
-This module imports only the standard library at import time: everything else is imported
-inside `main()`, so an interrupt while a heavy import runs is still answered by that one path.
+The console script is payments_dr/entry.py, which watches for Ctrl-C before it imports this
+module. This module imports only light standard-library modules at import time (argparse too
+is imported inside `main()`): everything else is imported inside `main()`, so an interrupt
+while a heavy import runs is still answered by that one path.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.exit_codes import ATTENTION, DRIFTED, FAILED, INTERRUPTED, OK, USAGE
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_CODES = (
     (OK, "done (status: nothing needs attention; deploy: also when nothing had to change; "
@@ -34,7 +38,8 @@ EXIT_CODES = (
     (FAILED, "an AWS operation failed or was refused, a phase is blocked, a runbook refused or "
              "timed out, a verify check failed, or an unexpected error (the reason is printed; "
              "re-running resumes)"),
-    (USAGE, "invalid input: command line, config file or build, before any AWS call"),
+    (USAGE, "invalid input: command line (--profile, --local-state, --timeline included), "
+            "config file or build, before any AWS call"),
     (DRIFTED, "drift: drift detection found drifted resources"),
     (ATTENTION, "status, dr status: something needs attention (each item is listed); verify: "
                 "no check failed, but one needs attention or was skipped"),
@@ -79,7 +84,8 @@ def _common(command: argparse.ArgumentParser, *, config_default: Path | None = N
                          help="rehearse against moto in-process (no account, no network)")
     command.add_argument("--local-state", type=Path, default=None,
                          help="--local only: the rehearsal's saved account (default: "
-                              "build/rehearsal/<environment>.jsonl)")
+                              "$XDG_STATE_HOME/payments-dr/rehearsal/<environment>.jsonl, "
+                              "~/.local/state/... without XDG_STATE_HOME)")
 
 
 def parser(verbs: tuple[str, ...] | None = None,
@@ -89,14 +95,14 @@ def parser(verbs: tuple[str, ...] | None = None,
     from payments_dr import local
     from runbook import commands as runbook_commands
     from stacksets.commands import deploy, destroy, drift, plan, status
+    from toolkit.arguments import Parser, number
     from toolkit.config import EXAMPLE
     from verify import command as verify_command
 
     modules = {"plan": plan, "deploy": deploy, "status": status, "drift": drift,
                "destroy": destroy, "keys": keys, "verify": verify_command}
     verbs = verbs or tuple(HELP)
-    top = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
-                                  epilog=EXIT_TABLE)
+    top = Parser(prog=prog, description=__doc__.split("\n\n")[0], epilog=EXIT_TABLE)
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in verbs:
         command = sub.add_parser(name, help=HELP[name], description=HELP[name],
@@ -118,8 +124,10 @@ def parser(verbs: tuple[str, ...] | None = None,
             continue
         _common(command)
         if name in ROLLOUT:
-            command.add_argument("--timeout", type=float, default=4 * 3600,
-                                 help="seconds to wait for one operation (default 4 h)")
+            command.add_argument("--timeout", type=number(0, above=True, unit="seconds"),
+                                 default=4 * 3600,
+                                 help="seconds to wait for one operation (default 4 h; destroy: "
+                                      "for the whole teardown)")
         if name in modules:
             getattr(modules[name], "add_arguments", lambda p: None)(command)
     return top
@@ -127,27 +135,45 @@ def parser(verbs: tuple[str, ...] | None = None,
 
 def main(argv: list[str] | None = None, verbs: tuple[str, ...] | None = None,
          prog: str = "payments-dr") -> int:
-    """The one entry of every command."""
+    """The one entry of every command. A Ctrl-C is answered wherever it lands: in the command,
+    in this error path itself (a second Ctrl-C while the error is written), or inside a
+    finaliser that Python would only print and ignore (recorded by the watch)."""
+    from payments_dr.entry import wants_json
+    from payments_dr.interrupts import Watch
+
     argv = sys.argv[1:] if argv is None else list(argv)
-    session = _Session(output="json" if _wants_json(argv) else "text")
+    session = _Session(output="json" if wants_json(argv) else "text")
+    with Watch() as watch:
+        try:
+            code = _command(argv, verbs, prog, session)
+            if watch.seen and code != INTERRUPTED:  # swallowed where Python delivered it
+                code = session.fail("interrupted", INTERRUPTED, session.interrupted())
+        except KeyboardInterrupt:
+            code = INTERRUPTED
+        try:
+            session.finish()
+        except KeyboardInterrupt:
+            code = INTERRUPTED
+    return code
+
+
+def _command(argv: list[str], verbs: tuple[str, ...] | None, prog: str, session) -> int:
     try:
+        if verbs and argv[:1] and argv[0] in HELP and argv[0] not in verbs:
+            from toolkit.errors import UsageError
+
+            raise UsageError(f"{prog} runs {', '.join(verbs)}; {argv[0]} is "
+                             f"`payments-dr {argv[0]} ...`")
         args = parser(verbs, prog).parse_args(argv)
         session.start(args)
         return _run(args, session)
     except KeyboardInterrupt:
         return session.fail("interrupted", INTERRUPTED, session.interrupted())
     except SystemExit:
-        raise  # argparse's own usage errors and --help (exit status 2 and 0)
+        raise  # --help (exit status 0); argparse's errors raise CommandLineError instead
     except Exception as error:  # noqa: BLE001: the one place that turns any error into a line
         code, result, message, details = _classify(error)
         return session.fail(result, code, message, details)
-    finally:
-        session.finish()
-
-
-def _wants_json(argv: list[str]) -> bool:
-    return any(a == "--output=json" for a in argv) or any(
-        a == "--output" and b == "json" for a, b in zip(argv, argv[1:]))
 
 
 class _Session:
@@ -155,12 +181,16 @@ class _Session:
     exists), what runs in AWS right now, and the timing."""
 
     def __init__(self, output: str) -> None:
+        from toolkit.in_flight import CURRENT
+
         self.output = output
         self.reporter: Any = None
         self.context: Any = None
         self.started = time.perf_counter()
         self.finished = False
         self.command = "the command"
+        self.in_flight = CURRENT
+        self.in_flight.ended()  # a new command: nothing of ours runs in AWS yet
 
     def start(self, args) -> None:
         from toolkit.report import Reporter
@@ -177,17 +207,21 @@ class _Session:
         return self.reporter
 
     def interrupted(self) -> str:
-        runner = getattr(self.context, "runner_if_started", None) if self.context else None
-        running = getattr(runner, "current", None)
-        if running:
-            return (f"interrupted: {running} keeps running in AWS CloudFormation; re-running "
-                    f"{self.command} resumes it (it waits for that operation first)")
-        return "interrupted before any operation was started; re-running starts afresh"
+        """What was started in AWS (the rollout's operations, the teardown's calls, the
+        runbook's moves and DNS update say so before each call: toolkit/in_flight.py)."""
+        from payments_dr.entry import NOTHING_STARTED
+
+        if self.in_flight.what:
+            return (f"interrupted: {self.in_flight.what} keeps running in AWS "
+                    f"{self.in_flight.service}; re-running {self.command} resumes it (it waits "
+                    "for that operation first)")
+        return NOTHING_STARTED
 
     def fail(self, result: str, code: int, message: str, details: list[str] = ()) -> int:
         """Every error has one shape: `result` plus `error: {message, details}` in the JSON
         document, and the message (then each detail) on stderr."""
         reporter = self.ensure_reporter()
+        message, details = _clipped(message), [_clipped(d) for d in details]
         reporter.error(message)
         for detail in details:
             reporter.error(f"  {detail}")
@@ -203,6 +237,15 @@ class _Session:
         self.reporter.finish()
 
 
+def _clipped(text: str, limit: int = 200) -> str:
+    """A message with every run of more than `limit` non-blank characters shortened: an
+    argument is echoed to say what was given, never in full when it is large."""
+    import re
+
+    return re.sub(r"\S{%d,}" % (limit + 1),
+                  lambda m: f"{m[0][:60]}... ({len(m[0])} characters)", text)
+
+
 def _classify(error: Exception) -> tuple[int, str, str, list[str]]:
     """(exit code, result, message, details) for an exception that reached the top."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -213,9 +256,9 @@ def _classify(error: Exception) -> tuple[int, str, str, list[str]]:
     from toolkit.errors import Refused, RolloutError, UsageError
 
     if isinstance(error, (ConfigError, BuildError, UsageError)):
-        return USAGE, "error", str(error), []
+        return USAGE, "error", str(error), list(getattr(error, "details", []))
     if isinstance(error, Refused):
-        return FAILED, "refused", str(error), []
+        return FAILED, "refused", str(error), list(error.details)
     if isinstance(error, RolloutError):
         return FAILED, "failed", str(error), list(error.details)
     if isinstance(error, NoCredentialsError):
@@ -226,7 +269,10 @@ def _classify(error: Exception) -> tuple[int, str, str, list[str]]:
     if isinstance(error, (ClientError, BotoCoreError, ResponseParserError)):
         return FAILED, "failed", f"AWS: {error}", []
     if isinstance(error, OSError):
-        return USAGE, "error", f"{type(error).__name__}: {error}", []
+        # Input files are checked, and their read errors reported as bad input, where they
+        # are read (config, build, --local-state, --timeline): this one is not bad input.
+        return FAILED, "error", (f"{type(error).__name__}: {error}; nothing further was "
+                                 "attempted, re-running resumes from what AWS holds"), []
     where = _origin(error)
     return FAILED, "error", (f"unexpected error: {type(error).__name__}: {error}"
                              f"{f' (at {where})' if where else ''}; nothing further was "
@@ -249,6 +295,7 @@ def _run(args, session: _Session) -> int:
     from toolkit import bundle as bundle_module
     from toolkit import config as config_module
     from toolkit.errors import Refused, UsageError
+    from toolkit.paths import file_problem
 
     reporter = session.reporter
     if args.command == "bench":
@@ -256,10 +303,12 @@ def _run(args, session: _Session) -> int:
 
         return local.bench(args, reporter)
     module = _module(args.command)
-    if not args.config.is_file():
-        raise UsageError(f"--config {args.config}: no such file (the environments are in "
-                     "stacksets/environments/, e.g. example.yaml)")
+    problem = file_problem(args.config)
+    if problem:
+        raise UsageError(f"--config {args.config}: {problem} (the environments are in "
+                         "stacksets/environments/, e.g. example.yaml)")
     raw = config_module.read(args.config)
+    config_module.check_before_build(raw, str(args.config))
     early = getattr(module, "refusal_before_build", None)
     refused = early(raw, args) if early else None
     if refused:
@@ -275,6 +324,7 @@ def _run(args, session: _Session) -> int:
         return _runbook(args, session, config, built)
     if args.command == "verify":
         return _verify(args, session, config, built)
+    getattr(module, "check_arguments", lambda args, config: None)(args, config)
     with _account(args, config, built, reporter) as (aws, config):
         from stacksets.context import Context as RolloutContext
         from toolkit import accounts
@@ -380,8 +430,10 @@ class _account:
 
 
 def console() -> None:
-    """The `payments-dr` console script."""
-    sys.exit(main())
+    """The `payments-dr` console script (payments_dr/entry.py, which this was)."""
+    from payments_dr.entry import console as entry
+
+    entry()
 
 
 if __name__ == "__main__":

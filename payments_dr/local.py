@@ -16,8 +16,9 @@ import importlib.util
 from pathlib import Path
 
 from toolkit.bundle import Bundle
-from toolkit.config import Config
+from toolkit.config import Config, shown
 from toolkit.errors import UsageError
+from toolkit.paths import file_problem
 from toolkit.report import Reporter
 
 
@@ -169,6 +170,16 @@ def verify(args, config: Config, built: Bundle, reporter: Reporter) -> int:
         return command.run(ctx, args, reach=rehearsal, probe=lambda url: (0, {}))
 
 
+READ_ONLY = ("plan", "status", "drift", "cost", "verify", "dr status", "keys list")
+
+
+def _changes_the_account(args) -> bool:
+    """Whether the command's calls are recorded: not for a command that only reads (what it
+    does in moto, such as the stand-in hosted zone, is not kept)."""
+    words = (args.command, getattr(args, "dr_command", None) or getattr(args, "action", None))
+    return args.command not in READ_ONLY and " ".join(filter(None, words)) not in READ_ONLY
+
+
 def _state_path(args, config: Config):
     from rehearsal import account
 
@@ -182,15 +193,22 @@ def enter(stack: contextlib.ExitStack, args, config: Config, built: Bundle,
     _require_moto("--local")
     from rehearsal import account
 
-    stack.enter_context(account.local_aws(config.target.account))
     state_path = _state_path(args, config)
+    problem = file_problem(state_path, absent_ok=True)
+    if problem:
+        raise UsageError(f"--local-state {shown(str(state_path))}: {problem} (the rehearsed "
+                         "account is a JSON-lines file, or absent for an empty account)")
+    stack.enter_context(account.local_aws(config.target.account))
     try:
         replayed = account.resume(state_path, config.environment)
     except account.journal.JournalError as error:
         raise UsageError(str(error)) from None
-    stack.enter_context(account.journal.recording(state_path, config.environment, replayed))
+    records = _changes_the_account(args)
+    if records:
+        stack.enter_context(account.journal.recording(state_path, config.environment, replayed))
     reporter.info(f"  rehearsal state: {state_path} ({replayed} recorded call(s) replayed; "
-                  "delete the file to start from an empty account)")
+                  + ("delete the file to start from an empty account)" if records else
+                     "this command only reads: it records nothing)"))
     config, zone = account.stand_in_hosted_zone(config)
     if zone:
         reporter.info(f"  rehearsal hosted zone {zone} stands in for {args.config}'s "

@@ -4,16 +4,22 @@ Every client is made for a named region (`Aws.client(service, region)`), and a r
 `failed` is refused before any client for it exists: `dr failover` observes and acts only in the
 surviving region, plus Route 53 / CloudFormation in us-east-1 when us-east-1 is not the failed
 region. The failed region's own `/health` host is still probed from this machine (an HTTPS GET,
-no AWS API): whether it answers is the evidence a failover needs. Read-only calls that fail
-are noted in the state (`notes`), never guessed. Once the writer reports writable, the reconcile
+no AWS API): what it answers is the evidence a failover needs, so an unanswered probe of that
+region is asked again (`NO_ANSWER_RETRIES` times, `NO_ANSWER_INTERVAL_SECONDS` apart, unless
+its Route 53 check already fails) before it counts as no answer. Read-only calls that fail are
+noted in the state (`notes`), never guessed. Once the writer reports writable, the reconcile
 function's check runs there (a synchronous Lambda Invoke with `repair: false`: it reads the
-ledger and the projections, writes nothing) and its counts are part of the state.
+ledger and the projections, writes nothing) and its counts are part of the state. Before each
+call that starts something the adapter says what it started (`toolkit.in_flight`), so a Ctrl-C
+right after it names it.
 """
 
 from __future__ import annotations
 
 import datetime
+import http.client
 import json
+import urllib.error
 import urllib.request
 from typing import Any, Callable
 
@@ -21,17 +27,25 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from toolkit import route53 as route53_health
 from toolkit.aws import Aws, error_code
+from toolkit.in_flight import CURRENT as IN_FLIGHT
 from toolkit.config import Config
 from toolkit import resource_names as names
 from runbook.decide import GLOBAL_REGION, reconcile_event
 from runbook.state import MOVING_STATUSES, DrState, Member, Projections
 from toolkit.kernel import Step
-from stacksets import plan, state as rollout_state
+from stacksets import operations, plan, state as rollout_state
 from stacksets.plan import Desired, Observed, Stack
 from stacksets.schema import invocation_payload
 from templates.durability_alarm import METRIC_NAME as REGIONAL_DURABILITY_METRIC
 
 HEALTH_TIMEOUT_SECONDS = 5.0
+HEALTH_BODY_BYTES = 64 * 1024  # the handler's body is a few hundred bytes
+# The lost region's /health counts as unanswered only after it stayed silent for 30 s: three
+# more asks, 10 s apart (Route 53 itself calls an endpoint unhealthy after 3 failures of its
+# 10 s interval: Route 53 Developer Guide, "How Amazon Route 53 determines whether a health
+# check is healthy"). The waiting is on the runbook's clock, inside its RTO budget.
+NO_ANSWER_RETRIES = 3
+NO_ANSWER_INTERVAL_SECONDS = 10.0
 
 
 class FailedRegionCall(RuntimeError):
@@ -43,26 +57,37 @@ class ReconcileFailed(RuntimeError):
 
 
 def http_health(url: str) -> tuple[int, dict[str, Any]]:
-    """GET url -> (status, JSON body); a connection failure is status 0."""
+    """GET url -> (status, body); status 0 when nothing answered (no connection, no HTTP
+    response in time). The body is the JSON object the region sent, or {} when it sent
+    anything else: an answer is an answer, whatever its body."""
     try:
         with urllib.request.urlopen(url, timeout=HEALTH_TIMEOUT_SECONDS) as response:
-            return response.status, json.loads(response.read() or b"{}")
+            return response.status, _json_object(lambda: response.read(HEALTH_BODY_BYTES))
     except urllib.error.HTTPError as error:
-        try:
-            return error.code, json.loads(error.read() or b"{}")
-        except ValueError:
-            return error.code, {}
-    except (OSError, ValueError):
+        return error.code, _json_object(lambda: error.read(HEALTH_BODY_BYTES))
+    except (OSError, ValueError, http.client.HTTPException):
         return 0, {}
 
 
-def writable_from(body: dict[str, Any]) -> bool | None:
+def _json_object(read: Callable[[], bytes]) -> dict[str, Any]:
+    try:
+        body = json.loads(read() or b"{}")
+    except (OSError, ValueError, http.client.HTTPException):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def writable_from(body: Any) -> bool | None:
     """Whether the region's /health proved a write. The public body says per dependency only
     "ok" or "failing", and the database check is "ok" only after a committed heartbeat write
-    (lambda/payments/health.py); a body with an explicit `writable` flag is read as such."""
+    (lambda/payments/health.py); a body with an explicit `writable` flag is read as such.
+    Anything that is not such an object proves nothing (None)."""
+    if not isinstance(body, dict):
+        return None
     if isinstance(body.get("writable"), bool):
         return body["writable"]
-    database = (body.get("checks") or {}).get("database")
+    checks = body.get("checks")
+    database = checks.get("database") if isinstance(checks, dict) else None
     if isinstance(database, dict):
         database = database.get("writable")
         return database if isinstance(database, bool) else None
@@ -95,6 +120,7 @@ class AwsAdapter:
         self.desired, self.caveats = desired, caveats
         self.home, self.recovery = names.home(config), names.recovery(config)
         self.called: set[str] = set()
+        self.silent: set[str] = set()   # failed regions whose /health stayed silent for 30 s
 
     # --- plumbing --------------------------------------------------------------------------
     def client(self, service: str, region: str) -> Any:
@@ -131,17 +157,25 @@ class AwsAdapter:
             rpo = self._metric(secondary, "AuroraGlobalDBRPOLag", notes)
         elif secondary:
             notes.append(f"replication lag not read: {secondary} is declared failed")
-        # Every region's own /health host, the lost one included: an HTTPS GET from this
-        # machine is no AWS API call in that region, and it is the evidence a failover needs.
-        healthy, writable, urls = {}, {}, {}
-        for region in (self.home, self.recovery):
-            healthy[region], writable[region] = self._health(region, notes)
-            urls[region] = names.health_url(self.config, region) or ""
         stack = self._global_stack(notes) if self.allowed(GLOBAL_REGION) else None
         checks, preferred = self._route53(stack, notes) if stack else ({}, None)
         if not self.allowed(GLOBAL_REGION):
             notes.append("Route 53 and the global stack not read: their control plane is in "
                          f"{GLOBAL_REGION}, declared failed; DNS moves by health checks")
+        # Every region's own /health host, the lost one included: an HTTPS GET from this
+        # machine is no AWS API call in that region, and it is the evidence a failover needs.
+        # While Route 53's checkers find the failed region failing, its silence is not asked
+        # again: their 3 failures x 10 s are that wait already.
+        healthy, writable, statuses, urls = {}, {}, {}, {}
+        for region in (self.home, self.recovery):
+            answer = self._health(region, notes, retry=checks.get(region) is not False)
+            if answer is not None:
+                statuses[region], body = answer
+                healthy[region], writable[region] = statuses[region] == 200, \
+                    writable_from(body)
+            else:
+                healthy[region] = writable[region] = None
+            urls[region] = names.health_url(self.config, region) or ""
         updates, pending = self._dns_updates(stack, notes)
         moving = cluster.get("Status", "") in MOVING_STATUSES
         projections = {} if moving else self._projections(writer, writable, notes)
@@ -151,8 +185,10 @@ class AwsAdapter:
             failover_status=failover.get("Status", ""),
             failover_to=names.region_of_arn(failover.get("ToDbClusterArn", "")),
             members=members, replication_lag_ms=lag, rpo_lag_ms=rpo, healthy=healthy,
-            health_urls=urls, writable=writable, health_checks=checks, dns_preferred=preferred,
+            health_urls=urls, writable=writable, health_status=statuses,
+            health_checks=checks, dns_preferred=preferred,
             dns_updates=updates, global_stack_status=stack.status if stack else None,
+            global_stack_failure=self._stack_failure(stack, notes) if stack else None,
             global_stack_pending=pending,
             secret_replica=self._secret(notes), table_replicas=self._tables(notes),
             s3_replication=self._s3_replication(notes),
@@ -256,13 +292,29 @@ class AwsAdapter:
                                   f"{message or response.get('FunctionError') or report!r}")
         return report
 
-    def _health(self, region: str, notes: list[str]) -> tuple[bool | None, bool | None]:
+    def _health(self, region: str, notes: list[str], retry: bool = True
+                ) -> tuple[int, dict[str, Any]] | None:
+        """(HTTP status, body) of the region's GET /health, status 0 for no answer; None when
+        there is no URL to ask. With `retry`, the failed region is asked again while it stays
+        silent, until it has been silent for 30 s once (then once per observation)."""
         url = names.health_url(self.config, region)
         if url is None:
             notes.append(f"/health of {region}: the config has no domain.name")
-            return None, None
+            return None
         status, body = self.get(url)
-        return status == 200, writable_from(body)
+        if status or not retry or region != self.failed or region in self.silent:
+            if status:
+                self.silent.discard(region)
+            return status, body
+        for _ in range(NO_ANSWER_RETRIES):
+            self.sleep(NO_ANSWER_INTERVAL_SECONDS)
+            status, body = self.get(url)
+            if status:
+                return status, body
+        self.silent.add(region)
+        notes.append(f"GET {url}: no answer in {NO_ANSWER_RETRIES + 1} tries over "
+                     f"{NO_ANSWER_RETRIES * NO_ANSWER_INTERVAL_SECONDS:.0f} s")
+        return 0, {}
 
     def _global_stack(self, notes: list[str]) -> Stack | None:
         """The global stack (parameters, outputs, template), read once per observation."""
@@ -274,6 +326,18 @@ class AwsAdapter:
         if stack is None:
             notes.append(f"no global stack {self.config.global_stack_name}: run deploy")
         return stack
+
+    def _stack_failure(self, stack: Stack, notes: list[str]) -> str | None:
+        """The first failed resource of the global stack's last operation, when it failed or
+        rolled back (CloudFormation User Guide, "Stack status codes")."""
+        if operations.stack_state(stack.status) != operations.FAILED or not stack.stack_id:
+            return None
+        try:
+            return operations.first_failed_event(RegionGuard(self), GLOBAL_REGION,
+                                                 stack.stack_id, stack.version)
+        except (ClientError, BotoCoreError) as error:
+            notes.append(f"global stack events: {_why(error)}")
+            return None
 
     def _route53(self, stack: Stack, notes: list[str]
                  ) -> tuple[dict[str, bool | None], str | None]:
@@ -355,21 +419,29 @@ class AwsAdapter:
         return getattr(self, step.action)(step)
 
     def switchover_global_cluster(self, step: Step) -> None:
-        self.aws.call(self.client("rds", step.region).switchover_global_cluster,
-                      **step.arguments)
+        rds = self.client("rds", step.region)
+        IN_FLIGHT.started(f"SwitchoverGlobalCluster of {step.arguments['GlobalClusterIdentifier']}"
+                          f" to {step.region}", "RDS")
+        self.aws.call(rds.switchover_global_cluster, **step.arguments)
 
     def failover_global_cluster(self, step: Step) -> None:
-        self.aws.call(self.client("rds", step.region).failover_global_cluster,
-                      **step.arguments)
+        rds = self.client("rds", step.region)
+        IN_FLIGHT.started(f"FailoverGlobalCluster (AllowDataLoss) of "
+                          f"{step.arguments['GlobalClusterIdentifier']} to {step.region}", "RDS")
+        self.aws.call(rds.failover_global_cluster, **step.arguments)
 
     def reconcile_projections(self, step: Step) -> dict[str, Any]:
-        """The reconcile function with `repair: true`: what it rebuilt is the step's record."""
+        """The reconcile function with `repair: true`: what it rebuilt is the step's record.
+        A repeat is harmless (it rebuilds only what is still missing)."""
+        IN_FLIGHT.started(f"the reconcile function's repair in {step.region}", "Lambda")
         return self.reconcile(step.region, dict(step.arguments))
 
     def prefer_dns(self, step: Step) -> None:
         """UpdateStack of the global stack with the arguments the rollout plans for that
         preference (template source, capabilities, every parameter: deploy's global phase)."""
         cfn = self.client("cloudformation", step.region)
+        IN_FLIGHT.started(f"UpdateStack of {step.arguments.get('StackName')} (DNS prefers "
+                          f"{', '.join(step.targets)})", "CloudFormation")
         try:
             self.aws.call(cfn.update_stack, **step.arguments)
         except ClientError as error:

@@ -6,6 +6,11 @@ and the build, makes the `Aws` (the account, or the rehearsed one for `--local`)
 `run`. Exit status (toolkit/exit_codes.py): 0 done (status: everything healthy; --dry-run: the
 next step was shown); 1 refused, failed, blocked or timed out, with every reason printed; 2 bad
 input; 4 (status) something needs attention, every problem listed; 130 interrupted.
+
+A runbook that does not finish is reported through the CLI's one error path (`unfinished()`):
+`result` is `refused` (with every reason as a detail) or `failed` (blocked, timed out, stuck,
+no convergence, a call that failed), with `error {message, details}`; the kernel's own outcome
+stays in the document's `runbook.outcome`.
 """
 
 from __future__ import annotations
@@ -23,7 +28,11 @@ from toolkit.aws import Aws
 from runbook import loop
 from toolkit import exit_codes, kernel
 from toolkit import resource_names as names
-from toolkit.exit_codes import FAILED, OK, USAGE
+from toolkit.arguments import number
+from toolkit.errors import Refused, RolloutError, UsageError
+from toolkit.exit_codes import OK
+from toolkit.in_flight import CURRENT as IN_FLIGHT
+from toolkit.paths import file_problem
 from runbook import decide as runbook
 from runbook.aws_adapter import AwsAdapter, http_health
 from stacksets.context import desired
@@ -37,11 +46,12 @@ HELP = {
     "switchover": "planned move of the writer (no data loss): preflight, "
                   "SwitchoverGlobalCluster, wait, verify /health, reconcile, DNS preference",
     "failover": "unplanned: FailoverGlobalCluster with AllowDataLoss in the surviving region, "
-                "only on evidence that the other region is lost (its /health host failing "
-                "from here, or its Route 53 check) or with --force --confirm-data-loss "
-                "LOST_REGION; never calls an AWS API in the lost region; then rebuilds the "
-                "projections the lost region left missing (reconcile); DNS moves by health "
-                "checks",
+                "only on evidence that the other region is lost (its /health host silent for "
+                "30 s or its database check failing, or its Route 53 check failing; any "
+                "answer with the database check ok refuses) or with --force "
+                "--confirm-data-loss LOST_REGION; never calls an AWS API in the lost region; "
+                "then rebuilds the projections the lost region left missing (reconcile); DNS "
+                "moves by health checks",
     "failback": "back home once home has rejoined and caught up: switchover home, reconcile, "
                 "DNS",
 }
@@ -59,11 +69,13 @@ def add_arguments(command: argparse.ArgumentParser, name: str) -> None:
         command.add_argument("--timeline", type=Path, default=None,
                              help="JSON timeline file (default dr-<command>-<env>.json); "
                                   "an unfinished one is resumed")
-        command.add_argument("--timeout", type=float, default=None,
+        command.add_argument("--timeout", type=number(0, above=True, unit="seconds"),
+                             default=None,
                              help="seconds before giving up waiting (default: the RTO, "
                                   "RecoveryTimeObjectiveMinutes of the global template)")
-        command.add_argument("--poll", type=float, default=10.0,
-                             help="seconds between observations (default 10)")
+        command.add_argument("--poll", type=number(0, 3600, above=True, unit="seconds"),
+                             default=10.0,
+                             help="seconds between observations, up to 3600 (default 10)")
     if name == "failover":
         command.add_argument("--force", action="store_true",
                              help="fail over without evidence that the other region is "
@@ -77,7 +89,8 @@ def add_arguments(command: argparse.ArgumentParser, name: str) -> None:
                              help="a region known to be down: call nothing there (its "
                                   "endpoints would only time out)")
     if name in ("status", "switchover", "failback"):
-        command.add_argument("--max-lag-ms", type=float, default=runbook.DEFAULT_MAX_LAG_MS,
+        command.add_argument("--max-lag-ms", type=number(0, unit="milliseconds"),
+                             default=runbook.DEFAULT_MAX_LAG_MS,
                              help="replication lag allowed (default 1000 ms)")
     command.add_argument("--local-lose", metavar="REGION", default=None,
                          help="--local only: rehearse REGION lost (its /health answers "
@@ -90,24 +103,20 @@ def rto_seconds(built) -> float:
     return float(declared) * 60
 
 
-def _usage(reporter: Reporter, error: Exception | str, finish: bool = True) -> int:
-    reporter.error(str(error))
-    reporter.record("result", "error")
-    reporter.record("error", str(error))
-    if finish:
-        reporter.finish()
-    return USAGE
-
-
 def check_arguments(args, config) -> None:
     """The regions named on the command line are this environment's; a forced failover names
-    the lost region."""
+    the lost region; --timeline is a file that can be written (absent, or a regular file)."""
     for option in ("to", "lost", "local_lose"):
         value = getattr(args, option, None)
         if value is not None and value not in config.regions:
             raise config_module.ConfigError(str(args.config), [
-                f"--{option.replace('_', '-')} {value!r}: allowed are this environment's "
-                f"regions {names.home(config)} (home) and {names.recovery(config)} (recovery)"])
+                f"--{option.replace('_', '-')} {config_module.shown(value)}: allowed are this "
+                f"environment's regions {names.home(config)} (home) and "
+                f"{names.recovery(config)} (recovery)"])
+    timeline = getattr(args, "timeline", None)
+    problem = file_problem(timeline, absent_ok=True) if timeline else None
+    if problem:
+        raise UsageError(f"--timeline {config_module.shown(str(timeline))}: {problem}")
     if getattr(args, "local_lose", None) and not getattr(args, "local", False):
         raise config_module.ConfigError("command line", [
             "--local-lose marks a region lost in the rehearsal: it needs --local"])
@@ -122,10 +131,7 @@ def run(args, config, built, aws: Aws, reporter: Reporter, *,
     account, or one made inside the rehearsal for `--local`, whose stand-ins come in as `probe`
     (each region's GET /health) and `caveats` (printed with every state). Returns the exit
     code (toolkit/exit_codes.py); the caller finishes the report."""
-    try:
-        check_arguments(args, config)
-    except config_module.ConfigError as error:
-        return _usage(reporter, error, finish=False)
+    check_arguments(args, config)
     adapter = AwsAdapter(aws, config, desired=desired(config, built),
                          failed=failed_region(args, config),
                          get=probe, caveats=caveats)
@@ -239,11 +245,24 @@ def execute(adapter, decide, args, config, reporter: Reporter, rto: float = 1800
     started = time.perf_counter()
     result = loop.run(adapter, decide, timeline, dry_run=args.dry_run,
                       timeout=args.timeout or rto, poll=args.poll)
+    IN_FLIGHT.ended()  # what it started has been seen through, or is named below
     report_result(result, timeline, reporter, dry_run=args.dry_run, rto=rto)
     if not args.dry_run:
         reporter.info(f"timeline: {path} ({time.perf_counter() - started:.0f}s this run)")
         reporter.record("timeline_file", str(path))
-    return OK if result.ok else FAILED
+    if not result.ok:
+        raise unfinished(result)
+    return OK
+
+
+def unfinished(result: kernel.Result) -> Exception:
+    """The error the CLI reports for a runbook that did not finish: Refused (every reason a
+    detail: nothing was changed by the refused step) or RolloutError."""
+    if result.outcome == kernel.REFUSED:
+        return Refused(f"refused ({len(result.reasons)} reason(s)); nothing was changed by "
+                       "this step", result.reasons)
+    return RolloutError(f"{result.message}; re-running resumes from what AWS shows "
+                        f"({result.outcome})")
 
 
 def report_result(result: kernel.Result, timeline: Timeline, reporter: Reporter,
@@ -258,14 +277,9 @@ def report_result(result: kernel.Result, timeline: Timeline, reporter: Reporter,
         reporter.info(f"total {total:.0f}s of the {rto:.0f}s RTO"
                       + ("" if total <= rto else ": OVER THE RTO"))
         reporter.record("rto_budget_seconds", rto)
-    if result.reasons:
-        reporter.error(f"refused ({len(result.reasons)} reason(s)); nothing was changed by "
-                       "this step:")
-        for reason in result.reasons:
-            reporter.error(f"  - {reason}")
-    else:
-        (reporter.info if result.ok else reporter.error)(result.message)
-    reporter.record("result", result.outcome)
+    if result.ok:  # otherwise the CLI's error path says it (execute raises `unfinished`)
+        reporter.info(result.message)
+        reporter.record("result", result.outcome)
     reporter.record("runbook", loop.result_json(result))
     reporter.record("timeline", timeline.to_json(result.outcome)["entries"])
     if result.first is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from templates import names
 
 from runbook.state import SECRET_IN_SYNC, TABLE_ACTIVE, DrState
+from stacksets.plan import FAILED, stack_state
 from toolkit.kernel import Blocked, Decision, Done, Refuse, Step, Wait
 
 GLOBAL_REGION = names.GLOBAL_REGION  # Route 53's control plane and its health-check metrics
@@ -71,7 +72,19 @@ def _dns_step(state: DrState, region: str) -> Step | Wait | Blocked | None:
     return Step("prefer-dns", "prefer_dns", GLOBAL_REGION, arguments,
                 f"make the PRIMARY failover record point at {region} (now "
                 f"{state.dns_preferred}): deploy's UpdateStack of the global stack in "
-                f"{GLOBAL_REGION}, with that preference", targets=(region,))
+                f"{GLOBAL_REGION}, with that preference", targets=(region,),
+                failure=_stack_failure(state))
+
+
+def _stack_failure(state: DrState) -> str:
+    """How the global stack's last operation failed, if it did: right after the DNS step this
+    is the DNS step's own outcome (the kernel reads it only then)."""
+    status = state.global_stack_status
+    if not status or stack_state(status) != FAILED:
+        return ""
+    return (f"the global stack's update ended {status}, DNS still prefers "
+            f"{state.dns_preferred}" + (f"; first failed resource: {state.global_stack_failure}"
+                                        if state.global_stack_failure else ""))
 
 
 def _reconcile_step(state: DrState, region: str, peer_region_lost: bool
@@ -128,7 +141,7 @@ def preflight(state: DrState, to: str, max_lag_ms: float) -> list[str]:
     lag = state.replication_lag_ms
     if lag is None:
         problems.append("AuroraGlobalDBReplicationLag has no recent datapoint")
-    elif lag > max_lag_ms:
+    elif not _within(lag, max_lag_ms):
         problems.append(f"replication lag {lag:.0f} ms is above {max_lag_ms:.0f} ms")
     if state.secret_replica != SECRET_IN_SYNC:
         problems.append(f"the database secret's replica is {state.secret_replica!r}, "
@@ -171,21 +184,41 @@ def switchover(state: DrState, to: str, max_lag_ms: float = DEFAULT_MAX_LAG_MS) 
 
 
 def lost_evidence(state: DrState, lost: str, to: str) -> list[str]:
-    """Why `lost` cannot be taken for lost (empty: it can). Positive evidence is needed: its
-    own /health host unreachable or failing from here, or its Route 53 health check failing;
-    any healthy answer refuses (pure)."""
+    """Why `lost` cannot be taken for lost (empty: it can), pure.
+
+    Evidence of loss is one of: its own /health host gave no answer from here (the adapter
+    asked again over 30 s), it answered with its database check failing, or its Route 53
+    health check fails. Any sign of life refuses, whatever else is seen: Route 53 seeing it
+    healthy, a 200, or any answer whose database check is "ok" (a heartbeat write just
+    committed there: its writer is alive, the failure is the API's, and the other region
+    writes through the global writer endpoint; a failover would only lose data)."""
     advice = (f"use `dr switchover --to {to}` (no data loss), or, if {lost} is really lost, "
               f"--force --confirm-data-loss {lost}")
+    url = state.health_urls.get(lost) or "/health"
+    status = state.health_status.get(lost)
     if state.health_checks.get(lost) is True:
         return [f"Route 53 reports {lost} healthy: it is not lost, and a failover loses its "
                 f"unreplicated writes; {advice}"]
     if state.healthy.get(lost) is True:
-        return [f"GET {state.health_urls.get(lost, '/health')} answers 200 from here: {lost} "
-                f"is not lost, and a failover loses its unreplicated writes; {advice}"]
-    if state.healthy.get(lost) is None and state.health_checks.get(lost) is None:
-        return [f"no evidence that {lost} is lost: its /health was not read and Route 53 was "
-                f"not asked; if it is lost, run with --force --confirm-data-loss {lost}"]
-    return []
+        return [f"GET {url} answers 200 from here: {lost} is not lost, and a failover loses "
+                f"its unreplicated writes; {advice}"]
+    if state.writable.get(lost) is True:
+        return [f"GET {url} answers{f' {status}' if status else ''} from here with its "
+                f"database check ok: a heartbeat write from {lost} just committed through "
+                f"the global writer endpoint, so the writer is alive. The API there fails, "
+                f"not the database: Route 53 moves traffic, and {to} writes through the same "
+                f"endpoint; a failover would only lose {lost}'s unreplicated writes; {advice}"]
+    answered = state.answered(lost)
+    if answered is False or (answered and state.writable.get(lost) is False) or \
+            state.health_checks.get(lost) is False:
+        return []
+    seen = ("its /health was not read" if answered is None else
+            f"its /health answered{f' {status}' if status else ''} without a database check "
+            "(neither ok nor failing)")
+    route53 = ("Route 53 was not asked" if lost not in state.health_checks
+               else "Route 53's check could not be read")
+    return [f"no evidence that {lost} is lost: {seen} and {route53}; if it is lost, run with "
+            f"--force --confirm-data-loss {lost}"]
 
 
 def failover(state: DrState, to: str, confirm_data_loss: str | None = None) -> Decision:
@@ -245,7 +278,7 @@ def failback(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> Decision
             return Wait(f"{home} rejoined and is {member.synchronization}: waiting until it is "
                         "connected")
         lag = state.replication_lag_ms
-        if lag is None or lag > max_lag_ms:
+        if lag is None or not _within(lag, max_lag_ms):
             return Wait(f"waiting for replication to {home} to catch up "
                         f"(lag {_ms(lag)}, limit {max_lag_ms:.0f} ms)")
     return switchover(state, home, max_lag_ms)
@@ -265,7 +298,7 @@ def problems(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> list[str
     if writer and state.writable.get(writer) is not True:
         found.append(f"/health in the writer region {writer} does not report writable")
     lag = state.replication_lag_ms
-    if lag is None or lag > max_lag_ms:
+    if lag is None or not _within(lag, max_lag_ms):
         found.append(f"replication lag {_ms(lag)} (limit {max_lag_ms:.0f} ms)")
     if state.secret_replica != SECRET_IN_SYNC:
         found.append(f"secret replica {state.secret_replica!r}")
@@ -290,6 +323,12 @@ def problems(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> list[str
                          f"receipt(s), {seen.missing_status_items} status item(s); the "
                          "scheduled reconcile rebuilds them, or run it now (README)")
     return found
+
+
+def _within(lag: float, limit: float) -> bool:
+    """Written so that a NaN lag or limit is never within (every comparison with NaN is
+    false: `lag > nan` would let any lag through)."""
+    return lag <= limit
 
 
 def _ms(value: float | None) -> str:

@@ -25,7 +25,8 @@ class TimelineLog(kernel.Log):
         self.timeline.waiting(reason)
 
     def started(self, step: Step) -> None:
-        self.entry = self.timeline.start(step.name, step.region, step.summary)
+        self.entry = self.timeline.start(step.name, step.region, step.summary,
+                                         step.fingerprint)
 
     def finished(self, step: Step, record: Any) -> None:
         self.timeline.end(self.entry, "ok")
@@ -34,7 +35,7 @@ class TimelineLog(kernel.Log):
         self.timeline.end(self.entry, f"error: {type(error).__name__}")
 
     def stopped(self, result: kernel.Result) -> None:
-        if result.outcome != kernel.FAILED:  # a failed step's own entry says so
+        if result.error is None:  # a step that raised says so in its own entry
             summary = "; ".join(result.reasons) if result.reasons else result.message
             self.timeline.add(result.outcome, "-", summary, result.outcome)
         self.timeline.save(result.outcome)
@@ -43,7 +44,7 @@ class TimelineLog(kernel.Log):
 def run(adapter: kernel.World, decide: Callable[[DrState], Decision], timeline: Timeline, *,
         dry_run: bool = False, timeout: float = 3600.0, poll: float = 10.0) -> kernel.Result:
     return kernel.run(adapter, decide, log=TimelineLog(timeline), dry_run=dry_run,
-                      timeout=timeout, poll=poll)
+                      timeout=timeout, poll=poll, resumed=timeline.resumed())
 
 
 def result_json(result: kernel.Result) -> dict[str, Any]:

@@ -62,6 +62,10 @@ class DrState:
     healthy: Mapping[str, bool | None] = field(default_factory=dict)    # GET /health 200
     health_urls: Mapping[str, str] = field(default_factory=dict)       # what was probed
     writable: Mapping[str, bool | None] = field(default_factory=dict)   # /health "writable"
+    # The HTTP status each region's GET /health answered, 0 for no answer (after the adapter's
+    # retries). An adapter that reports only `healthy` and `writable` leaves it empty: see
+    # `answered()`.
+    health_status: Mapping[str, int] = field(default_factory=dict)
     health_checks: Mapping[str, bool | None] = field(default_factory=dict)  # Route 53 view
     dns_preferred: str | None = None            # region of the PRIMARY failover record
     # The global stack's UpdateStack arguments that make DNS prefer each region, computed by
@@ -69,6 +73,9 @@ class DrState:
     # call with the preference moved. Empty when not observed (a region lost, no build).
     dns_updates: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     global_stack_status: str | None = None
+    # When the global stack's last operation failed or rolled back: its first failed resource
+    # (None: not read, or nothing failed).
+    global_stack_failure: str | None = None
     # What a deploy would change in the global stack besides the preference ("" nothing;
     # None not observed): the DNS step would carry it, so a switchover refuses first.
     global_stack_pending: str | None = None
@@ -104,6 +111,17 @@ class DrState:
     def member(self, region: str) -> Member | None:
         return next((m for m in self.members if m.region == region), None)
 
+    def answered(self, region: str) -> bool | None:
+        """Whether the region's /health gave any HTTP answer (None: not probed). Without a
+        status, a region that is not healthy and reported no database check gave none (the
+        game day's adapter reports a region that is down that way)."""
+        if region in self.health_status:
+            return self.health_status[region] != 0
+        healthy = self.healthy.get(region)
+        if healthy is None:
+            return None
+        return healthy or self.writable.get(region) is not None
+
     @property
     def moving(self) -> bool:
         return (self.global_status in MOVING_STATUSES
@@ -132,10 +150,11 @@ class DrState:
             "replication_lag_ms": self.replication_lag_ms, "rpo_lag_ms": self.rpo_lag_ms,
             "last_replicated_at": self.last_replicated_at,
             "healthy": dict(self.healthy), "health_urls": dict(self.health_urls),
-            "writable": dict(self.writable),
+            "writable": dict(self.writable), "health_status": dict(self.health_status),
             "health_checks": dict(self.health_checks),
             "dns_preferred": self.dns_preferred, "dns_serving": self.dns_serving,
             "global_stack_status": self.global_stack_status,
+            "global_stack_failure": self.global_stack_failure,
             "global_stack_pending": self.global_stack_pending,
             "secret_replica": self.secret_replica, "table_replicas": dict(self.table_replicas),
             "s3_replication": {r: dict(v) for r, v in self.s3_replication.items()},

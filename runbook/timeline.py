@@ -3,6 +3,11 @@
 Times are seconds since the runbook first started (`t_start`, `t_end`), on the adapter's clock
 (real seconds against AWS; AWS seconds in the local drill), plus the UTC wall time. A resumed
 run appends to the same file, so the file tells the whole story of one operation.
+
+A step entry keeps the step's fingerprint (`toolkit.kernel.Step.fingerprint`): a step that an
+interrupted run started and never saw end is handed to the resumed run's kernel as the step
+that ran last (`resumed()`), so a re-run gives it its polls to show its effect instead of
+calling it again.
 """
 
 from __future__ import annotations
@@ -12,6 +17,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from toolkit.kernel import Ran
+
+# Entries that are not steps: waits, the resume marker, and how each run ended.
+NOT_STEPS = ("wait", "resume")
+UNFINISHED = ("running", "interrupted")
 
 
 @dataclass
@@ -23,6 +34,7 @@ class Entry:
     t_end: float | None = None
     outcome: str = "running"
     wall: str = ""
+    fingerprint: str = ""   # a step's, for the rule for a repeated step across runs
 
     @property
     def seconds(self) -> float | None:
@@ -51,19 +63,33 @@ class Timeline:
                                     for e in saved.get("entries", [])]
                 last = max((e.t_end or e.t_start for e in timeline.entries), default=0.0)
                 timeline.origin = now() - last
+                for entry in timeline.entries:
+                    if entry.outcome == "running" and entry.step not in NOT_STEPS:
+                        entry.outcome = "interrupted"  # started, never seen ending
                 timeline.add("resume", "-", "resumed an interrupted run", "resumed")
         return timeline
+
+    def resumed(self) -> Ran | None:
+        """The step an interrupted run started and never saw end, when nothing but waits and
+        resumes came after it (a later step or a final outcome settles it)."""
+        for entry in reversed(self.entries):
+            if entry.step in NOT_STEPS:
+                continue
+            if entry.outcome in UNFINISHED and entry.fingerprint:
+                return Ran(entry.step, entry.summary, entry.fingerprint)
+            return None
+        return None
 
     def elapsed(self) -> float:
         return round(self.now() - self.origin, 1)
 
-    def start(self, step: str, region: str, summary: str) -> Entry:
+    def start(self, step: str, region: str, summary: str, fingerprint: str = "") -> Entry:
         if self.entries and self.entries[-1].step == "wait":
             self.entries[-1].t_end = self.elapsed()  # a wait lasts until the next entry
             self.entries[-1].outcome = "waited"
         entry = Entry(step, region, summary, self.elapsed(),
                       wall=datetime.datetime.now(datetime.timezone.utc).isoformat(
-                          timespec="seconds"))
+                          timespec="seconds"), fingerprint=fingerprint)
         self.entries.append(entry)
         self.save()
         return entry

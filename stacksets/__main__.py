@@ -1,12 +1,8 @@
 """`python -m stacksets`: the rollout verbs of `payments-dr` (plan, deploy, status, drift,
-destroy). The DR runbook, merchant keys and the cost are `payments-dr dr|keys|cost`."""
+destroy). The DR runbook, merchant keys, the cost and verify are `payments-dr dr|keys|cost|verify`
+(asked here, they are refused as bad input, exit 2, naming the command to use)."""
 
-import sys
-
-from payments_dr.cli import ROLLOUT, main
+from payments_dr.entry import console
 
 if __name__ == "__main__":
-    if sys.argv[1:2] and sys.argv[1] in ("dr", "keys", "cost"):
-        sys.exit(f"python -m stacksets runs the rollout ({', '.join(ROLLOUT)}); "
-                 f"{sys.argv[1]} is `payments-dr {sys.argv[1]} ...`")
-    sys.exit(main(verbs=ROLLOUT, prog="python -m stacksets"))
+    console(rollout_only=True)

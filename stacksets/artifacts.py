@@ -7,12 +7,14 @@ exists is already right: re-running uploads nothing.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from awacs.aws import Bool, Condition, Deny, Policy, Principal, Statement
 from awacs import s3 as s3_actions
 from botocore.exceptions import ClientError
 
+from templates import names, physical_names
 from toolkit.aws import call, error_code
 
 # CloudFormation API Reference, CreateStackSet/CreateStack: TemplateBody "Maximum length of
@@ -23,7 +25,10 @@ INLINE_TEMPLATE_LIMIT = 51_200
 
 
 def bucket_name(prefix: str, region: str) -> str:
-    return f"{prefix}-{region}"
+    """The region's artifact bucket, as the regional template names it for its functions'
+    code (templates/physical_names.py)."""
+    return physical_names.concrete(physical_names.artifact_bucket_name(region),
+                                   {names.ARTIFACT_BUCKET_PREFIX: prefix})
 
 
 def template_key(name: str, sha256: str) -> str:
@@ -58,9 +63,22 @@ class Upload:
     body: bytes
 
 
+PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                       "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+ENCRYPTION = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"},
+                         "BucketKeyEnabled": True}]}
+VERSIONING = {"Status": "Enabled"}
+# What S3 answers for a setting that was never made (S3 API Reference, GetPublicAccessBlock,
+# GetBucketEncryption, GetBucketPolicy).
+NOT_SET = ("NoSuchPublicAccessBlockConfiguration",
+           "ServerSideEncryptionConfigurationNotFoundError", "NoSuchBucketPolicy")
+
+
 def ensure_bucket(s3, bucket: str, region: str, partition: str = "aws") -> bool:
-    """Create the bucket if missing, and (re)apply: versioning, default encryption, public
-    access block, owner-enforced object ownership, TLS-only policy. Returns True if created."""
+    """Create the bucket if missing, and make each setting what it must be: versioning,
+    default encryption, public access block, owner-enforced object ownership (at creation),
+    TLS-only policy. A setting already right is only read: a deploy with nothing to change
+    writes nothing. Returns True if created."""
     created = False
     try:
         call(s3.head_bucket, Bucket=bucket)
@@ -72,16 +90,38 @@ def ensure_bucket(s3, bucket: str, region: str, partition: str = "aws") -> bool:
             arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
         call(s3.create_bucket, **arguments)
         created = True
-    call(s3.put_public_access_block, Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-        "RestrictPublicBuckets": True})
-    call(s3.put_bucket_encryption, Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"},
-                   "BucketKeyEnabled": True}]})
-    call(s3.put_bucket_versioning, Bucket=bucket,
-         VersioningConfiguration={"Status": "Enabled"})
-    call(s3.put_bucket_policy, Bucket=bucket, Policy=bucket_policy(bucket, partition))
+    policy = bucket_policy(bucket, partition)
+    if created or _setting(s3.get_public_access_block, bucket,
+                           "PublicAccessBlockConfiguration") != PUBLIC_ACCESS_BLOCK:
+        call(s3.put_public_access_block, Bucket=bucket,
+             PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
+    if created or not _encrypted(_setting(s3.get_bucket_encryption, bucket,
+                                          "ServerSideEncryptionConfiguration")):
+        call(s3.put_bucket_encryption, Bucket=bucket, ServerSideEncryptionConfiguration=ENCRYPTION)
+    if created or _setting(s3.get_bucket_versioning, bucket, "Status") != VERSIONING["Status"]:
+        call(s3.put_bucket_versioning, Bucket=bucket, VersioningConfiguration=VERSIONING)
+    present = None if created else _setting(s3.get_bucket_policy, bucket, "Policy")
+    if present is None or json.loads(present) != json.loads(policy):
+        call(s3.put_bucket_policy, Bucket=bucket, Policy=policy)
     return created
+
+
+def _setting(read, bucket: str, key: str):
+    """One bucket setting as S3 holds it, None when it was never made."""
+    try:
+        return call(read, Bucket=bucket).get(key)
+    except ClientError as error:
+        if error_code(error) in NOT_SET:
+            return None
+        raise
+
+
+def _encrypted(configuration) -> bool:
+    """Default encryption with the AWS managed KMS key and an S3 Bucket Key, as ENCRYPTION."""
+    rules = (configuration or {}).get("Rules") or [{}]
+    default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
+    return default.get("SSEAlgorithm") == "aws:kms" and not default.get("KMSMasterKeyID") \
+        and rules[0].get("BucketKeyEnabled") is True
 
 
 def upload(s3, item: Upload) -> bool:

@@ -18,11 +18,12 @@ from toolkit.aws import Aws, error_code, error_message
 from toolkit.config import Config
 from toolkit.errors import RolloutError, StaleState  # noqa: F401 (re-exported)
 from toolkit import kernel
+from toolkit.in_flight import CURRENT as IN_FLIGHT
 from toolkit.kernel import Step
 from toolkit.report import Reporter
+from stacksets.plan import DONE, FAILED, PENDING, stack_state  # noqa: F401 (re-exported)
 from stacksets.state import RUNNING
 
-DONE, FAILED, PENDING = "done", "failed", "pending"
 OPERATION_STATES = {"SUCCEEDED": DONE, "FAILED": FAILED, "STOPPED": FAILED,
                     **{s: PENDING for s in RUNNING}}
 FAILED_INSTANCE = ("FAILED", "INOPERABLE", "CANCELLED")
@@ -35,12 +36,39 @@ STACK_ACTIONS = frozenset({"create_stack", "update_stack", "delete_stack"})
 SYNCHRONOUS = frozenset({"create_stack_set", "delete_stack_set"})
 
 
-def stack_state(status: str) -> str:
-    if status.endswith("_IN_PROGRESS"):
-        return PENDING
-    if status.endswith("_FAILED") or "ROLLBACK" in status:
-        return FAILED
-    return DONE
+def first_failed_event(aws: Aws, region: str, stack: str, since: Any) -> str | None:
+    """The earliest *_FAILED resource event of `stack` since `since` (a datetime, or its
+    text), skipping "cancelled" ones (a consequence of the first failure, not its cause)."""
+    try:
+        events = aws.pages(aws.cfn(region).describe_stack_events, "StackEvents",
+                           StackName=stack)
+    except ClientError as error:
+        return f"(events unavailable: {error_message(error)})"
+    floor = _moment(since)
+    failed = [e for e in reversed(events)  # the API lists newest first
+              if e.get("ResourceStatus", "").endswith("_FAILED")
+              and _moment(e["Timestamp"]) >= floor and e.get("PhysicalResourceId") != stack
+              and e.get("LogicalResourceId") != e.get("StackName")]
+    causes = [e for e in failed
+              if not any(c in e.get("ResourceStatusReason", "") for c in CANCELLED)]
+    event = (causes or failed or [None])[0]
+    if event is None:
+        return None
+    return (f"{event['LogicalResourceId']} ({event.get('ResourceType', '?')}) "
+            f"{event['ResourceStatus']}: {event.get('ResourceStatusReason', '')}")
+
+
+def _moment(value: Any) -> datetime:
+    """A datetime in UTC from a datetime or its ISO text; the earliest one for anything
+    else (then every event counts)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, datetime):
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 class Runner:
@@ -50,12 +78,23 @@ class Runner:
         self.aws, self.config, self.reporter = aws, config, reporter
         self.timeout, self.first_delay, self.max_delay = timeout, first_delay, max_delay
         self.busy_retries = busy_retries
-        self.current: str | None = None  # what runs in AWS right now, for an interruption
         self._stacks: dict[tuple[str, str], str | None] = {}  # (region, account) -> stack id
 
     @property
     def cfn(self):
         return self.aws.cfn(self.config.administration_region)
+
+    @property
+    def current(self) -> str | None:
+        """What runs in AWS CloudFormation right now, for an interruption."""
+        return IN_FLIGHT.what
+
+    @current.setter
+    def current(self, what: str | None) -> None:
+        if what is None:
+            IN_FLIGHT.ended()
+        else:
+            IN_FLIGHT.started(what, "CloudFormation")
 
     def _sleep(self, delay: float) -> float:
         self.aws.clock.sleep(min(self.max_delay, delay * self.aws.clock.jitter(0.8, 1.2)))
@@ -228,25 +267,7 @@ class Runner:
         return self.first_failed_event(region, stack_id, since) if stack_id else None
 
     def first_failed_event(self, region: str, stack: str, since: Any) -> str | None:
-        """The earliest *_FAILED resource event since `since`, skipping "cancelled" ones (a
-        consequence of the first failure, not its cause)."""
-        try:
-            events = self.aws.pages(self.aws.cfn(region).describe_stack_events, "StackEvents",
-                                    StackName=stack)
-        except ClientError as error:
-            return f"(events unavailable: {error_message(error)})"
-        floor = since if isinstance(since, datetime) else datetime.min.replace(tzinfo=timezone.utc)
-        failed = [e for e in reversed(events)  # the API lists newest first
-                  if e.get("ResourceStatus", "").endswith("_FAILED")
-                  and e["Timestamp"] >= floor and e.get("PhysicalResourceId") != stack
-                  and e.get("LogicalResourceId") != e.get("StackName")]
-        causes = [e for e in failed
-                  if not any(c in e.get("ResourceStatusReason", "") for c in CANCELLED)]
-        event = (causes or failed or [None])[0]
-        if event is None:
-            return None
-        return (f"{event['LogicalResourceId']} ({event.get('ResourceType', '?')}) "
-                f"{event['ResourceStatus']}: {event.get('ResourceStatusReason', '')}")
+        return first_failed_event(self.aws, region, stack, since)
 
     # --- plain stacks (the global stack) ---------------------------------------------------
     def run_stack(self, step: Step) -> dict[str, Any]:

@@ -14,7 +14,8 @@ Order (SPEC "Rollout tool"; each line is one StackSet operation, or a stack oper
                recovery region, which joins the home region's global resources).
   peer-routes  UpdateStackInstances, both regions at once: PeeringConnectionId=<the home
                region's output>.
-  global       CreateStack/UpdateStack of `<prefix>-<env>-global` in us-east-1.
+  global       CreateStack/UpdateStack of `<prefix>-<env>-global` in us-east-1 (after any
+               operation on it that is still in progress has ended).
 So a first rollout is (number of distinct region-override sets) + 3 sequential operations.
 
 Why join and peer-routes need no per-region operation although the regions' overrides differ:
@@ -40,7 +41,7 @@ from templates import names
 
 from toolkit import resource_names
 from toolkit.config import SERVICE_MANAGED, Config
-from toolkit.kernel import Blocked, Decision, Done, Step
+from toolkit.kernel import Blocked, Decision, Done, Step, Wait
 
 FOUNDATION, JOIN, PEER_ROUTES, OVERRIDES, TEMPLATE, GLOBAL = (
     "foundation", "join", "peer-routes", "overrides", "template", "global")
@@ -65,6 +66,22 @@ GLOBAL_FROM_PARAMETERS = ("ProcessorReservedConcurrency", "HealthReservedConcurr
 
 
 # --- state ---------------------------------------------------------------------------------
+DONE, FAILED, PENDING = "done", "failed", "pending"
+# A stack made by a change set that was never executed: no template, no resources, and not an
+# operation that ends by itself (CloudFormation User Guide, "Stack status codes").
+REVIEW = "REVIEW_IN_PROGRESS"
+
+
+def stack_state(status: str) -> str:
+    """A CloudFormation stack status reduced to pending / done / failed (CloudFormation User
+    Guide, "Stack status codes"): a rollback completed is a failed operation."""
+    if status.endswith("_IN_PROGRESS"):
+        return PENDING
+    if status.endswith("_FAILED") or "ROLLBACK" in status:
+        return FAILED
+    return DONE
+
+
 @dataclass(frozen=True)
 class Instance:
     region: str
@@ -580,7 +597,7 @@ def swap_preference(values: Mapping[str, str]) -> dict[str, str]:
 
 def next_global_step(config: Config, desired: Desired, observed: Observed,
                      outputs: Mapping[str, Mapping[str, str]],
-                     prefer: str | None = None) -> Step | Blocked | None:
+                     prefer: str | None = None) -> Step | Wait | Blocked | None:
     """The global stack's operation, if any. `prefer`: the region the PRIMARY failover record
     is to point at; by default where the deployed stack points it (home for a new one), so a
     deploy keeps what `dr switchover` chose. `dr switchover` and `dr failback` make their DNS
@@ -597,6 +614,16 @@ def next_global_step(config: Config, desired: Desired, observed: Observed,
     if prefer == config.recovery_region:
         parameters = swap_preference(parameters)
     after = stack.version if stack else ""
+    if stack is not None and stack.status == REVIEW:
+        return Blocked(GLOBAL, f"{config.global_stack_name} is {REVIEW}: a change set made "
+                       "for it was never executed (the stack has no template or resources "
+                       "yet); execute or delete that change set, or delete the stack, then "
+                       "re-run deploy")
+    if stack is not None and stack.status.endswith("_IN_PROGRESS"):
+        # Its new template and parameters are already what it shows; until the operation
+        # ends it may still roll back (CloudFormation User Guide, "Stack status codes").
+        return Wait(f"the global stack {config.global_stack_name} is {stack.status}: waiting "
+                    "for that operation to end")
     if stack is not None and stack.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
         # A stack whose creation failed can only be deleted (CloudFormation User Guide,
         # "Stack status codes").

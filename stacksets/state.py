@@ -13,7 +13,7 @@ from templates import names
 from stacksets import aurora
 from toolkit.aws import Aws, error_code, error_message
 from toolkit.config import Config
-from stacksets.plan import GLOBAL_REGION, Instance, Observed, Stack
+from stacksets.plan import GLOBAL_REGION, REVIEW, Instance, Observed, Stack
 
 RUNNING = ("RUNNING", "QUEUED", "STOPPING")
 
@@ -106,7 +106,9 @@ def global_stack(aws: Aws, config: Config) -> Stack | None:
         raise
     if stack["StackStatus"] == "DELETE_COMPLETE":
         return None
-    template = aws.call(cfn.get_template, StackName=config.global_stack_name)["TemplateBody"]
+    # A stack in REVIEW_IN_PROGRESS has no template yet (a change set never executed).
+    template = {} if stack["StackStatus"] == REVIEW else aws.call(
+        cfn.get_template, StackName=config.global_stack_name)["TemplateBody"]
     return Stack(status=stack["StackStatus"], template=_template(template),
                  parameters=_parameters(stack.get("Parameters")), outputs=_outputs(stack),
                  stack_id=stack["StackId"],

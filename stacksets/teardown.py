@@ -4,8 +4,9 @@ Nothing here calls AWS. `next_teardown_step()` is the whole order of `destroy`, 
 the decision kernel (`toolkit/kernel.py`), so an interrupted teardown re-run continues from what
 AWS holds, as `deploy` does, and no step is repeated:
 
-1. the global stack (DNS failover records, health checks) in us-east-1; in production its
-   termination protection goes off first;
+1. the global stack (DNS failover records, health checks) in us-east-1, once no operation
+   on it is in progress (one made by a change set never executed, REVIEW_IN_PROGRESS, is
+   deleted as it is); in production its termination protection goes off first;
 2. every Aurora cluster leaves the global cluster, the writer last: a secondary leaves first,
    the writer when it is the only member (Aurora User Guide, "Deleting an Amazon Aurora global
    database"); a cluster that is still a member cannot be deleted (Aurora User Guide, "Removing
@@ -28,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from stacksets.plan import (FOUNDATION, GLOBAL, GLOBAL_REGION, Observed, deployment,
+from stacksets.plan import (FOUNDATION, GLOBAL, GLOBAL_REGION, REVIEW, Observed, deployment,
                             instances_args, kept_parameters, operation_id,
                             operation_preferences, phase_overrides, phase_values)
 from toolkit.config import Config
@@ -98,7 +99,10 @@ def global_stack_step(config: Config, state: Teardown) -> Step | Wait | None:
     stack = state.rollout.global_stack
     if stack is None:
         return None
-    if stack.status.endswith("_IN_PROGRESS"):
+    # REVIEW_IN_PROGRESS never ends by itself (a change set that was never executed: no
+    # template, no resources); DeleteStack removes it (CloudFormation API Reference,
+    # CreateChangeSet, DeleteStack).
+    if stack.status.endswith("_IN_PROGRESS") and stack.status != REVIEW:
         return Wait(f"the global stack {config.global_stack_name} is {stack.status}")
     name = config.global_stack_name
     if state.global_protected:

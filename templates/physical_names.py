@@ -103,6 +103,28 @@ def bucket_name(region: str = THIS_REGION, kind: str = "") -> str:
     return f"{PREFIX}{middle}-${{AWS::AccountId}}-{region}"
 
 
+def artifact_bucket_name(region: str = THIS_REGION) -> str:
+    """The artifact bucket a region's functions read their code from,
+    `<ArtifactBucketPrefix>-<region>` (the rollout tool creates and fills it)."""
+    return f"${{{names.ARTIFACT_BUCKET_PREFIX}}}-{region}"
+
+
+def artifact_bucket_prefix() -> str:
+    """The artifact bucket prefix when the config sets none:
+    `<prefix>-<env>-artifacts-<account>` (globally unique, deterministic)."""
+    return f"{PREFIX}-artifacts-${{AWS::AccountId}}"
+
+
+# The operator tool's own stacks (no template names them): the StackSet of the regional
+# template and the global stack.
+def stack_set_name() -> str:
+    return f"{PREFIX}-regional"
+
+
+def global_stack_name() -> str:
+    return f"{PREFIX}-global"
+
+
 # The id of the receipts bucket's cross-region replication rule (S3 `RuleId` dimension).
 S3_REPLICATION_RULE_ID = "to-peer-region"
 

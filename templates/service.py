@@ -189,7 +189,7 @@ def handler(spec: FunctionSpec) -> str:
 
 
 def _code_bucket() -> Sub:
-    return Sub(f"${{{names.ARTIFACT_BUCKET_PREFIX}}}-${{AWS::Region}}")
+    return physical_names.physical(physical_names.artifact_bucket_name())
 
 
 def _environment(database: Database, storage: Storage) -> dict:

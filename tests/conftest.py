@@ -12,6 +12,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 EXAMPLE = ROOT / "stacksets" / "environments" / "example.yaml"
 
+
+def edited_example(directory: Path, old: str, new: str) -> Path:
+    """The example config with one piece of text replaced, written to `directory`."""
+    text = EXAMPLE.read_text()
+    assert old in text
+    path = directory / "env.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
 PRIMARY = "us-east-1"
 SECONDARY = "us-west-2"
 BASE_PARAMETERS = {

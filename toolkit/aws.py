@@ -17,6 +17,8 @@ import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
+from toolkit.errors import UsageError
+
 THROTTLING = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException",
                         "RequestLimitExceeded", "SlowDown", "ProvisionedThroughputExceeded"})
 BOTO_CONFIG = BotoConfig(retries={"mode": "standard", "max_attempts": 3},
@@ -70,6 +72,17 @@ def new_session(profile: str | None = None) -> boto3.session.Session:
         _LOADER = core.get_component("data_loader")
     else:
         core.register_component("data_loader", _LOADER)
+    # botocore finds out that a profile does not exist only at the first client (an AWS error,
+    # exit 1): the profile is bad input, refused here before anything is called.
+    wanted = profile if profile is not None else core.profile  # core: AWS_PROFILE
+    if wanted is not None and wanted not in core.available_profiles:
+        from toolkit.config import shown
+
+        source = "--profile" if profile is not None else "AWS_PROFILE"
+        known = ", ".join(sorted(core.available_profiles)) or "none"
+        raise UsageError(f"{source} {shown(wanted)}: no such profile in the AWS config files "
+                         "(~/.aws/config and ~/.aws/credentials, or AWS_CONFIG_FILE and "
+                         f"AWS_SHARED_CREDENTIALS_FILE); profiles there: {known}")
     return boto3.session.Session(botocore_session=core, profile_name=profile)
 
 

@@ -106,10 +106,29 @@ def load(directory: Path) -> Bundle:
     if not manifest_path.is_file():
         raise BuildError(f"{manifest_path} is missing: run `python build.py --out {directory}` "
                          "or drop --build-dir to build in-process")
-    artifacts = json.loads(manifest_path.read_text()).get("artifacts", {})
+    try:
+        manifest = json.loads(manifest_path.read_bytes())
+    except (OSError, ValueError) as error:
+        raise BuildError(f"{manifest_path} cannot be read as JSON ({error}): rebuild it with "
+                         f"`python build.py --out {directory}`") from None
+    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
+    if not isinstance(artifacts, dict) or not all(
+            isinstance(d, dict) for d in artifacts.values()):
+        raise BuildError(f"{manifest_path} has no `artifacts` mapping of file to sha256: "
+                         f"rebuild it with `python build.py --out {directory}`")
     files: dict[str, bytes] = {}
+    root = directory.resolve()
     for relative, description in sorted(artifacts.items()):
-        data = (directory / relative).read_bytes()
+        path = (directory / relative).resolve()
+        if not path.is_relative_to(root):
+            raise BuildError(f"{MANIFEST} in {directory} names {relative!r}, outside the "
+                             "build directory")
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise BuildError(f"{directory / relative} (listed in {MANIFEST}) cannot be read "
+                             f"({error.strerror or type(error).__name__}): the build "
+                             "directory is stale or half-written; rebuild it") from None
         if hashlib.sha256(data).hexdigest() != description.get("sha256"):
             raise BuildError(f"{directory / relative} does not match {MANIFEST} (sha256): "
                              "the build directory is stale or half-written; rebuild it")

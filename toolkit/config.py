@@ -8,10 +8,12 @@ accepted without a change here.
 
 from __future__ import annotations
 
+import decimal
 import difflib
 import functools
 import ipaddress
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -19,7 +21,7 @@ from typing import Any, Mapping
 import botocore.session
 import yaml
 
-from templates import names
+from templates import names, physical_names
 
 # The example environment, which works with --local (and the game day's default config).
 EXAMPLE = Path(__file__).resolve().parents[1] / "stacksets" / "environments" / "example.yaml"
@@ -134,11 +136,15 @@ class Config:
 
     @property
     def stack_set_name(self) -> str:
-        return f"{self.name_prefix}-{self.environment}-regional"
+        return self._name(physical_names.stack_set_name())
 
     @property
     def global_stack_name(self) -> str:
-        return f"{self.name_prefix}-{self.environment}-global"
+        return self._name(physical_names.global_stack_name())
+
+    def _name(self, pattern: str) -> str:
+        return physical_names.concrete(pattern, {names.NAME_PREFIX: self.name_prefix,
+                                                 names.ENVIRONMENT_NAME: self.environment})
 
     @property
     def call_as(self) -> dict[str, str]:
@@ -164,13 +170,29 @@ def known_regions() -> list[str]:
 
 MAX_CONFIG_BYTES = 256 * 1024  # an environment file is a few hundred bytes
 MAX_DEPTH = 16                  # the schema nests three levels; anything deeper is a mistake
-PRODUCTION_NAME = re.compile(r"^(prod|prd|production|live)([-_].*|\d*)$", re.IGNORECASE)
+MAX_INTEGER_DIGITS = 30         # a config integer is a count; Python refuses > 4300 digits
+# A production environment by its name: prod, prd, production or live anywhere in it.
+# EnvironmentName allows only a-z and 0-9 (2-10 characters), so a production environment per
+# region is named prodeu, euprod, liveus, prd2: there is no separator to anchor on. The token
+# qualified as not production is not one: directly after "pre" or "non" (preprod, nonprod,
+# prelive), and "prod" that goes on as "product"/"produce" ("production" is production).
+# Other words that contain a token (olive, delivery) are refused on purpose: renaming a test
+# environment costs a minute, a production environment without the teardown guard can cost
+# its payment data (docs/rollout.md says so).
+PRODUCTION_NAME = re.compile(r"production|(?<!pre)(?<!non)(prod(?!uc)|prd|live)",
+                             re.IGNORECASE)
+# CloudFormation Number parameters, written plainly: digits with an optional fraction, an
+# optional minus sign; no exponent, no '_' separators, no NaN or Infinity.
+DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def shown(value: Any, limit: int = 80) -> str:
     """`repr(value)` cut to `limit` characters, for error messages: a config value is echoed
     to say what was given, never in full when it is large."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer beyond Python's digit limit for str()
+        return f"an integer of more than {sys.get_int_max_str_digits()} digits"
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
@@ -199,7 +221,7 @@ class _StrictLoader(yaml.SafeLoader):
 
     def construct_mapping(self, node, deep=False):  # noqa: D102 (PyYAML's hook)
         seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
+        for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if not isinstance(key, (str, int, float, bool)) and key is not None:
@@ -208,7 +230,26 @@ class _StrictLoader(yaml.SafeLoader):
                 raise _Refused(f"line {line}: duplicate key {shown(key)} (first on line "
                                f"{seen[key]}); each key may appear once")
             seen[key] = line
+            if value_node.tag == _INTEGER_TAG and _too_long(value_node.value):
+                raise _Refused(f"line {value_node.start_mark.line + 1}: {key}: an integer of "
+                               f"{len(value_node.value)} characters; a config integer has at "
+                               f"most {MAX_INTEGER_DIGITS} digits")
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node):  # noqa: D102 (PyYAML's hook)
+        if _too_long(node.value):  # in a list: no key to name
+            raise _Refused(f"line {node.start_mark.line + 1}: an integer of {len(node.value)} "
+                           f"characters; a config integer has at most {MAX_INTEGER_DIGITS} "
+                           "digits")
+        return super().construct_yaml_int(node)
+
+
+_INTEGER_TAG = "tag:yaml.org,2002:int"
+_StrictLoader.add_constructor(_INTEGER_TAG, _StrictLoader.construct_yaml_int)
+
+
+def _too_long(text: str) -> bool:
+    return sum(c.isdigit() for c in text) > MAX_INTEGER_DIGITS
 
 
 class _Refused(Exception):
@@ -218,8 +259,11 @@ class _Refused(Exception):
 def read(path: str | Path) -> dict[str, Any]:
     """The config file as a mapping, or ConfigError: too large, not UTF-8, not YAML, or YAML
     that a config must not use (aliases, duplicate keys, deep nesting)."""
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_CONFIG_BYTES + 1)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(str(path), [f"cannot be read ({error.strerror or error})"]) from None
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(str(path), [f"larger than {MAX_CONFIG_BYTES} bytes; an environment "
                                       "file is a few hundred bytes"])
@@ -238,6 +282,27 @@ def read(path: str | Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(str(path), [f"top level: got {type(raw).__name__}, expected a mapping"])
     return raw
+
+
+def production_name_problems(raw: dict[str, Any]) -> list[str]:
+    """`production: false` with an environment named like a production one (pure, on the
+    raw file: the CLI runs it before the build)."""
+    environment = _get(raw, "environment", "")
+    found = PRODUCTION_NAME.search(environment) if isinstance(environment, str) else None
+    if _get(raw, "production") is not False or found is None:
+        return []
+    return [f"production: false, but environment {shown(environment)} names a production "
+            f"environment (it contains {found[0]!r}: prod, prd, production or live anywhere in "
+            "the name); set production: true (a production environment refuses teardown "
+            "without --confirm-production), or name the environment for what it is without "
+            "them (e.g. staging, test, dev)"]
+
+
+def check_before_build(raw: dict[str, Any], path: str) -> None:
+    """What the raw config file can be refused for before the build: ConfigError."""
+    problems = production_name_problems(raw)
+    if problems:
+        raise ConfigError(path, problems)
 
 
 def _walk(raw: Any, schema: Any, where: str, problems: list[str]) -> None:
@@ -266,13 +331,29 @@ def _walk(raw: Any, schema: Any, where: str, problems: list[str]) -> None:
         problems.append(f"{where}: got {shown(raw)}, expected {schema.__name__}")
 
 
-def _get(raw: dict, dotted: str, default: Any = None) -> Any:
+def _raw(raw: dict, dotted: str, default: Any = None) -> Any:
     node: Any = raw
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
             return default
         node = node[part]
     return node
+
+
+def _get(raw: dict, dotted: str, default: Any = None) -> Any:
+    """The value at `dotted` if it has the type SCHEMA gives it, else `default`: `_walk` has
+    reported a value of the wrong type already, and no later check may trip over it."""
+    value = _raw(raw, dotted, default)
+    expected: Any = SCHEMA
+    for part in dotted.split("."):
+        expected = expected.get(part) if isinstance(expected, dict) else None
+    if value is default or expected is None:
+        return value
+    if isinstance(expected, dict):
+        return value if isinstance(value, dict) else default
+    if expected is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
+    return value if isinstance(value, expected) else default
 
 
 def _string_values(mapping: Any, where: str, problems: list[str]) -> dict[str, str]:
@@ -304,15 +385,33 @@ def check_parameter(name: str, value: str, declaration: Mapping[str, Any]) -> st
         if bound in declaration and not test(int(declaration[bound])):
             return f"got {shown(value)} ({len(value)} characters); {bound} is {declaration[bound]}"
     if declaration.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            return f"got {shown(value)}; expected a number"
-        if "MinValue" in declaration and number < float(declaration["MinValue"]):
-            return f"got {value}; MinValue is {declaration['MinValue']}"
-        if "MaxValue" in declaration and number > float(declaration["MaxValue"]):
-            return f"got {value}; MaxValue is {declaration['MaxValue']}"
+        return _number_problem(value, declaration)
     return None
+
+
+def _number_problem(value: str, declaration: Mapping[str, Any]) -> str | None:
+    """A Number parameter: plain decimal digits, within MinValue/MaxValue, and a whole number
+    when the template's own default and bounds are whole numbers (every Number these
+    templates declare is a count: days, concurrency, requests, minutes)."""
+    whole = all(_is_whole(declaration[k]) for k in ("Default", "MinValue", "MaxValue")
+                if k in declaration)
+    if not DECIMAL.fullmatch(value):
+        return (f"got {shown(value)}; expected a {'whole ' if whole else ''}number written "
+                "with digits" + ("" if whole else " and an optional fraction, e.g. 12.5"))
+    number = decimal.Decimal(value)
+    if whole and number != number.to_integral_value():
+        return f"got {shown(value)}; expected a whole number"
+    if "MinValue" in declaration and number < decimal.Decimal(str(declaration["MinValue"])):
+        return f"got {shown(value)}; MinValue is {declaration['MinValue']}"
+    if "MaxValue" in declaration and number > decimal.Decimal(str(declaration["MaxValue"])):
+        return f"got {shown(value)}; MaxValue is {declaration['MaxValue']}"
+    return None
+
+
+def _is_whole(bound: Any) -> bool:
+    text = str(bound)
+    return DECIMAL.fullmatch(text) is not None and \
+        decimal.Decimal(text) == decimal.Decimal(text).to_integral_value()
 
 
 def _check_user_parameters(values: dict[str, str], where: str, declared: Mapping[str, Any],
@@ -358,8 +457,8 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
     regions = regions if regions is not None else known_regions()
     _walk(raw, SCHEMA, "", problems)
     for dotted, why in REQUIRED.items():
-        if _get(raw, dotted) is None and not (dotted in RENAMED.values() and any(
-                _get(raw, old) is not None for old, new in RENAMED.items() if new == dotted)):
+        if _raw(raw, dotted) is None and not (dotted in RENAMED.values() and any(
+                _raw(raw, old) is not None for old, new in RENAMED.items() if new == dotted)):
             problems.append(f"{dotted}: required{why}")
 
     environment = str(_get(raw, "environment", ""))
@@ -371,12 +470,7 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
             if reason:
                 problems.append(f"{key}: {reason}")
 
-    production = _get(raw, "production")
-    if production is False and PRODUCTION_NAME.match(environment):
-        problems.append(f"production: false, but environment {shown(environment)} names a "
-                        "production environment; set production: true (a production "
-                        "environment refuses teardown without --confirm-production), or name "
-                        "the environment for what it is (e.g. staging)")
+    problems += production_name_problems(raw)
 
     account = str(_get(raw, "target.account", ""))
     if _get(raw, "target.account") is not None and not ACCOUNT_ID.match(account):
@@ -435,13 +529,17 @@ def validate(raw: dict[str, Any], path: str, regional_parameters: Mapping[str, A
                         zone_name=str(_get(raw, "domain.zone_name", "")),
                         health_check_failure_threshold=threshold)
 
-    bucket_prefix = str(_get(raw, "artifacts.bucket_prefix", "")
-                        or f"{prefix}-{environment}-artifacts-{account}")
+    bucket_prefix = str(_get(raw, "artifacts.bucket_prefix", "") or physical_names.concrete(
+        physical_names.artifact_bucket_prefix(), {names.NAME_PREFIX: prefix,
+                                                  names.ENVIRONMENT_NAME: environment,
+                                                  "AWS::AccountId": account}))
     longest = max(regions or ["us-east-1"], key=len) if not (home and recovery) \
         else max((home, recovery, "us-east-1"), key=len)
-    if not BUCKET_NAME.match(f"{bucket_prefix}-{longest}"):
+    longest_bucket = physical_names.concrete(physical_names.artifact_bucket_name(longest),
+                                             {names.ARTIFACT_BUCKET_PREFIX: bucket_prefix})
+    if not BUCKET_NAME.match(longest_bucket):
         problems.append(f"artifacts.bucket_prefix: got {shown(bucket_prefix)}; "
-                        f"'{bucket_prefix}-{longest}' is not a valid S3 bucket name "
+                        f"{shown(longest_bucket)} is not a valid S3 bucket name "
                         "(3-63 characters: lowercase letters, digits, hyphens)")
 
     parameters = _string_values(_get(raw, "parameters", {}), "parameters", problems)

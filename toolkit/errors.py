@@ -7,7 +7,12 @@ class UsageError(Exception):
 
 
 class Refused(Exception):
-    """A command refused before doing anything, e.g. a production teardown (exit 1)."""
+    """A command refused before doing anything, e.g. a production teardown or a runbook whose
+    preflight fails (exit 1); `details` are the reasons, one per line."""
+
+    def __init__(self, message: str, details: list[str] | tuple[str, ...] = ()):
+        super().__init__(message)
+        self.details = list(details)
 
 
 class RolloutError(Exception):

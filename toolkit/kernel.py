@@ -14,7 +14,11 @@ again. `dry_run` observes and decides once.
 One rule for a repeated step: a step decided again right after it ran (the same action with
 the same arguments, idempotency tokens aside) gets `settle_polls` polls to show its effect (AWS
 APIs are eventually consistent: a describe call may not show a write yet), then the loop stops
-with an error naming the step. A step is never run twice in a row.
+with an error naming the step. A step is never run twice in a row. The rule outlives the
+process: a caller whose log shows a step started and never seen ending (an interrupted run)
+passes it as `resumed`, and the loop treats it as the step that ran last. A step decided again
+while the world reports that its last attempt failed (`Step.failure`, e.g. a stack update that
+rolled back) stops the loop at once with that failure, instead of settling.
 
 The world raises `StaleState` from `act` when what it was about to change moved since it was
 observed (CloudFormation's StaleRequestException): the loop observes again and decides anew.
@@ -22,6 +26,8 @@ observed (CloudFormation's StaleRequestException): the loop observes again and d
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 
@@ -49,13 +55,34 @@ class Step:
     arguments: Mapping[str, Any]
     summary: str
     targets: tuple[str, ...] = ()
+    # What the world shows of this very step's last attempt having failed ("" none seen): read
+    # only when the step is decided again right after it ran (or was resumed).
+    failure: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """What the step does, as a digest that survives a JSON log: name, action, region,
+        targets and arguments (idempotency tokens aside); not its summary or failure."""
+        arguments = {k: v for k, v in self.arguments.items() if k not in TOKENS}
+        what = [self.name, self.action, self.region, list(self.targets), arguments]
+        return hashlib.sha256(json.dumps(what, sort_keys=True, default=str)
+                              .encode()).hexdigest()[:32]
 
     def same_as(self, other: Step) -> bool:
-        def what(step: Step) -> tuple:
-            arguments = {k: v for k, v in step.arguments.items() if k not in TOKENS}
-            return (step.name, step.action, step.region, repr(sorted(arguments.items())),
-                    step.targets)
-        return what(self) == what(other)
+        return self.fingerprint == other.fingerprint
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A step that ran, as the rule for a repeated step compares it; also what a caller's log
+    keeps of a step an interrupted run started and never saw end (`run(resumed=...)`)."""
+    name: str
+    summary: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, step: Step) -> "Ran":
+        return cls(step.name, step.summary, step.fingerprint)
 
 
 @dataclass(frozen=True)
@@ -129,15 +156,17 @@ class Result:
 
 def run(world: World, decide: Callable[[Any], Decision], *, log: Log | None = None,
         dry_run: bool = False, timeout: float | None = None, poll: float = 10.0,
-        settle_polls: int = SETTLE_POLLS, max_steps: int | None = None) -> Result:
+        settle_polls: int = SETTLE_POLLS, max_steps: int | None = None,
+        resumed: Ran | None = None) -> Result:
     """Observe, decide, act until done, refused, blocked or out of time. `timeout` bounds the
     seconds since the start before another wait or step; `max_steps` the steps (a plan that
-    keeps finding work does not converge). Exceptions other than those of `act` (and any
-    KeyboardInterrupt) propagate: the caller's error path reports them."""
+    keeps finding work does not converge); `resumed` is a step an interrupted run started.
+    Exceptions other than those of `act` (and any KeyboardInterrupt) propagate: the caller's
+    error path reports them."""
     log = log or Log()
     started = world.now()
     result = Result(FAILED, "")
-    last: Step | None = None   # the step that ran last
+    last: Ran | None = resumed   # the step that ran last
     settling = 0
 
     def stop(outcome: str, message: str, decision: Decision | None = None,
@@ -165,11 +194,15 @@ def run(world: World, decide: Callable[[Any], Decision], *, log: Log | None = No
             result.message = (f"would run: {decision.summary}" if isinstance(decision, Step)
                               else f"would wait: {decision.reason}")
             return result
-        if isinstance(decision, Step) and last is not None and decision.same_as(last):
+        if isinstance(decision, Step) and last is not None and \
+                decision.fingerprint == last.fingerprint:
+            if decision.failure:
+                return stop(FAILED, f"{last.name} failed: {decision.failure} ({last.summary})")
             if settling >= settle_polls:
-                return stop(STUCK, f"{last.name}: ran but the world does not show its effect "
-                            f"after {settle_polls} polls ({last.summary}); stopping instead of "
-                            "running it again")
+                ran = "started by an interrupted run" if last is resumed else "ran"
+                return stop(STUCK, f"{last.name}: {ran} but the world does not show its "
+                            f"effect after {settle_polls} polls ({last.summary}); stopping "
+                            "instead of running it again")
             settling += 1
             decision = Wait(f"waiting for {last.name} to show its effect")
         if timeout is not None and world.now() - started > timeout:
@@ -195,4 +228,4 @@ def run(world: World, decide: Callable[[Any], Decision], *, log: Log | None = No
             return stop(FAILED, f"{decision.name} failed: {error}")
         log.finished(decision, record)
         result.ran.append((decision, record))
-        last, settling = decision, 0
+        last, settling = Ran.of(decision), 0

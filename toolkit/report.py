@@ -4,11 +4,18 @@ In json mode stdout carries the document only; messages and progress go to stder
 terminal, progress rewrites one line; in CI (not a TTY) it prints a line per change. A command
 that measures several configurations streams one JSON object a line instead (`line()`), and
 then prints no document, unless it ends in an error.
+
+A reader that goes away (`payments-dr deploy | head`: a broken pipe) is not a failure of the
+operation: the output to that stream stops (it is pointed at /dev/null, so Python's final
+flush does not fail either: Python docs, "Note on SIGPIPE"), one line on stderr says so, and
+the command carries on to its own end and exit status.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
 from typing import Any, TextIO
 
@@ -25,22 +32,51 @@ class Reporter:
         self._last_progress: str | None = None
         self._line_open = False
         self.streamed = False
+        self._gone_streams: list[TextIO] = []  # whose reader went away
+
+    def _write(self, stream: TextIO, text: str, end: str = "\n") -> None:
+        if any(stream is gone for gone in self._gone_streams):
+            return
+        try:
+            try:
+                stream.write(text)
+            except UnicodeEncodeError:
+                # A name that is not valid in the stream's encoding (a file name in another
+                # encoding, read back as surrogates) is shown escaped, never a failure.
+                encoding = getattr(stream, "encoding", None) or "utf-8"
+                stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+            if end:
+                stream.write(end)
+            stream.flush()
+        except BrokenPipeError:
+            self._gone(stream)
+
+    def _gone(self, stream: TextIO) -> None:
+        """The reader of `stream` went away: everything further to it goes to /dev/null."""
+        self._gone_streams.append(stream)
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+        if stream is not self.err:
+            self._write(self.err, "WARNING: the output was closed (broken pipe): nothing more "
+                                  "is printed to it; the command carries on")
 
     def _close_line(self) -> None:
         if self._line_open:
-            self.messages.write("\n")
+            self._write(self.messages, "\n", end="")
             self._line_open = False
 
     def info(self, message: str) -> None:
         self._close_line()
-        print(message, file=self.messages, flush=True)
+        self._write(self.messages, message)
 
     def warn(self, message: str) -> None:
         self.info(f"WARNING: {message}")
 
     def error(self, message: str) -> None:
         self._close_line()
-        print(f"ERROR: {message}", file=self.err, flush=True)
+        self._write(self.err, f"ERROR: {message}")
 
     def progress(self, label: str, status: str, regions: dict[str, str], elapsed: float) -> bool:
         """Returns whether a new line was printed (not on a terminal: only on a change)."""
@@ -48,11 +84,10 @@ class Reporter:
         line = f"  {label}: {status}  {per_region}"
         printed = False
         if self.tty:
-            self.messages.write(f"\r{line}  [{elapsed:5.0f}s]\x1b[K")
-            self.messages.flush()
+            self._write(self.messages, f"\r{line}  [{elapsed:5.0f}s]\x1b[K", end="")
             self._line_open = True
         elif line != self._last_progress:
-            print(f"{line}  [{elapsed:.0f}s]", file=self.messages, flush=True)
+            self._write(self.messages, f"{line}  [{elapsed:.0f}s]")
             printed = True
         self._last_progress = line
         return printed
@@ -67,7 +102,7 @@ class Reporter:
         """json mode: `value` as one line on stdout, now (text mode: nothing; the caller says
         it in words)."""
         if self.mode == "json":
-            print(json.dumps(value, sort_keys=True, default=str), file=self.out, flush=True)
+            self._write(self.out, json.dumps(value, sort_keys=True, default=str))
             self.streamed = True
 
     def record(self, key: str, value: Any) -> None:
@@ -81,8 +116,7 @@ class Reporter:
         if self.mode != "json":
             return
         if not self.streamed:
-            print(json.dumps(self.document, indent=2, sort_keys=True, default=str),
-                  file=self.out, flush=True)
+            self._write(self.out, json.dumps(self.document, indent=2, sort_keys=True,
+                                             default=str))
         elif "error" in self.document:
-            print(json.dumps(self.document, sort_keys=True, default=str), file=self.out,
-                  flush=True)
+            self._write(self.out, json.dumps(self.document, sort_keys=True, default=str))

@@ -3,7 +3,11 @@
 moto keeps its state in the process, and its backends do not pickle (lambdas, weak
 references, RSA keys). So `--local` keeps what changed instead: every successful call that
 changes something (any operation that is not a read) is appended to a JSON-lines file, by
-default `build/rehearsal/<environment>.jsonl`. Before each such call, moto's random source
+default in the user's state directory, `$XDG_STATE_HOME/payments-dr/rehearsal/<environment>.jsonl`
+(`~/.local/state/...` when XDG_STATE_HOME is unset: XDG Base Directory Specification), so the
+checkout stays clean; `STACKSETS_REHEARSAL_STATE_DIR` or `--local-state FILE` put it elsewhere.
+Commands that only read (plan, status, drift, cost, verify, dr status, keys list) replay the
+journal and record nothing. Before each such call, moto's random source
 (the one moto draws every identifier from, request ids of reads included) is seeded from the
 environment and the call's position in the journal; the next `--local` invocation replays the
 journal into a fresh moto, seeding the same way before each call, before the command runs:
@@ -31,7 +35,8 @@ import botocore.client
 from botocore.exceptions import BotoCoreError, ClientError
 
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Detect", "Lookup", "Validate",
-                 "Estimate", "Search", "Test", "Simulate", "Preview")
+                 "Estimate", "Search", "Test", "Simulate", "Preview", "Scan", "Query",
+                 "BatchGet", "TransactGet", "Filter", "Select", "Check")
 # Rehearsal-only fault injection for the resume test: raise KeyboardInterrupt (a Ctrl-C) right
 # after the first successful call of this operation (e.g. UpdateStackInstances).
 INTERRUPT_AFTER = "STACKSETS_REHEARSAL_INTERRUPT_AFTER"
@@ -41,13 +46,24 @@ class JournalError(Exception):
     pass
 
 
-STATE_DIR = "STACKSETS_REHEARSAL_STATE_DIR"  # where the journals go instead of build/rehearsal
-DEFAULT_DIR = Path("build") / "rehearsal"  # under the working directory, as build.py's output
+STATE_DIR = "STACKSETS_REHEARSAL_STATE_DIR"  # where the journals go instead
+XDG_STATE_HOME = "XDG_STATE_HOME"
+
+
+def default_directory() -> Path:
+    """STACKSETS_REHEARSAL_STATE_DIR, else `$XDG_STATE_HOME/payments-dr/rehearsal`, else
+    `~/.local/state/payments-dr/rehearsal` (the XDG Base Directory Specification: a relative
+    XDG_STATE_HOME is invalid and ignored)."""
+    if os.environ.get(STATE_DIR):
+        return Path(os.environ[STATE_DIR])
+    state = os.environ.get(XDG_STATE_HOME, "")
+    base = Path(state) if state and Path(state).is_absolute() else \
+        Path.home() / ".local" / "state"
+    return base / "payments-dr" / "rehearsal"
 
 
 def default_path(environment: str) -> Path:
-    directory = os.environ.get(STATE_DIR)
-    return (Path(directory) if directory else DEFAULT_DIR) / f"{environment}.jsonl"
+    return default_directory() / f"{environment}.jsonl"
 
 
 def seed_for(environment: str, position: int) -> int:

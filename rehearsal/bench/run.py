@@ -73,7 +73,7 @@ def measure(mode: str, latencies: Latencies, requests: int) -> dict[str, Any]:
             "injected_latency_ms": latencies.to_json(), "latency_sources": SOURCES}
     try:
         world = World(HOME, RECOVERY, WorldSettings(latencies, zero_loss=mode),
-                      prefix="payments-bench")
+                      environment="bench")
     except ZeroLossUnavailable as error:
         return {**base, "result": "unsupported", "reason": str(error)}
     try:

@@ -119,7 +119,7 @@ class LocalAdapter:
 
         try:
             found = boto3.client("secretsmanager", region_name=self.region(self.world.home)) \
-                .describe_secret(SecretId=f"{self.world.prefix}/app")
+                .describe_secret(SecretId=self.world.secret_name("app"))
         except (ClientError, BotoCoreError):
             return None
         return next((r.get("Status") for r in found.get("ReplicationStatus", [])
@@ -134,7 +134,7 @@ class LocalAdapter:
                 continue
             try:
                 statuses[name] = boto3.client("dynamodb", region_name=self.region(name)) \
-                    .describe_table(TableName=f"{self.world.prefix}-payments")["Table"][
+                    .describe_table(TableName=self.world.table_name())["Table"][
                         "TableStatus"]
             except (ClientError, BotoCoreError):
                 continue

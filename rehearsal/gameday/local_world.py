@@ -48,14 +48,18 @@ from rehearsal.gameday.functions import AnswerLost, Function, RegionDown, shared
 from rehearsal.localpg import (ADMIN_USER, DATABASE, SERVER_HOSTNAME, Forwarder,
                                PostgresServer, WriterEndpoint, create_server, create_standby,
                                replication_link)
+from templates import names as template_names, physical_names
 from templates.service import HEALTH, PROCESSOR, UNRESERVED_CONCURRENCY
 
 ACCOUNT = "123456789012"
+# The drill's environment: every name comes from the templates' own patterns.
+DRILL = {template_names.NAME_PREFIX: "payments", template_names.ENVIRONMENT_NAME: "drill",
+         "AWS::AccountId": ACCOUNT}
 DRILL_MERCHANT = "merchant-drill"
 WARM_ENVIRONMENTS = 10  # home has been serving: its processor starts with warm environments
 LOOPBACK = "127.0.0.0/8"
 
-__all__ = ["ACCOUNT", "DRILL_MERCHANT", "AnswerLost", "RegionDown", "World", "WorldSettings",
+__all__ = ["ACCOUNT", "DRILL", "DRILL_MERCHANT", "AnswerLost", "RegionDown", "World", "WorldSettings",
            "ZeroLossUnavailable", "http_event"]
 
 
@@ -122,8 +126,11 @@ class World:
     everything."""
 
     def __init__(self, home: str, recovery: str, settings: WorldSettings,
-                 prefix: str = "payments-drill"):
-        self.prefix, self.settings = prefix, settings
+                 environment: str = DRILL[template_names.ENVIRONMENT_NAME]):
+        # Its physical names: the templates' patterns for this environment (two worlds in one
+        # mocked account, like the bench's, need two environments).
+        self.settings = settings
+        self.names = {**DRILL, template_names.ENVIRONMENT_NAME: environment}
         self.home, self.recovery = home, recovery
         self.endpoint: WriterEndpoint | None = None
         self.links: dict[str, Forwarder] = {}     # standby region -> its link to the writer
@@ -151,6 +158,12 @@ class World:
         self.endpoint = WriterEndpoint(
             primary.port, round_trip=settings.latencies.db_round_trip_ms / 1000)
 
+    def table_name(self) -> str:
+        return physical_names.concrete(physical_names.table_name(), self.names)
+
+    def secret_name(self, kind: str) -> str:
+        return physical_names.concrete(physical_names.secret_name(kind), self.names)
+
     # --- set-up ----------------------------------------------------------------------------
     def _create_database(self, server: PostgresServer) -> None:
         """The payments database, with commits durable on the writer before they are
@@ -171,21 +184,22 @@ class World:
 
         self._exit.enter_context(self.aws.installed())
         self._exit.enter_context(shared_models())
-        table = f"{self.prefix}-payments"
+        table = self.table_name()
         self._unshare = _share_dynamodb_backend(self.home, self.recovery)
         boto3.client("dynamodb", region_name=self.home).create_table(
             TableName=table, BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-        names = self._secrets()
+        secret_names = self._secrets()
         for region in self.regions.values():
-            bucket = f"{self.prefix}-{ACCOUNT}-{region.name}"
+            bucket = physical_names.concrete(physical_names.bucket_name(region.name),
+                                             self.names)
             s3 = boto3.client("s3", region_name=region.name)
             s3.create_bucket(Bucket=bucket, **({} if region.name == "us-east-1" else {
                 "CreateBucketConfiguration": {"LocationConstraint": region.name}}))
             manager = boto3.client("secretsmanager", region_name=region.name)
             arns = {kind: manager.describe_secret(SecretId=name)["ARN"]
-                    for kind, name in names.items()}
+                    for kind, name in secret_names.items()}
             region.env = self._environment(region, table, bucket, arns["app"])
             _check_contract(region.env)
             # The migrate function's own variables: its secrets, and the deployment's regions
@@ -224,7 +238,7 @@ class World:
         manager = boto3.client("secretsmanager", region_name=self.home)
         names = {}
         for kind, (user, password) in values.items():
-            names[kind] = f"{self.prefix}/{kind}"
+            names[kind] = self.secret_name(kind)
             manager.create_secret(Name=names[kind],
                                   SecretString=json.dumps({"username": user,
                                                            "password": password}),

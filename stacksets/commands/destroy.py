@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from templates import names
 
-from stacksets import aurora, state
+from stacksets import artifacts, aurora, state
 from stacksets.context import Context
 from stacksets.operations import POLL, ReportLog, RolloutError, StackSetWorld, raise_unless_done
 from stacksets.plan import GLOBAL_REGION
@@ -24,6 +24,7 @@ from stacksets.teardown import Cluster, Teardown, next_teardown_step
 from toolkit import exit_codes, kernel
 from toolkit.aws import Aws, error_code, error_message
 from toolkit.config import Config
+from toolkit.in_flight import CURRENT as IN_FLIGHT
 from toolkit.kernel import Step
 
 RETAINING = ("Retain", "RetainExceptOnCreate", "Snapshot")
@@ -37,6 +38,7 @@ SETTLE_SECONDS = 1800
 CALLS = {"remove_from_global_cluster": "rds", "modify_db_cluster": "rds",
          "modify_global_cluster": "rds", "update_table": "dynamodb",
          "update_termination_protection": "cloudformation"}
+SERVICE_NAMES = {"rds": "RDS", "dynamodb": "DynamoDB", "cloudformation": "CloudFormation"}
 
 
 def add_arguments(parser) -> None:
@@ -132,10 +134,15 @@ class TeardownWorld(StackSetWorld):
         reporter.info(f"-> {step.summary}")
         result = step.summary
         if step.action == "empty_bucket":
+            IN_FLIGHT.ended()  # our own deletions: nothing keeps running when they stop
             removed = empty_bucket(aws, step.region, step.arguments["Bucket"])
             result = f"emptied {step.arguments['Bucket']}: {removed} object versions"
         else:
             client = aws.client(CALLS[step.action], step.region)
+            # Set before the call: an interruption while it is on the wire may leave it made
+            # (a removal from the global cluster goes on for minutes after it).
+            IN_FLIGHT.started(f"{client.meta.method_to_api_mapping[step.action]} "
+                              f"({step.summary})", SERVICE_NAMES[CALLS[step.action]])
             aws.call(getattr(client, step.action), **step.arguments)
         return {"phase": step.name, "action": step.action, "regions": list(step.targets),
                 "result": result}
@@ -188,7 +195,8 @@ def kept_resources(ctx: Context, observed) -> list[str]:
             if instance and instance.stack_id else None
         kept += [f"{region} {config.stack_set_name}: {r}"
                  for r in retained(observed.stack_set.template, present)]
-    return kept + [f"artifact bucket {config.artifact_bucket_prefix}-{r}" for r in config.regions]
+    return kept + [f"artifact bucket {artifacts.bucket_name(config.artifact_bucket_prefix, r)}"
+                   for r in config.regions]
 
 
 def run(ctx: Context, args) -> int:
@@ -202,7 +210,7 @@ def run(ctx: Context, args) -> int:
         ctx.aws, config, args.empty_buckets))
     result = kernel.run(world, lambda now: next_teardown_step(config, now),
                         log=ReportLog(reporter), poll=POLL,
-                        settle_polls=int(SETTLE_SECONDS / POLL))
+                        settle_polls=int(SETTLE_SECONDS / POLL), timeout=args.timeout)
     raise_unless_done(result, "teardown", "destroy")
     reporter.info("retained (delete by hand when no longer needed):")
     for line in kept:

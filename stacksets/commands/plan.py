@@ -42,8 +42,10 @@ def run(ctx: Context, args) -> int:
         reporter.info(line)
     for line in preflight.strays(config, observed.stray_regions):
         reporter.warn(line)
-    reporter.info(f"artifacts: {len(uploads(config, ctx.bundle))} object(s) in "
-                  f"{config.artifact_bucket_prefix}-<region> (uploaded by deploy if missing)")
+    objects = uploads(config, ctx.bundle)
+    reporter.info(f"artifacts: {len(objects)} object(s) in "
+                  f"{', '.join(sorted({item.bucket for item in objects}))} (uploaded by deploy "
+                  "if missing)")
     if observed.stack_set is not None:
         changes = resource_changes(observed.stack_set.template, wanted.regional_template)
         reporter.info(f"stack set {config.stack_set_name}: " + (", ".join(

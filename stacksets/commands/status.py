@@ -19,7 +19,7 @@ from stacksets import aurora, preflight, state
 from toolkit import route53 as route53_health
 from toolkit.aws import Aws, error_code
 from stacksets.context import Context
-from stacksets.plan import GLOBAL_REGION
+from stacksets.plan import FAILED, GLOBAL_REGION, PENDING, REVIEW, Stack, stack_state
 from stacksets.state import global_cluster_id
 from toolkit import resource_names as dr_names
 from toolkit import exit_codes
@@ -91,6 +91,27 @@ def health(ctx: Context, check_id: str | None) -> Any:
                                 HealthCheckId=check_id)["HealthCheckObservations"]
     return (f"{route53_health.healthy_checkers(observations)}/{len(observations)} checkers "
             "healthy", route53_health.is_healthy(observations))
+
+
+def global_attention(name: str, stack: Stack | None) -> list[str]:
+    """The global stack (failover records, health checks), pure: missing, an operation on it
+    still in progress, or its last operation failed or rolled back (CloudFormation User Guide,
+    "Stack status codes")."""
+    if stack is None:
+        return [f"global stack {name} ({GLOBAL_REGION}) does not exist: no failover DNS "
+                "records or health checks (run deploy)"]
+    if stack.status == REVIEW:
+        return [f"global stack {name} is {REVIEW}: a change set made for it was never "
+                "executed (no records, no health checks); execute or delete it, then run "
+                "deploy"]
+    state = stack_state(stack.status)
+    if state == PENDING:
+        return [f"global stack {name} is {stack.status}: an operation on it is running (a "
+                "deploy, destroy or dr switchover); check again when it has ended"]
+    if state == FAILED:
+        return [f"global stack {name} is {stack.status}: its last operation failed (run "
+                "deploy; `deploy` shows the first failed resource)"]
+    return []
 
 
 def attention(regions: Mapping[str, Mapping[str, Any]], checks: Mapping[str, Mapping[str, Any]],
@@ -189,6 +210,7 @@ def run(ctx: Context, args) -> int:
                    [[f"{region} ({check['role']})", check["record"], _cell(check["state"])]
                     for region, check in checks.items()])
     needs = attention(regions, checks, running, config.stack_set_name) + \
+        global_attention(config.global_stack_name, observed.global_stack) + \
         preflight.strays(config, observed.stray_regions)
     for line in needs:
         reporter.warn(line)

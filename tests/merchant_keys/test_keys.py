@@ -117,17 +117,27 @@ def test_keys_can_be_written_in_the_recovery_region(table, build_dir, capsys):
     (["revoke", "--key-id", "NOTHEX"], "--key-id must be"),
     (["list", "--region", "eu-west-1"], "is not one of this environment's regions"),
 ])
-def test_usage_errors_exit_2_and_write_nothing(table, build_dir, capsys, arguments, message):
+def test_usage_errors_exit_2_and_write_nothing(table, build_dir, capsys, monkeypatch,
+                                               arguments, message):
+    """Refused before the STS call, in the one error shape."""
+    from toolkit.aws import Aws
+
+    monkeypatch.setattr(Aws, "identity", lambda *a, **k: pytest.fail("STS was called"))
     status = cli.main(["keys", *arguments, "--config", str(EXAMPLE), "--build-dir",
                        str(build_dir)])
     assert status == 2
     assert message in capsys.readouterr().err
+    status, document = keys(build_dir, capsys, *arguments)
+    assert (status, document["result"]) == (2, "error") and message in \
+        document["error"]["message"] and document["error"]["details"] == []
     assert table.scan(TableName=TABLE)["Count"] == 0
 
 
 def test_revoking_an_unknown_key_fails(table, build_dir, capsys):
     status, out = keys(build_dir, capsys, "revoke", "--key-id", "0123456789abcdef")
-    assert status == 1 and out["result"] == "not_found"
+    assert status == 1 and out["result"] == "failed"
+    assert out["error"]["message"].startswith("keys revoke: no key 0123456789abcdef in "
+                                              f"{TABLE} (us-east-1)")
 
 
 def test_keys_work_in_the_rehearsed_account_across_invocations(build_dir, capsys, tmp_path):

@@ -214,8 +214,9 @@ def test_python_m_stacksets_runs_the_rollout_verbs_only():
 
     done = subprocess.run([sys.executable, "-m", "stacksets", "dr", "status"],
                           capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1
-    assert "dr is `payments-dr dr ...`" in done.stderr
+    assert done.returncode == 2  # bad input, in the one error shape
+    assert "ERROR: python -m stacksets runs plan, deploy, status, drift, destroy; dr is " \
+           "`payments-dr dr ...`" in done.stderr
 
 
 def test_the_exit_codes_are_one_table():

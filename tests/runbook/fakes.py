@@ -63,6 +63,7 @@ class Cloud:
         self.settling: dict[str, int] = {}        # /health answers 503 this many more times
         self.calls: list[tuple[str, str, str, dict]] = []
         self.global_status = "UPDATE_COMPLETE"
+        self.global_events: list[dict[str, Any]] = []   # DescribeStackEvents, newest first
         self.deployed: dict[str, Any] | None = None   # what `deploy` left (see `deploy`)
         self.regional_durability: dict[str, float] = {}  # requests/5 min, per region
         # Projections missing in each region's stores, (receipts, status items), as the
@@ -199,6 +200,9 @@ class Cloud:
         values = {p["ParameterKey"]: p.get("ParameterValue") for p in Parameters}
         self.preferred = values[tn.PRIMARY_API_TARGET].split(".")[2]
         return {"StackId": "stack"}
+
+    def cloudformation_describe_stack_events(self, region, StackName, **_):
+        return {"StackEvents": self.global_events}
 
     def cloudformation_get_template(self, region, StackName):
         return {"TemplateBody": json.dumps(self.deployed["template"] if self.deployed else {})}

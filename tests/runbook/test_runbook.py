@@ -566,3 +566,34 @@ def test_a_resumed_switchover_does_not_deploy_other_changes_with_its_dns_step(cl
     result, _, _ = run(cloud, config, functools.partial(runbook.switchover, to=RECOVERY))
     assert result.outcome == "blocked" and cloud.writes() == []
     assert "run deploy (it keeps the preference), then this again" in result.message
+
+
+# --- the lag limit ------------------------------------------------------------------------------
+def _lagging(lag_ms: float):
+    from runbook.state import DrState, Member
+
+    return DrState(home=HOME, recovery=RECOVERY, global_cluster="g",
+                   members=(Member(HOME, "a", True), Member(RECOVERY, "b", False, "connected")),
+                   replication_lag_ms=lag_ms, healthy={HOME: True, RECOVERY: True},
+                   writable={HOME: True, RECOVERY: True}, secret_replica="InSync",
+                   table_replicas={HOME: "ACTIVE", RECOVERY: "ACTIVE"}, dns_preferred=HOME,
+                   global_stack_pending="")
+
+
+def test_nan_is_not_a_lag_limit():
+    """Every comparison with NaN is false: `lag > nan` let any lag through. The CLI refuses
+    NaN too (tests/payments_dr/test_cli_inputs.py); the rule itself fails safe."""
+    import math
+
+    assert runbook.preflight(_lagging(600_000.0), RECOVERY, math.nan) != []
+    assert runbook.problems(_lagging(600_000.0), math.nan) != []
+    assert runbook.preflight(_lagging(10.0), RECOVERY, 1000.0) == []
+    assert runbook.problems(_lagging(10.0), 1000.0) == []
+    import dataclasses
+
+    from runbook.state import Member
+
+    away = dataclasses.replace(_lagging(10.0), members=(
+        Member(HOME, "a", False, "connected"), Member(RECOVERY, "b", True)))
+    assert isinstance(runbook.failback(away, math.nan), kernel.Wait)  # never "caught up"
+    assert isinstance(runbook.failback(away, 1000.0), kernel.Step)

@@ -153,6 +153,12 @@ def test_termination_and_replica_protection_go_off_through_the_api(example_confi
         "deletion protection off for the payments-prod-payments replica in us-west-2"
     for stub in stubs.values():
         stub.assert_no_pending_responses()
+    # A Ctrl-C right after a single call names it (the CLI reads this: toolkit/in_flight.py).
+    from toolkit.in_flight import CURRENT
+
+    assert (CURRENT.what, CURRENT.service) == (
+        "UpdateTable (deletion protection off for the payments-prod-payments replica in "
+        "us-west-2)", "DynamoDB")
 
 
 def test_after_a_failover_the_writer_leaves_the_global_cluster_last(example_config):

@@ -3,6 +3,8 @@ which region's, what needs attention, the exit code."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from templates import names
@@ -118,3 +120,23 @@ def test_a_running_operation_is_shown_and_needs_attention(run_status):
     assert document["regions"][RECOVERY]["instance"] == "not created (operation running)"
     assert document["attention"][0].startswith(
         "operation foundation-0a1b2c is running on payments-example-regional")
+
+
+# --- the global stack (its records and health checks) ------------------------------------------
+@pytest.mark.parametrize("global_stack, says", [
+    (None, "does not exist"), (Stack("ROLLBACK_COMPLETE", {}, {}), "last operation failed"),
+    (Stack("DELETE_FAILED", {}, {}), "last operation failed"),
+    (Stack("UPDATE_ROLLBACK_COMPLETE", {}, {}), "last operation failed"),
+    (Stack("UPDATE_IN_PROGRESS", {}, {}), "is running"),
+    (Stack("REVIEW_IN_PROGRESS", {}, {}), "never executed")])
+def test_a_missing_failed_or_busy_global_stack_needs_attention(run_status, global_stack, says):
+    code, lines, document = run_status(deployed(global_stack=global_stack))
+    assert code == exit_codes.ATTENTION, document["attention"]
+    assert [line for line in document["attention"] if "global stack" in line and says in line]
+
+
+@pytest.mark.parametrize("status", ["CREATE_COMPLETE", "UPDATE_COMPLETE"])
+def test_a_global_stack_whose_last_operation_succeeded_needs_nothing(run_status, status):
+    code, lines, document = run_status(deployed(global_stack=dataclasses.replace(
+        global_stack(HOME), status=status)))
+    assert code == exit_codes.OK, document["attention"]

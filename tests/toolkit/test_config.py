@@ -182,21 +182,27 @@ def test_large_values_are_shortened_in_messages(raw_example, bundle):
                      "'xxxxxxxxxxxxxxxxxxxxxxxx... (54000 characters), expected bool"]
 
 
-@pytest.mark.parametrize("environment", ["prod", "production", "prd", "live", "prod-eu",
-                                         "prod2"])
-def test_a_production_name_needs_production_true(raw_example, bundle, environment):
+@pytest.mark.parametrize("environment, token", [
+    ("prod", "prod"), ("production", "production"), ("prd", "prd"), ("live", "live"),
+    ("prod-eu", "prod"), ("prod2", "prod"), ("prodeu", "prod"), ("produs", "prod"),
+    ("euprod", "prod"), ("liveus", "live"), ("prd2eu", "prd"), ("preprodprd", "prd"),
+    ("olive", "live")])  # a word that contains a token: refused on purpose (docs/rollout.md)
+def test_a_production_name_needs_production_true(raw_example, bundle, environment, token):
     raw = changed(raw_example, "environment", environment)
     declared = {k: v for k, v in bundle.regional.parameters.items() if k != "EnvironmentName"}
     with pytest.raises(ConfigError) as caught:
         config_module.validate(raw, "env.yaml", declared)
     assert caught.value.problems == [
-        f"production: false, but environment '{environment}' names a production environment; "
-        "set production: true (a production environment refuses teardown without "
-        "--confirm-production), or name the environment for what it is (e.g. staging)"]
+        f"production: false, but environment '{environment}' names a production environment "
+        f"(it contains '{token}': prod, prd, production or live anywhere in the name); set "
+        "production: true (a production environment refuses teardown without "
+        "--confirm-production), or name the environment for what it is without them (e.g. "
+        "staging, test, dev)"]
     config_module.validate(changed(raw, "production", True), "env.yaml", declared)
 
 
-@pytest.mark.parametrize("environment", ["staging", "product", "dev", "preprod", "example"])
+@pytest.mark.parametrize("environment", ["staging", "product", "dev", "preprod", "example",
+                                         "nonprod", "prelive", "produce"])
 def test_other_names_may_be_non_production(raw_example, bundle, environment):
     raw = changed(raw_example, "environment", environment)
     declared = {k: v for k, v in bundle.regional.parameters.items() if k != "EnvironmentName"}

@@ -195,3 +195,57 @@ def test_tokens_do_not_make_a_repeat_a_new_step():
     other = Step("join", "update_stack_instances", "us-east-1",
                  {"Regions": ["b"], "OperationId": "join-1"}, "join")
     assert first.same_as(again) and not first.same_as(other)
+
+
+def test_a_resumed_step_is_the_last_step_of_the_new_run():
+    """An interrupted run's last step (from the caller's log) gets its settle polls in the
+    re-run: shown late, it is waited for; never shown, the loop stops naming it; a different
+    decision runs at once."""
+    bump = up_to(1)({"value": 0, "busy": 0})
+    world, log = Counter(), Recorder()
+    world.value, world.behind = 1, 2  # the interrupted bump landed; shown two reads late
+    result = kernel.run(world, up_to(1), log=log, poll=5, resumed=kernel.Ran.of(bump))
+    assert result.outcome == "done" and world.acted == [] and world.clock == 10
+    never = kernel.run(Counter(lag=100), up_to(1), poll=5, settle_polls=2,
+                       resumed=kernel.Ran.of(bump))
+    assert never.outcome == "stuck" and never.message.startswith(
+        "bump-0: started by an interrupted run but the world does not show its effect")
+    other = Step("other", "bump", "here", {}, "another step")
+    fresh = Counter()
+    assert kernel.run(fresh, up_to(1), resumed=kernel.Ran.of(other)).outcome == "done"
+    assert fresh.acted == ["bump-0"]
+
+
+def test_a_repeated_step_whose_failure_the_world_shows_stops_at_once():
+    """A stack update that rolled back: deciding it again right after it ran stops with the
+    failure (no settle polls, no second call); the same failure before it ran does not."""
+    def decide(state):
+        if state["value"] >= 2:
+            return Done("done")
+        return Step("update", "bump", "here", {}, "update the stack",
+                    failure="it ended UPDATE_ROLLBACK_COMPLETE")
+
+    class RollsBack(Counter):
+        def act(self, step):
+            self.acted.append(step.name)
+
+    world = RollsBack()
+    result = kernel.run(world, decide, poll=5)
+    assert (result.outcome, result.message) == (
+        "failed", "update failed: it ended UPDATE_ROLLBACK_COMPLETE (update the stack)")
+    assert world.acted == ["update"] and world.clock == 0 and result.error is None
+
+
+def test_a_step_fingerprint_survives_json_and_ignores_tokens_and_words():
+    import json
+
+    step = Step("dns", "prefer_dns", "us-east-1",
+                {"Parameters": ({"ParameterKey": "A", "ParameterValue": "1"},),
+                 "ClientRequestToken": "t-1"}, "prefer home", targets=("us-east-1",))
+    again = Step("dns", "prefer_dns", "us-east-1",
+                 json.loads(json.dumps({"Parameters": [{"ParameterKey": "A",
+                                                        "ParameterValue": "1"}],
+                                        "ClientRequestToken": "t-2"})),
+                 "other words", targets=("us-east-1",), failure="rolled back")
+    assert step.fingerprint == again.fingerprint
+    assert step.fingerprint != Step("dns", "prefer_dns", "us-east-1", {}, "x").fingerprint
