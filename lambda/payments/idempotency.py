@@ -21,7 +21,11 @@ Record ``pk = "idem#<merchant id>#<Idempotency-Key>"`` (keys are scoped per merc
    with, on condition that the claim is still ours.
 3. **release**: if anything failed before that, delete the claim (again only
    if ours), so the client can retry at once. The record is never left
-   ``COMPLETED`` for a payment that has no ledger row.
+   ``COMPLETED`` for a payment that has no ledger row by this code; an unplanned failover
+   can still make one (the record replicated, the commit did not: Aurora's replication and
+   the global table's are separate and both asynchronous). A replay checks the ledger first
+   and **reclaims** such a record (``COMPLETED`` with the same fingerprint becomes our
+   ``IN_PROGRESS`` claim) to record the payment again (:mod:`payments.service`).
 
 ``expires_at`` is the table's TTL attribute. TTL deletion runs up to a few
 days late ("Using time to live (TTL) in DynamoDB"), so a record past it is
@@ -122,6 +126,36 @@ class IdempotencyStore:
             return True
         except _ConditionFailed:
             return False
+
+    def reclaim(self, key: str, request_hash: str, lease_seconds: int
+                ) -> Claim | ExistingRecord | None:
+        """Take over a ``COMPLETED`` record of this request whose ledger row is gone. Returns
+        our claim; the record that holds the key now, when another invocation took it first
+        (or it is another request's); None when there is no record any more (claim it)."""
+        now = int(self._clock())
+        claim = Claim(key, str(uuid.uuid4()), request_hash)
+        try:
+            self._call(
+                self._client.put_item,
+                Item={
+                    **_key(key),
+                    "status": {"S": IN_PROGRESS},
+                    "request_hash": {"S": request_hash},
+                    "claim_id": {"S": claim.claim_id},
+                    "lease_expires_at": {"N": str(now + lease_seconds)},
+                    "expires_at": {"N": str(now + self._ttl)},
+                },
+                ConditionExpression="#status = :completed AND request_hash = :request_hash",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":completed": {"S": COMPLETED},
+                    ":request_hash": {"S": request_hash},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return claim
+        except _ConditionFailed as failed:
+            return _record(failed.item) if failed.item else None
 
     def release(self, claim: Claim) -> None:
         """Delete our IN_PROGRESS claim so the client may retry at once."""

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -117,13 +119,26 @@ class PaymentService:
         fingerprint = request.fingerprint()
         aws_step, db_step = self._budget.aws_call_seconds, self._budget.database_seconds
         deadline.require("dynamodb", aws_step)
-        held = self._idempotency.claim(
-            scoped_key(request.merchant_id, key), fingerprint, lease_seconds
-        )
-        if isinstance(held, ExistingRecord):
-            return _answer_from(held, fingerprint)
-
+        record_key = scoped_key(request.merchant_id, key)
+        held = self._idempotency.claim(record_key, fingerprint, lease_seconds)
         payment_id = new_payment_id()
+        if isinstance(held, ExistingRecord):
+            replay = _answer_from(held, fingerprint)
+            deadline.require("database", db_step)
+            if self._ledger.find(request.merchant_id, key) is not None:
+                return replay
+            # The record says 201 and the ledger has no row: the commit was lost with a
+            # region (an unplanned failover's data loss), the record was not. Replaying it
+            # would be a false success: record the payment again, under the id the 201 named.
+            log.warning("a completed payment's ledger row is missing; recording it again",
+                        extra={"fields": {"payment_id": _payment_id_of(replay.response)}})
+            retaken = self._idempotency.reclaim(record_key, fingerprint, lease_seconds)
+            if retaken is None:
+                retaken = self._idempotency.claim(record_key, fingerprint, lease_seconds)
+            if isinstance(retaken, ExistingRecord):
+                return _answer_from(retaken, fingerprint)  # another invocation is on it
+            held, payment_id = retaken, _payment_id_of(replay.response) or payment_id
+
         try:
             deadline.require("database", db_step)
             recorded = self._ledger.record(
@@ -216,6 +231,14 @@ class PaymentService:
 def scoped_key(merchant_id: str, key: str) -> str:
     """The idempotency record's key: merchant and key ('#' occurs in neither)."""
     return f"{merchant_id}#{key}"
+
+
+def _payment_id_of(response: StoredResponse) -> str | None:
+    """The payment id a stored 201 named (the body is the ledger row's JSON)."""
+    try:
+        return str(uuid.UUID(json.loads(response.body).get("payment_id")))
+    except (ValueError, AttributeError, TypeError):
+        return None
 
 
 def _answer_from(record: ExistingRecord, fingerprint: str) -> Outcome:

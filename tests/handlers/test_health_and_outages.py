@@ -338,3 +338,22 @@ def test_a_refused_write_is_proven_again_as_soon_as_the_store_takes_writes(
     time.sleep(0.002)  # the times written have millisecond precision
     assert api.health()["statusCode"] == 200
     assert health_object(api) > before  # ...but the failure was not forgotten
+
+
+def test_a_replay_while_the_database_is_down_is_503_not_an_unchecked_201(
+    api: Api, postgres: PostgresServer
+) -> None:
+    """A replay checks that the ledger still has the row (a failover can lose it): with the
+    database unreachable that cannot be known, so the answer is 503 and the same key is
+    answered 201 once it is back."""
+    key, body = new_key(), payment_body()
+    first = api.post(body, key)
+    postgres.stop()
+    try:
+        during = api.post(body, key)
+    finally:
+        postgres.start()
+    after = api.post(body, key)
+
+    assert during["statusCode"] == 503 and during["headers"]["retry-after"] == "1"
+    assert (after["statusCode"], after["body"]) == (201, first["body"])

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from payments import validation, wiring
 from payments.errors import DependencyUnavailable
-from payments.idempotency import IdempotencyStore
+from payments.idempotency import ExistingRecord, IdempotencyStore
 from payments.service import scoped_key
 
 from .conftest import TABLE, Api, new_key, payment_body
@@ -273,3 +273,80 @@ def test_every_processor_response_says_its_durability(
     reconfigure(DB_PORT="tertiary", ZERO_LOSS="on")  # no configuration: no promise
     broken = api.post(payment_body(), new_key())
     assert (broken["statusCode"], broken["headers"]["x-payments-durability"]) == (500, "off")
+
+
+# --- a completed record whose ledger row a failover lost ------------------------------------
+def lose_the_ledger_row(api: Api, key: str) -> None:
+    """What an unplanned failover leaves when the idempotency record replicated and the
+    commit did not: the global table and Aurora replicate separately, both asynchronously."""
+    api.sql("DELETE FROM payments WHERE idempotency_key = :key", key=key)
+
+
+def test_a_completed_record_whose_ledger_row_is_lost_records_the_payment_again(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Replaying the stored 201 would be a false success: a payment the ledger does not have.
+    The retry records it again, under the payment id the first 201 named."""
+    key, body = new_key(), payment_body(amount="12.30")
+    first = body_of(api.post(body, key))
+    lose_the_ledger_row(api, key)
+
+    retry = api.post(body, key)
+    replay = api.post(body, key)
+
+    assert retry["statusCode"] == 201, retry["body"]
+    assert body_of(retry)["payment_id"] == first["payment_id"]
+    assert "idempotent-replayed" not in retry["headers"]  # recorded now, not replayed
+    assert api.ledger_rows(key) == [[first["payment_id"], Decimal("12.300"), "EUR",
+                                     "accepted"]]
+    record = api.idempotency_item(key)
+    assert record is not None and record["status"]["S"] == "COMPLETED"
+    assert record["response_body"]["S"] == retry["body"]
+    assert (replay["statusCode"], replay["body"]) == (201, retry["body"])
+    assert replay["headers"]["idempotent-replayed"] == "true"
+    assert any("ledger row is missing" in r.getMessage() for r in caplog.records)
+
+
+def test_a_replay_whose_ledger_row_exists_is_answered_from_the_record(api: Api) -> None:
+    """The check reads the ledger; it writes nothing when the row is there."""
+    key, body = new_key(), payment_body()
+    first = api.post(body, key)
+    before = api.counts()
+    rows = api.ledger_rows(key)
+
+    replay = api.post(body, key)
+
+    assert (replay["statusCode"], replay["body"]) == (201, first["body"])
+    assert api.counts() == before and api.ledger_rows(key) == rows
+
+
+def test_a_lost_row_another_invocation_is_recording_again_gets_409(api: Api) -> None:
+    key, body = new_key(), payment_body()
+    api.post(body, key)
+    lose_the_ledger_row(api, key)
+    request = validation.payment_request(body)
+    store = IdempotencyStore(api_client(), TABLE, ttl_seconds=3600)
+    taken = store.reclaim(scoped_key(request.merchant_id, key), request.fingerprint(), 60)
+    assert not isinstance(taken, ExistingRecord) and taken is not None
+
+    response = api.post(body, key)
+
+    assert response["statusCode"] == 409
+    assert body_of(response)["error"]["code"] == "request_in_progress"
+    assert api.ledger_rows(key) == []
+
+
+def test_reclaim_takes_only_a_completed_record_of_the_same_request(api: Api) -> None:
+    key, body = new_key(), payment_body()
+    request = validation.payment_request(body)
+    store = IdempotencyStore(api_client(), TABLE, ttl_seconds=3600)
+    record_key = scoped_key(request.merchant_id, key)
+
+    assert store.reclaim(record_key, request.fingerprint(), 60) is None  # no record
+    api.post(body, key)
+    other = store.reclaim(record_key, "f" * 64, 60)  # another request's fingerprint
+    assert isinstance(other, ExistingRecord) and other.status == "COMPLETED"
+    mine = store.reclaim(record_key, request.fingerprint(), 60)
+    assert mine is not None and not isinstance(mine, ExistingRecord)
+    again = store.reclaim(record_key, request.fingerprint(), 60)  # now IN_PROGRESS: not taken
+    assert isinstance(again, ExistingRecord) and again.status == "IN_PROGRESS"
