@@ -22,7 +22,9 @@ caller, and a compromised function cannot rewrite a payment.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -100,21 +102,22 @@ class Ledger:
         Raises IdempotencyKeyReused when the key's row belongs to another request.
         """
         request = payment.request
-        rows = self._database.run(
-            _RECORD,
-            payment_id=payment.payment_id,
-            idempotency_key=payment.idempotency_key,
-            request_hash=payment.request_hash,
-            merchant_id=request.merchant_id,
-            amount=str(request.amount),
-            currency=request.currency,
-            currency_exponent=request.exponent,
-            description=request.description,
-            source_type=request.source.type,
-            source_fingerprint=request.source.fingerprint(),
-            correlation_id=payment.correlation_id,
-            region=payment.region,
-        )
+        with _region_refusal("payment", payment.region):
+            rows = self._database.run(
+                _RECORD,
+                payment_id=payment.payment_id,
+                idempotency_key=payment.idempotency_key,
+                request_hash=payment.request_hash,
+                merchant_id=request.merchant_id,
+                amount=str(request.amount),
+                currency=request.currency,
+                currency_exponent=request.exponent,
+                description=request.description,
+                source_type=request.source.type,
+                source_fingerprint=request.source.fingerprint(),
+                correlation_id=payment.correlation_id,
+                region=payment.region,
+            )
         (row,) = rows  # record_payment: ON CONFLICT ... DO UPDATE ... RETURNING, one row always
         recorded = _from_row(row)
         if recorded.request_hash != payment.request_hash:
@@ -155,15 +158,25 @@ class Ledger:
         The database refuses a heartbeat for a region whose network the connection does not
         come from (``write_heartbeat``): a deployment whose recorded VPC CIDRs are wrong
         fails its health check, with that reason in the log line."""
-        try:
+        with _region_refusal("heartbeat", region):
             self._database.run(_HEARTBEAT, region=region)
-        except DatabaseError as error:
-            if sqlstate(error) != _INSUFFICIENT_PRIVILEGE:
-                raise
-            raise DependencyUnavailable(
-                DEPENDENCY, "heartbeat refused: this connection's address is not in the "
-                f"network recorded for {region} (SQLSTATE {_INSUFFICIENT_PRIVILEGE})",
-            ) from None
+
+
+@contextlib.contextmanager
+def _region_refusal(write: str, region: str) -> Iterator[None]:
+    """The database refuses a write for a region whose network the connection does not come
+    from (``require_caller_region``, migration 007): a deployment fault (the VPC CIDRs the
+    migrate step recorded), never the request's; the writer cannot take this region's writes,
+    so the answer is 503 and /health fails with the reason."""
+    try:
+        yield
+    except DatabaseError as error:
+        if sqlstate(error) != _INSUFFICIENT_PRIVILEGE:
+            raise
+        raise DependencyUnavailable(
+            DEPENDENCY, f"{write} refused: this connection's address is not in the network "
+            f"recorded for {region} (SQLSTATE {_INSUFFICIENT_PRIVILEGE})",
+        ) from None
 
 
 def _from_row(row: list[Any]) -> RecordedPayment:

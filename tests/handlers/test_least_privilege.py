@@ -21,10 +21,11 @@ import boto3
 import pg8000.exceptions
 import pg8000.native
 import pytest
-from payments import large_objects, roles, session_settings, wiring
+from payments import large_objects, roles, session_settings, validation, wiring
 from payments.database import Database, SecretCredentials, SessionLimits
 from payments.errors import DependencyUnavailable
 from payments.ledger import Ledger
+from payments.models import NewPayment
 from payments.tls import tls_context
 
 from rehearsal.localpg import DATABASE, SERVER_HOSTNAME, PostgresServer
@@ -212,6 +213,11 @@ def test_the_app_role_records_and_reads_payments_through_the_functions(
         assert Ledger(app).find(body["merchant_id"], new_key()) is None
         with pytest.raises(DependencyUnavailable, match="heartbeat refused.*42501"):
             Ledger(app).heartbeat(OTHER_REGION)
+        # A payment for a region the connection does not come from: 503, not a 500
+        request = validation.payment_request(payment_body())
+        with pytest.raises(DependencyUnavailable, match="payment refused.*42501"):
+            Ledger(app).record(NewPayment(str(uuid.uuid4()), new_key(), request.fingerprint(),
+                                          request, str(uuid.uuid4()), OTHER_REGION))
         Ledger(app).heartbeat(REGION)  # its own region: the loopback network
     finally:
         app.close()
