@@ -83,7 +83,11 @@ HEALTH = FunctionSpec("health", "Health", "health", timeout=5, memory=256,
                       description="GET /health: can this region take payments now?")
 MIGRATE = FunctionSpec("migrate", "Migrate", "migrate", timeout=300, memory=256,
                        description="Database roles and schema migrations; invoked by the rollout "
-                                   "tool after each deploy, never by the API")
+                                   "tool after each deploy, never by the API",
+                       no_dead_letter_queue="invoked synchronously (RequestResponse) by the "
+                                            "rollout tool, which reads its result and stops on "
+                                            "a failure: a dead-letter queue only serves "
+                                            "asynchronous invocations")
 FUNCTIONS = (PROCESSOR, HEALTH, MIGRATE)
 
 

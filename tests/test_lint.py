@@ -95,3 +95,35 @@ def test_checkov_reports_no_failed_check(built, tmp_path):
                 for skip in r.get("Metadata", {}).get("checkov", {}).get("skip", [])}
     applied = {tuple(c["resource"].split(".", 1)) + (c["check_id"],) for c in skipped}
     assert declared == applied, f"declared but unused: {sorted(declared - applied)}"
+
+
+# What each function's dead-letter-queue skip says about its invoker, and the invoker the
+# template wires (a Lambda permission for that service principal); no permission: the rollout
+# tool's or the runbook's own synchronous Invoke.
+INVOKER_WORDS = {"apigateway.amazonaws.com": "API Gateway", "events.amazonaws.com": "EventBridge"}
+
+
+def _function_of(reference) -> str | None:
+    if isinstance(reference, dict):
+        return reference.get("Ref") or (reference.get("Fn::GetAtt") or [None])[0]
+    return None
+
+
+def test_each_dead_letter_queue_skip_names_the_invoker_the_template_wires(regional):
+    principals: dict[str, set[str]] = {}
+    for permission in regional.of_type("AWS::Lambda::Permission").values():
+        function = _function_of(permission["Properties"]["FunctionName"])
+        principals.setdefault(function, set()).add(permission["Properties"]["Principal"])
+    checked = 0
+    for logical, function in regional.of_type("AWS::Lambda::Function").items():
+        skips = function.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        reason = next((s["comment"] for s in skips if s["id"] == "CKV_AWS_116"), None)
+        if reason is None:
+            continue
+        wired = principals.get(logical, set())
+        for principal, word in INVOKER_WORDS.items():
+            assert (word in reason) == (principal in wired), (logical, reason, wired)
+        if not wired:
+            assert "rollout tool" in reason or "runbook" in reason, (logical, reason)
+        checked += 1
+    assert checked == regional.count("AWS::Lambda::Function")
