@@ -132,9 +132,10 @@ class LocalAdapter:
         for name in (self.world.home, self.world.recovery):
             if name == self.failed:
                 continue
+            client = boto3.client("dynamodb", region_name=self.region(name))
             try:
-                statuses[name] = boto3.client("dynamodb", region_name=self.region(name)) \
-                    .describe_table(TableName=self.world.table_name())["Table"][
+                statuses[name] = _while_clients_write(
+                    lambda: client.describe_table(TableName=self.world.table_name()))["Table"][
                         "TableStatus"]
             except (ClientError, BotoCoreError):
                 continue
@@ -206,3 +207,17 @@ def replication_lag_ms(world: World, writer: str, topology: Topology) -> float |
         return None
     behind, lag = rows[0]
     return 0.0 if behind is not None and float(behind) == 0 else float(lag or 1.0)
+
+
+def _while_clients_write(describe: Callable[[], dict[str, Any]], tries: int = 5
+                         ) -> dict[str, Any]:
+    """moto's DescribeTable counts the table's items without a lock, so while the drill's
+    clients write it can fail with "dictionary changed size during iteration" (a stand-in's
+    race, not an answer AWS gives): ask again."""
+    for attempt in range(tries):
+        try:
+            return describe()
+        except RuntimeError as error:
+            if "changed size during iteration" not in str(error) or attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
