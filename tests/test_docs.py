@@ -198,3 +198,16 @@ def test_the_standby_cost_table_is_what_the_model_computes(example_config, bundl
     for region, label in ((home, "home region"), (recovery, "recovery region")):
         count = alarms[region].split(": ")[1]
         assert re.search(rf"^\| {label} \([^)]*{count} alarms\)", text, re.M), (region, count)
+
+
+def test_the_promise_section_quotes_the_templates_defaults(regional):
+    """README "What a 201 promises": each parameter quoted with a value is that parameter's
+    default in the regional template."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## What a 201 promises", 1)[1].split("\n## ", 1)[0]
+    quoted = re.findall(r"`(ZeroLoss\w*)` \((\d+) (?:ms|s)\)", section)
+    assert {name for name, _ in quoted} == {"ZeroLossWaitMs", "ZeroLossDegradeAfterSeconds"}
+    parameters = regional.doc["Parameters"]
+    for name, value in quoted:
+        assert str(parameters[name]["Default"]) == value, name
+    assert "(`ZeroLoss`, the\n  default)" in section and parameters["ZeroLoss"]["Default"] == "on"
