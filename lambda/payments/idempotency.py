@@ -132,28 +132,11 @@ class IdempotencyStore:
         """Take over a ``COMPLETED`` record of this request whose ledger row is gone. Returns
         our claim; the record that holds the key now, when another invocation took it first
         (or it is another request's); None when there is no record any more (claim it)."""
-        now = int(self._clock())
-        claim = Claim(key, str(uuid.uuid4()), request_hash)
         try:
-            self._call(
-                self._client.put_item,
-                Item={
-                    **_key(key),
-                    "status": {"S": IN_PROGRESS},
-                    "request_hash": {"S": request_hash},
-                    "claim_id": {"S": claim.claim_id},
-                    "lease_expires_at": {"N": str(now + lease_seconds)},
-                    "expires_at": {"N": str(now + self._ttl)},
-                },
-                ConditionExpression="#status = :completed AND request_hash = :request_hash",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":completed": {"S": COMPLETED},
-                    ":request_hash": {"S": request_hash},
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-            return claim
+            return self._put_claim(
+                key, request_hash, lease_seconds,
+                "#status = :completed AND request_hash = :request_hash",
+                {":completed": {"S": COMPLETED}, ":request_hash": {"S": request_hash}})
         except _ConditionFailed as failed:
             return _record(failed.item) if failed.item else None
 
@@ -175,34 +158,39 @@ class IdempotencyStore:
     def _try_claim(
         self, key: str, request_hash: str, lease_seconds: int
     ) -> Claim | ExistingRecord | None:
-        now = int(self._clock())
-        claim = Claim(key, str(uuid.uuid4()), request_hash)
         try:
-            self._call(
-                self._client.put_item,
-                Item={
-                    **_key(key),
-                    "status": {"S": IN_PROGRESS},
-                    "request_hash": {"S": request_hash},
-                    "claim_id": {"S": claim.claim_id},
-                    "lease_expires_at": {"N": str(now + lease_seconds)},
-                    "expires_at": {"N": str(now + self._ttl)},
-                },
-                ConditionExpression=_CLAIM_CONDITION,
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":now": {"N": str(now)},
-                    ":in_progress": {"S": IN_PROGRESS},
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-            return claim
+            return self._put_claim(
+                key, request_hash, lease_seconds, _CLAIM_CONDITION,
+                {":now": {"N": str(int(self._clock()))}, ":in_progress": {"S": IN_PROGRESS}})
         except _ConditionFailed as failed:
             item = failed.item or self._call(
                 self._client.get_item, Key=_key(key), ConsistentRead=True
             ).get("Item")
             # No item: it was released between our write and the read; try again.
             return _record(item) if item else None
+
+    def _put_claim(self, key: str, request_hash: str, lease_seconds: int, condition: str,
+                   values: dict[str, Any]) -> Claim:
+        """Our ``IN_PROGRESS`` record with a new claim id, on `condition`; raises
+        _ConditionFailed (with the record that holds the key) when it does not hold."""
+        now = int(self._clock())
+        claim = Claim(key, str(uuid.uuid4()), request_hash)
+        self._call(
+            self._client.put_item,
+            Item={
+                **_key(key),
+                "status": {"S": IN_PROGRESS},
+                "request_hash": {"S": request_hash},
+                "claim_id": {"S": claim.claim_id},
+                "lease_expires_at": {"N": str(now + lease_seconds)},
+                "expires_at": {"N": str(now + self._ttl)},
+            },
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        return claim
 
     def _call(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
         try:
