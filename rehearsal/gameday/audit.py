@@ -43,16 +43,20 @@ class LossFacts:
 def audit(orders: Sequence[Order], ledger: Iterable[Row], *,
           verified: Mapping[str, bool | None], snapshot: Iterable[Row] | None = None,
           loss: LossFacts | None = None) -> dict[str, Any]:
-    final = {row[0]: row for row in ledger}
+    rows = list(ledger)
+    final: dict[str, list[Row]] = {}  # every row under each key: none is assumed unique
+    for row in rows:
+        final.setdefault(row[0], []).append(row)
     crashed = {row[0]: row for row in snapshot or ()}
     lost, false_successes = [], []
     for order in orders:
         ack = order.paid
         if ack is None:
             continue
-        row = final.get(ack.key)
-        if row is not None:
-            if not _same(row, ack):
+        under_key = final.get(ack.key, [])
+        if under_key:
+            if not any(_same(row, ack) for row in under_key):
+                row = under_key[0]
                 false_successes.append(_finding(order, ack, (
                     f"told payment {ack.payment_id} ({ack.amount}); the ledger has "
                     f"{row[1]} ({row[2]})")))
@@ -66,7 +70,7 @@ def audit(orders: Sequence[Order], ledger: Iterable[Row], *,
             false_successes.append(_finding(order, ack, _false_cause(seen, in_snapshot,
                                                                      loss)))
     by_order: dict[int | None, list[Row]] = {}
-    for row in final.values():
+    for row in rows:
         by_order.setdefault(order_of(row[3]), []).append(row)
     duplicates = [_duplicate(order, by_order[order.number], loss) for order in orders
                   if len(by_order.get(order.number, ())) > 1]
@@ -120,6 +124,11 @@ def _duplicate(order: Order, rows: list[Row], loss: LossFacts | None) -> dict[st
     told = order.paid.key if order.paid else None
     keys = {k.key: k for k in order.keys}
     causes = []
+    under_told = [row for row in rows if row[0] == told]
+    if len(under_told) > 1:
+        causes.append(f"key {told} has {len(under_told)} rows (payments "
+                      f"{', '.join(str(row[1]) for row in under_told)}): the ledger's own "
+                      "unique constraint did not hold")
     for row in rows:
         if row[0] == told or row[0] not in keys:
             continue

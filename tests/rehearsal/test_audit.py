@@ -121,3 +121,13 @@ def test_commits_lost_with_the_region_that_no_client_was_told_of_are_listed():
     in_flight = order(8, Key("o8-k1", 19.9, [attempt("o8-k1", HOME, 19.9, status=NO_ANSWER)]))
     verdict = audit([in_flight], [], verified={}, snapshot=[row("o8-k1", 8)], loss=LOSS)
     assert verdict["lost_unacknowledged"] == ["o8-k1"] and verdict["lost"] == []
+
+
+def test_two_rows_under_one_key_are_a_duplicate_charge():
+    """The audit trusts no constraint of the ledger, not even one row per key (review 17)."""
+    paid = paid_order(1, HOME, 10.0)
+    ledger = [row("o1-k1", 1), row("o1-k1", 1, payment="p-second-charge")]
+    verdict = audit([paid], ledger, verified={"o1-k1": True}, loss=LOSS)
+    (duplicate,) = verdict["duplicate_charges"]
+    assert duplicate["charges"] == 2 and "unique constraint did not hold" in duplicate["cause"]
+    assert verdict["false_successes"] == [] and verdict["lost"] == []
