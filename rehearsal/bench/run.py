@@ -86,6 +86,7 @@ def measure(mode: str, latencies: Latencies, requests: int) -> dict[str, Any]:
             process.invoke(_payment(10_000_000 + number))
         world.aws.record = True
         samples, statuses, durability = [], Counter(), Counter()
+        request_thread = threading.get_ident()  # process.invoke runs the handler here
         with _database_calls() as database:
             for number in range(1, requests + 1):
                 world.aws.calls.clear()
@@ -97,9 +98,10 @@ def measure(mode: str, latencies: Latencies, requests: int) -> dict[str, Any]:
                 headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
                 durability[headers.get("x-payments-durability", "absent")] += 1
                 if response["statusCode"] == 201:
-                    calls = [Call(c.service, c.operation, c.start, c.end)
+                    calls = [Call(c.service, c.operation, c.start, c.end, c.thread)
                              for c in world.aws.calls] + list(database)
-                    samples.append((ended - began, *sequential_calls(calls), calls))
+                    samples.append((ended - began, *sequential_calls(calls, request_thread),
+                                    calls))
     finally:
         world.close()
     return {**base, **_summary(samples, statuses, durability),
@@ -162,7 +164,7 @@ def _database_calls() -> Iterator[list[Call]]:
         finally:
             if threading.get_ident() == thread:
                 calls.append(Call("database", statement_label(sql), began,
-                                  time.perf_counter()))
+                                  time.perf_counter(), thread))
 
     pg8000.native.Connection.run = run
     try:

@@ -10,33 +10,56 @@ import sys
 from pathlib import Path
 
 from rehearsal.aws_figures import SOURCES, TYPICAL
-from rehearsal.bench.critical_path import Call, chain, collapse_polls, sequential_calls
+from rehearsal.bench.critical_path import Call, collapse_polls, sequential_calls
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def call(kind: str, start: float, end: float, what: str = "op") -> Call:
-    return Call(kind, what, start, end)
+REQUEST, WORKER_1, WORKER_2, WORKER_3 = 1, 2, 3, 4
+
+
+def call(kind: str, start: float, end: float, what: str = "op",
+         thread: int = REQUEST) -> Call:
+    return Call(kind, what, start, end, thread)
 
 
 def test_calls_one_after_another_are_each_a_step_of_the_path():
     calls = [call("dynamodb", 0, 5), call("database", 6, 7), call("s3", 8, 38)]
-    assert sequential_calls(calls)[0] == 3
+    assert sequential_calls(calls, REQUEST)[0] == 3
 
 
-def test_calls_that_overlap_cost_one_step():
-    """A receipt and a status item written in parallel: one wait, not two."""
+def test_calls_handed_to_other_threads_together_cost_one_step():
+    """The receipt, the status item and the completion, each on its own thread: one wait."""
     calls = [call("dynamodb", 0, 5), call("database", 6, 7),
-             call("s3", 8, 38), call("dynamodb", 8, 13), call("dynamodb", 39, 44)]
-    count, path, _ = sequential_calls(calls)
-    assert count == 4 and [c.kind for c in path] == ["dynamodb", "database", "dynamodb",
-                                                     "dynamodb"]
+             call("s3", 8, 38, thread=WORKER_1), call("dynamodb", 8, 13, thread=WORKER_2),
+             call("dynamodb", 8, 14, thread=WORKER_3)]
+    count, path, _ = sequential_calls(calls, REQUEST)
+    assert count == 3 and [c.kind for c in path] == ["dynamodb", "database", "s3"]
 
 
-def test_the_longest_chain_is_found_whatever_the_order_given():
-    calls = [call("a", 0, 10), call("b", 1, 2), call("c", 3, 4), call("d", 5, 6),
-             call("e", 11, 12)]
-    assert len(chain(reversed(calls))) == 4  # b, c, d, e: the long call a is in parallel
+def test_parallel_calls_that_ran_one_after_another_under_load_are_still_one_step():
+    """What a time-based count got wrong on a loaded machine (review 17, F11): the threads'
+    calls did not overlap in time, yet none waited for another."""
+    calls = [call("dynamodb", 0, 5), call("database", 6, 7),
+             call("s3", 8, 38, thread=WORKER_1), call("dynamodb", 39, 44, thread=WORKER_2),
+             call("dynamodb", 45, 50, thread=WORKER_3)]
+    assert sequential_calls(calls, REQUEST)[0] == 3
+
+
+def test_calls_one_thread_makes_one_after_another_are_each_a_step():
+    """Had the writes after the commit been queued on one thread, each would be a wait."""
+    calls = [call("dynamodb", 0, 5), call("database", 6, 7),
+             call("s3", 8, 38, thread=WORKER_1), call("dynamodb", 8, 13, thread=WORKER_2),
+             call("dynamodb", 14, 19, thread=WORKER_2), call("dynamodb", 20, 25,
+                                                             thread=WORKER_2)]
+    count, path, _ = sequential_calls(calls, REQUEST)
+    assert count == 5 and [c.thread for c in path][2:] == [WORKER_2] * 3
+
+
+def test_groups_are_split_by_the_request_threads_own_calls():
+    calls = [call("dynamodb", 0, 5, thread=WORKER_1), call("database", 6, 7),
+             call("s3", 8, 38, thread=WORKER_1)]
+    assert sequential_calls(calls, REQUEST)[0] == 3
 
 
 def test_a_poll_of_the_same_statement_is_one_step():
@@ -45,13 +68,13 @@ def test_a_poll_of_the_same_statement_is_one_step():
              *polls, call("dynamodb", 20, 25)]
     folded, folded_polls = collapse_polls(calls)
     assert folded_polls == 3 and len(folded) == 4
-    assert sequential_calls(calls)[0] == 4
+    assert sequential_calls(calls, REQUEST)[0] == 4
 
 
 def test_different_statements_are_not_a_poll():
     calls = [call("database", 0, 1, "INSERT INTO payments"),
              call("database", 2, 3, "SELECT payment_id")]
-    assert collapse_polls(calls)[1] == 0 and sequential_calls(calls)[0] == 2
+    assert collapse_polls(calls)[1] == 0 and sequential_calls(calls, REQUEST)[0] == 2
 
 
 def test_the_bench_measures_todays_processor_with_typical_latencies():
