@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from templates import names
 
-from runbook.state import SECRET_IN_SYNC, TABLE_ACTIVE, DrState
+from runbook.state import SECRET_IN_SYNC, TABLE_ACTIVE, DrState, Projections
 from stacksets.plan import FAILED, stack_state
 from toolkit.kernel import Blocked, Decision, Done, Refuse, Step, Wait
 
@@ -89,7 +89,10 @@ def _stack_failure(state: DrState) -> str:
 
 def _reconcile_step(state: DrState, region: str, peer_region_lost: bool
                     ) -> Step | Blocked | None:
-    """Rebuild what the reconcile function's check found missing in the writer's region."""
+    """Rebuild what the reconcile function's check found missing in the writer's region. A
+    check that stopped early (`complete: false`: its time ran out) has not looked at the rest
+    of the window, so "nothing missing" from it proves nothing: the repair runs too (it checks
+    the window from its start and rebuilds as it goes)."""
     if region not in state.projections:
         return None  # this adapter does not observe projections (the local drill's)
     seen = state.projections[region]
@@ -97,14 +100,28 @@ def _reconcile_step(state: DrState, region: str, peer_region_lost: bool
         return Blocked("reconcile", f"the reconcile function's check in {region} did not run "
                        "(see the notes); the writer is in place: run the reconcile function "
                        f"in {region} by hand (README \"The reconcile step\"), then this again")
-    if not seen.missing:
+    if seen.complete and not seen.missing:
         return None
+    window = f"payments of the last {RECONCILE_WINDOW_MINUTES} minutes"
     return Step("reconcile", "reconcile_projections", region,
                 reconcile_event(repair=True, peer_region_lost=peer_region_lost),
                 f"rebuild {seen.missing_receipts} receipt(s) and {seen.missing_status_items} "
-                f"status item(s) missing in {region} from the ledger (the reconcile function, "
-                f"payments of the last {RECONCILE_WINDOW_MINUTES} minutes"
-                + (", the lost region's receipts included)" if peer_region_lost else ")"))
+                f"status item(s) missing in {region} from the ledger"
+                + ("" if seen.complete else
+                   f", and check the rest of the window: {_stopped_early(seen)}")
+                + f" (the reconcile function, {window}"
+                + (", the lost region's receipts included)" if peer_region_lost else ")"),
+                failure="" if seen.complete or seen.missing else
+                f"after the repair the reconcile function's check in {region} still "
+                f"{_stopped_early(seen)}: {window} beyond those rows are unchecked. The writer "
+                f"is in place; the scheduled reconcile in {region} checks them from its "
+                "watermark, or run the function by hand (README \"The reconcile step\"), then "
+                "this again")
+
+
+def _stopped_early(seen: Projections) -> str:
+    return (f"stopped after {seen.rows_checked} payment(s) (its time ran out) with "
+            f"{seen.missing} missing among them")
 
 
 def _projections_done(state: DrState, region: str) -> str:
@@ -322,6 +339,11 @@ def problems(state: DrState, max_lag_ms: float = DEFAULT_MAX_LAG_MS) -> list[str
                          f"{RECONCILE_WINDOW_MINUTES} minutes): {seen.missing_receipts} "
                          f"receipt(s), {seen.missing_status_items} status item(s); the "
                          "scheduled reconcile rebuilds them, or run it now (README)")
+        if seen is not None and not seen.complete:
+            found.append(f"the reconcile function's check in {region} {_stopped_early(seen)}: "
+                         f"the rest of the last {RECONCILE_WINDOW_MINUTES} minutes is "
+                         "unchecked; the scheduled reconcile checks it from its watermark, or "
+                         "run it now (README)")
     return found
 
 

@@ -24,7 +24,9 @@ from awacs import dynamodb as ddb
 from awacs import kms as kms_actions
 from awacs import s3 as s3_actions
 from awacs import secretsmanager as sm
-from awacs.aws import Allow, Statement
+from awacs.aws import Allow, Condition, ForAllValuesStringLike, Statement
+from payments.reconcile import WATERMARK_KEY_PREFIX
+from payments.status import KEY_PREFIX as STATUS_KEY_PREFIX
 from troposphere import Ref, Template, awslambda, events, logs
 
 from .database import Database, role_secret_name
@@ -55,14 +57,32 @@ class Reconcile:
     log_group: logs.LogGroup
 
 
+# The items of the payments table the reconcile function reads and writes: status items
+# (`payment#<id>`, lambda/payments/status.py) and its watermarks (`reconcile#<region>`,
+# lambda/payments/reconcile.py); never the idempotency records (`idem#`), merchant keys or
+# health items. `dynamodb:LeadingKeys` is the partition key of every item a request names
+# (BatchGetItem's keys included) and ForAllValues requires each of them to match ("Using IAM
+# policy conditions for fine-grained access control", DynamoDB Developer Guide).
+RECONCILE_ITEM_KEYS = (f"{STATUS_KEY_PREFIX}*", f"{WATERMARK_KEY_PREFIX}*")
+
+
 def reconcile_statements(database: Database, storage: Storage, key: Key) -> list[Statement]:
-    """Status items (batch reads, conditional puts) and its watermark item; receipts under
-    receipts/ (HEAD is s3:GetObject; a conditional put); listing the bucket, so a missing
-    receipt is a 404; the app role's secret; the regional key through those services."""
+    """Status items (batch reads, conditional puts) and its watermark item, and no other item
+    of the table; receipts under receipts/ (HEAD is s3:GetObject; a conditional put); listing
+    the bucket, so a missing receipt is a 404; the app role's secret; the regional key through
+    those services.
+
+    The listing has no `s3:prefix` condition: the function never lists; the grant only makes
+    HeadObject of a missing receipt answer 404 rather than 403 ("HeadObject", Amazon S3 API
+    Reference), and `s3:prefix` is the prefix parameter of a listing, which a HeadObject does
+    not have (on paper: no AWS page says how S3 evaluates a conditioned s3:ListBucket there,
+    and a 403 would stop every run)."""
     return [
         Statement(Sid="StatusItemsAndWatermark", Effect=Allow,
                   Action=[ddb.BatchGetItem, ddb.GetItem, ddb.PutItem, ddb.UpdateItem],
-                  Resource=[_table_arn()]),
+                  Resource=[_table_arn()],
+                  Condition=Condition(ForAllValuesStringLike(
+                      "dynamodb:LeadingKeys", list(RECONCILE_ITEM_KEYS)))),
         Statement(Sid="ReadAndWriteReceipts", Effect=Allow,
                   Action=[s3_actions.GetObject, s3_actions.PutObject],
                   Resource=[receipt_objects(storage)]),

@@ -3,6 +3,9 @@
 botocore's own "standard" retry mode already retries throttling and transient errors a few
 times; `call()` adds a longer, jittered retry for throttling only, because StackSet APIs throttle
 per account and a rollout that gives up after three quick attempts leaves work half done.
+
+Lambda clients are the exception: the tool invokes functions synchronously and waits for them
+(`INVOKE_CONFIG`).
 """
 
 from __future__ import annotations
@@ -17,12 +20,32 @@ import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
+from templates.reconcile import RECONCILE
+from templates.service import MIGRATE
+
 from toolkit.errors import UsageError
 
 THROTTLING = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException",
                         "RequestLimitExceeded", "SlowDown", "ProvisionedThroughputExceeded"})
 BOTO_CONFIG = BotoConfig(retries={"mode": "standard", "max_attempts": 3},
                          user_agent_extra="payments-dr-stacksets")
+
+# The functions the tool invokes with InvocationType RequestResponse and waits for: the runbook
+# the reconcile function, `deploy` and `verify` the migrate function. Such an Invoke answers only
+# when the function returns, up to its timeout (300 s), and boto3's default read timeout is 60 s;
+# botocore retries a ReadTimeoutError (and a 5xx), so a long run would be started again, twice,
+# and still end in an error ("How do I troubleshoot retry and timeout issues when invoking a
+# Lambda function using an AWS SDK?", AWS re:Post Knowledge Center; boto3 guide "Retries").
+# So a Lambda client waits longer than the longest of them may run, plus its Init phase (at
+# most 10 s, not counted in the function's timeout: "Understanding the Lambda execution
+# environment lifecycle") and the network, and botocore never repeats an attempt. Throttling
+# (TooManyRequestsException: the function did not run) is still retried, by `call()`.
+INVOKED_AND_AWAITED = (RECONCILE, MIGRATE)
+INVOKE_MARGIN_SECONDS = 60
+INVOKE_CONFIG = BOTO_CONFIG.merge(BotoConfig(
+    read_timeout=max(spec.timeout for spec in INVOKED_AND_AWAITED) + INVOKE_MARGIN_SECONDS,
+    retries={"mode": "standard", "total_max_attempts": 1}))
+SERVICE_CONFIGS = {"lambda": INVOKE_CONFIG}
 
 
 def error_code(error: ClientError) -> str:
@@ -100,8 +123,8 @@ class Aws:
         if key not in self._clients:
             if self.session is None:
                 self.session = new_session()
-            self._clients[key] = self.session.client(service, region_name=region,
-                                                     config=BOTO_CONFIG)
+            self._clients[key] = self.session.client(
+                service, region_name=region, config=SERVICE_CONFIGS.get(service, BOTO_CONFIG))
         return self._clients[key]
 
     def cfn(self, region: str) -> Any:
