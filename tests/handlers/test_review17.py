@@ -22,37 +22,6 @@ from .test_durability_rules import DEGRADE_AFTER, Clock, Standby, durability, pa
 from .test_least_privilege import database_as
 from .test_process_payment import lose_the_ledger_row
 
-# --- the degrade rule --------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="review17 F3: an unconfirmed wait long ago, then idle, "
-                   "then one more slow confirmation degrades the container at once")
-def test_two_isolated_slow_confirmations_far_apart_do_not_degrade() -> None:
-    clock = Clock()
-    standby = Standby(clock, lag_seconds=None)
-    state = durability(clock)
-    assert pay(state, standby) == NOT_YET      # one blip
-    standby.lag = 0.0
-    clock.now += 20 * DEGRADE_AFTER            # a quiet container: no payment at all
-    standby.lag = None
-    assert pay(state, standby) == NOT_YET      # a second blip, 1 s of non-confirmation
-    assert state.mode != REGIONAL
-
-
-@pytest.mark.xfail(strict=True, reason="review17 F4: a poll failing with a SQLSTATE the "
-                   "driver does not map (or a NULL written_lsn) escapes the wait: a committed "
-                   "payment answers 500 and its claim is released")
-@pytest.mark.parametrize("failure", ["sqlstate", "no_primary_row"])
-def test_a_poll_that_fails_in_any_way_is_no_confirmation(failure: str) -> None:
-    clock = Clock()
-    state = durability(clock)
-
-    def progress() -> ReplicationProgress:
-        if failure == "sqlstate":
-            raise DatabaseError({"C": "XX000", "M": "internal error"})
-        return ReplicationProgress(None, "0/5")  # type: ignore[arg-type]
-
-    assert state.after_commit(progress, Deadline(lambda: 14.0)) == NOT_YET
-
-
 # --- projections --------------------------------------------------------------------------
 def body_of(response: dict[str, Any]) -> dict[str, Any]:
     return json.loads(response["body"])
