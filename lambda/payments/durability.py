@@ -11,21 +11,29 @@ not yet durable off-region: the answer is 503 with ``Retry-After``, and the retr
 key waits again (its own commit, a no-op ``ON CONFLICT`` update, is at or after the row's).
 
 **A DR feature must never take the home region down.** When the recovery region is lost or
-far behind, every wait would end in a 503. After ``ZERO_LOSS_DEGRADE_AFTER_SECONDS`` without
-any confirmation (measured from the first wait that went unconfirmed) this container degrades
-to regional durability: it answers 201 right after the commit, with the response header
-``x-payments-durability: regional``, and its request log lines carry
+far behind, every wait would end in a 503. After ``ZERO_LOSS_DEGRADE_AFTER_SECONDS`` of
+consecutive unconfirmed waits this container degrades to regional durability. A streak starts
+with an unconfirmed wait, a confirmation ends it, and it starts again when its last unconfirmed
+wait is older than that time: a container idle for longer does not carry one slow
+confirmation into its next payment. Degraded, it answers 201 right after the commit, with the
+response header ``x-payments-durability: regional``, and its request log lines carry
 ``durability_mode: regional`` (a metric filter counts them; the alarm aggregates every
 container). While degraded, one payment per ``ZERO_LOSS_DEGRADE_AFTER_SECONDS`` is a probe: it
 waits as in zero-loss mode, and a confirmed probe returns the container to zero-loss. The same
 time decides both directions, so a container neither flaps on one slow confirmation nor keeps
 regional durability long after replication is back.
 
+A poll that fails in any way (the database unreachable, an error, a position it cannot read)
+is no confirmation: the wait ends unconfirmed, as if the budget had run out. The commit stands;
+a failed poll never turns a recorded payment into a 500.
+
 Each Lambda container decides on its own (module state, :class:`payments.wiring.Container`; a
 container serves one request at a time). A container starts in zero-loss mode: during an
 outage of the recovery region a new container answers 503 for its first
-``ZERO_LOSS_DEGRADE_AFTER_SECONDS`` (clients retry the same key), then regional. Every container
-that receives payments converges within that time plus one wait, in both directions.
+``ZERO_LOSS_DEGRADE_AFTER_SECONDS`` (clients retry the same key after ``Retry-After``, which
+keeps the streak going), then regional. Every container that receives payments converges
+within that time plus one wait, in both directions; one whose payments (retries included) come
+further apart than that time answers each of them 503 until one is confirmed.
 """
 
 from __future__ import annotations
@@ -34,10 +42,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pg8000.exceptions import DatabaseError
+
 from . import logs
+from .database import sqlstate
 from .deadline import Deadline
 from .errors import DependencyUnavailable
-from .ledger import ReplicationProgress
+from .ledger import ReplicationProgress, UnreadablePosition
 
 log = logs.get_logger("durability")
 
@@ -72,7 +83,8 @@ class Durability:
         self._settings = settings
         self._clock, self._sleep = clock, sleep
         self._degraded = False
-        self._unconfirmed_since: float | None = None  # the first unconfirmed wait's start
+        self._unconfirmed_since: float | None = None  # the streak's first unconfirmed wait
+        self._last_unconfirmed = 0.0  # when the streak's last unconfirmed wait ended
         self._last_probe = 0.0
 
     @property
@@ -101,16 +113,19 @@ class Durability:
         if self._wait(progress, deadline):
             self._unconfirmed_since = None
             return CROSS_REGION
-        if self._unconfirmed_since is None:
-            self._unconfirmed_since = now
-        if self._clock() - self._unconfirmed_since >= self._settings.degrade_after_seconds:
+        degrade_after = self._settings.degrade_after_seconds
+        if self._unconfirmed_since is None or now - self._last_unconfirmed > degrade_after:
+            self._unconfirmed_since = now  # a new streak of unconfirmed waits
+        self._last_unconfirmed = self._clock()
+        if self._last_unconfirmed - self._unconfirmed_since >= degrade_after:
             self._degrade()
             return REGIONAL
         return NOT_YET
 
     def _wait(self, progress: Callable[[], ReplicationProgress], deadline: Deadline) -> bool:
         """Poll until the other region confirms the position written at the commit, or the
-        budget ends. A poll that fails is no confirmation (the commit itself stands)."""
+        budget ends. A poll that fails in any way is no confirmation: the wait ends there (the
+        commit itself stands)."""
         started = self._clock()
         budget = min(self._settings.wait_seconds,
                      deadline.remaining() - self._settings.poll_worst_case_seconds)
@@ -119,11 +134,12 @@ class Durability:
         while budget > 0:
             try:
                 seen = progress()
-            except DependencyUnavailable:
+                written = written or seen.written_lsn
+                if seen.covers(written):
+                    return True
+            except Exception as error:  # any failure of a poll is no confirmation, never a 500
+                _log_failed_poll(error)
                 return False
-            written = written or seen.written_lsn
-            if seen.covers(written):
-                return True
             elapsed = self._clock() - started
             if elapsed + delay >= budget:
                 return False
@@ -147,3 +163,18 @@ class Durability:
             "zero-loss: the recovery region confirmed a commit again; this container "
             "acknowledges with cross-region durability",
             extra={"fields": {"durability_transition": "recovered"}})
+
+
+def _log_failed_poll(error: Exception) -> None:
+    """What failed, without the database's message text: the poll sends no parameters, but an
+    error's text is not this module's to vouch for. The SQLSTATE, the dependency's reason or a
+    position the wait could not read (``lsn_position``'s refusal quotes only that) say enough."""
+    fields: dict[str, str] = {"error": type(error).__name__}
+    if isinstance(error, DependencyUnavailable):
+        fields["reason"] = error.reason
+    elif isinstance(error, DatabaseError):
+        fields["sqlstate"] = sqlstate(error)
+    elif isinstance(error, UnreadablePosition):
+        fields["reason"] = str(error)
+    log.warning("zero-loss: a replication_progress() poll failed; the wait ends unconfirmed",
+                extra={"fields": fields})

@@ -23,6 +23,7 @@ caller, and a compromised function cannot rewrite a payment.
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,6 +71,10 @@ class ReplicationProgress:
     """``replication_progress()`` (migration 005): the writer's log position and the lowest
     position the other region's storage has confirmed (None: no region is replicating).
 
+    Positions are text, as the function returns them: a PostgreSQL LSN (``16/B374D848``, the
+    local model) or a plain number (Aurora's ``highest_lsn_written``, shown as one in the
+    Aurora User Guide); :func:`lsn_position` reads either.
+
     The seam of the zero-loss wait: read it right after a commit, then poll until
     :meth:`covers` that ``written_lsn``."""
 
@@ -82,10 +87,27 @@ class ReplicationProgress:
             lsn_position(lsn)
 
 
+class UnreadablePosition(ValueError):
+    """``replication_progress()`` returned a position that is neither form; the message quotes
+    only that value."""
+
+
+_PG_LSN = re.compile(r"([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})")
+_NUMBER = re.compile(r"[0-9]{1,20}")
+
+
 def lsn_position(lsn: str) -> int:
-    """A PostgreSQL log sequence number (``16/B374D848``: two hex halves) as one integer."""
-    high, low = lsn.split("/")
-    return (int(high, 16) << 32) + int(low, 16)
+    """A log position as one integer: a PostgreSQL LSN (``16/B374D848``: two hex halves of a
+    64-bit number) or a plain decimal number (``131031557``). Anything else is refused: a
+    position that cannot be read confirms nothing."""
+    if isinstance(lsn, str):
+        if (halves := _PG_LSN.fullmatch(lsn)) is not None:
+            return (int(halves[1], 16) << 32) + int(halves[2], 16)
+        if _NUMBER.fullmatch(lsn) is not None:
+            return int(lsn)
+    raise UnreadablePosition(
+        f"replication_progress() returned the position {lsn!r}; a position is a PostgreSQL "
+        "LSN (two hexadecimal numbers, 16/B374D848) or a decimal number (131031557)")
 
 
 def new_payment_id() -> str:

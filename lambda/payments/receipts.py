@@ -4,8 +4,14 @@ The bucket encrypts with its default SSE-KMS key, so no key id is sent here.
 A receipt is written with ``If-None-Match: *`` (S3 conditional writes): a
 retry that rebuilds the same receipt from the ledger does not pile up object
 versions in the versioned bucket, and a receipt once written is never
-replaced. Its content is derived from the ledger row only, so the object is
-the same whichever invocation wrote it.
+replaced, with one exception: a 201 answered from a row the request did not
+insert first (a payment recorded again after a failover lost its row, or a
+retry that found its row) rewrites the receipt (:mod:`payments.service`), so a
+receipt of the lost row is replaced by the row the ledger has. That costs one
+more object version in the rare case where the receipt was already right (a
+retry after the idempotency record expired, two regions racing on one key).
+Its content is derived from the ledger row only, so the object is the same
+whichever invocation wrote it.
 
 The SDK that the Lambda runtime bundles varies by runtime release and region
 ("Runtime-included SDK versions"); one older than botocore 1.35 rejects the
@@ -44,17 +50,19 @@ class ReceiptStore:
         self._bucket = bucket
         self._conditional = {"IfNoneMatch": "*"}
 
-    def put(self, payment: RecordedPayment) -> str:
+    def put(self, payment: RecordedPayment, *, replace: bool = False) -> str:
+        """Write the receipt if absent; with ``replace``, whatever the key holds (the receipt
+        of a ledger row a failover lost)."""
         key = receipt_key(payment)
         body = canonical_json(receipt_document(payment)).encode()
         # PreconditionFailed: already written by an earlier attempt;
         # ConditionalRequestConflict: being written by a concurrent one (same bytes).
         with contextlib.suppress(aws.Refused):
             try:
-                self._put(key, body)
+                self._put(key, body, {} if replace else self._conditional)
             except ParamValidationError:
                 self._conditional = {}  # SDK predates S3 conditional writes
-                self._put(key, body)
+                self._put(key, body, {})
         return key
 
     def exists(self, payment: RecordedPayment) -> bool:
@@ -69,7 +77,7 @@ class ReceiptStore:
         except aws.Refused:
             return False
 
-    def _put(self, key: str, body: bytes) -> None:
+    def _put(self, key: str, body: bytes, conditional: dict[str, str]) -> None:
         aws.call(
             DEPENDENCY,
             self._client.put_object,
@@ -78,5 +86,5 @@ class ReceiptStore:
             Key=key,
             Body=body,
             ContentType="application/json",
-            **self._conditional,
+            **conditional,
         )

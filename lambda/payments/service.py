@@ -11,20 +11,29 @@ The critical path before a 201 is three sequential remote calls (plus the zero-l
    its budget, the payment is recorded but the answer is 503 and the claim is released.
 3. **At once**, on threads (boto3 clients are thread-safe): the **receipt** (S3) and the
    **status item** (DynamoDB), derived from the row and written only if absent, and the
-   idempotency record's **completion** with the 201 response (or its release after a 503).
+   idempotency record's **completion** with the 201 response. After a 503, only the claim's
+   **release**: no projection of a payment not yet durable off-region, whose row a failover
+   could still lose; the retry that gets the 201 writes them, and the reconcile step
+   rebuilds any whose client never retried.
 
-The projections come after the row, so neither can exist for a payment the ledger does not
-have; they no longer hold the answer back. One that fails, or is lost with a crashed process,
-is rebuilt from the ledger by the reconcile step (``payments.reconcile``: on a schedule, and
-by ``dr failover``/``dr failback``), so a 201 stands on the committed (and, with zero-loss,
-confirmed) row alone. If the completion fails, the client still gets its 201: a retry rebuilds
-the same response from the ledger, because the body is derived from the row alone.
+A payment recorded again because a failover lost its row (a stored 201 with no ledger row:
+:meth:`PaymentService.process`) replaces the lost row's projections: the status item whenever
+it describes an earlier row (``payments.status``), the receipt whenever a 201 is answered from
+a row this request did not insert (or inserted again). The projections come after the row
+(and, in zero-loss mode, after its confirmation), so neither can exist for a payment the
+ledger has not committed; they no longer hold the answer back. One that fails, or is lost
+with a crashed process, is rebuilt from the ledger by the reconcile step
+(``payments.reconcile``: on a schedule, and by ``dr failover``/``dr failback``), so a 201
+stands on the committed (and, with zero-loss, confirmed) row alone. If the completion fails,
+the client still gets its 201: a retry rebuilds the same response from the ledger, because
+the body is derived from the row alone.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import functools
 import json
 import uuid
 from collections.abc import Callable
@@ -121,7 +130,7 @@ class PaymentService:
         deadline.require("dynamodb", aws_step)
         record_key = scoped_key(request.merchant_id, key)
         held = self._idempotency.claim(record_key, fingerprint, lease_seconds)
-        payment_id = new_payment_id()
+        payment_id, recorded_again = new_payment_id(), False
         if isinstance(held, ExistingRecord):
             replay = _answer_from(held, fingerprint)
             deadline.require("database", db_step)
@@ -138,6 +147,7 @@ class PaymentService:
             if isinstance(retaken, ExistingRecord):
                 return _answer_from(retaken, fingerprint)  # another invocation is on it
             held, payment_id = retaken, _payment_id_of(replay.response) or payment_id
+            recorded_again = True
 
         try:
             deadline.require("database", db_step)
@@ -154,26 +164,32 @@ class PaymentService:
             raise
 
         response = StoredResponse(201, canonical_json(recorded.to_json()))
-        self._after_commit(held, recorded, response, durability, deadline)
+        replayed = recorded.payment_id != payment_id  # the row was already there
+        # A receipt may describe a row a failover lost: rewrite it from the row the ledger has
+        # whenever this request is not the row's first (a retry after a 503 writes the first).
+        self._after_commit(held, recorded, response, durability, deadline,
+                           replace_receipt=recorded_again or replayed)
         if durability == NOT_YET:
             raise not_yet_durable()
-        return Outcome(response, replayed=recorded.payment_id != payment_id,
-                       durability=durability, payment_id=recorded.payment_id)
+        return Outcome(response, replayed=replayed, durability=durability,
+                       payment_id=recorded.payment_id)
 
     def _after_commit(self, claim: Claim, payment: RecordedPayment, response: StoredResponse,
-                      durability: str, deadline: Deadline) -> None:
-        """The projections and the idempotency record's completion (or release), at once;
-        waited for while the request has time. None of them can turn the answer into a
-        failure: the committed row is the payment."""
-        tasks: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
-            "receipt": (self._project, (self._receipts.put, payment)),
-            "status_item": (self._project, (self._statuses.put, payment,
-                                            receipt_key(payment))),
-        }
-        if durability == NOT_YET:
-            tasks["release"] = (self._release, (claim,))
+                      durability: str, deadline: Deadline, *, replace_receipt: bool) -> None:
+        """The projections and the idempotency record's completion, at once (after a 503, the
+        claim's release only); waited for while the request has time. None of them can turn
+        the answer into a failure: the committed row is the payment."""
+        tasks: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]]
+        if durability == NOT_YET:  # no projection of a row a failover could still lose
+            tasks = {"release": (self._release, (claim,))}
         else:
-            tasks["completion"] = (self._complete, (claim, response, durability))
+            tasks = {
+                "receipt": (self._project, (functools.partial(
+                    self._receipts.put, replace=replace_receipt), payment)),
+                "status_item": (self._project, (self._statuses.put, payment,
+                                                receipt_key(payment))),
+                "completion": (self._complete, (claim, response, durability)),
+            }
         futures = {
             self._after.submit(contextvars.copy_context().run, call, *args): name
             for name, (call, args) in tasks.items()

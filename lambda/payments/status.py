@@ -2,10 +2,14 @@
 
 Replicated to both regions, so either region can answer "what happened to
 this payment" after a failover without the database. The item is written only
-after the ledger row is committed and only if absent: a retry that rebuilds it
-from the ledger writes nothing new, and a later status change made by another
-process is never overwritten by a replay. Status items carry no ``expires_at``:
-they are kept.
+after the ledger row is committed and only if absent, or if it describes an
+earlier ledger row of the payment: a retry that rebuilds it from the ledger
+writes nothing new, and a later status change made by another process is never
+overwritten by a replay. An earlier row is one a failover lost, whose payment
+was then recorded again under the same id (:mod:`payments.service`): the item
+then follows the row the ledger has (its ``created_at``, later; ISO 8601 UTC
+timestamps of one width compare as text in time order). Status items carry no
+``expires_at``: they are kept.
 """
 
 from __future__ import annotations
@@ -42,10 +46,12 @@ class StatusStore:
         self._table = table_name
 
     def put(self, payment: RecordedPayment, receipt_key: str) -> None:
+        item = status_item(payment, receipt_key)
         with contextlib.suppress(aws.Refused):  # already written: nothing new
             aws.call(DEPENDENCY, self._client.put_item, expected=(aws.CONDITION_FAILED,),
-                     TableName=self._table, Item=status_item(payment, receipt_key),
-                     ConditionExpression="attribute_not_exists(pk)")
+                     TableName=self._table, Item=item,
+                     ConditionExpression="attribute_not_exists(pk) OR created_at < :created_at",
+                     ExpressionAttributeValues={":created_at": item["created_at"]})
 
     def existing(self, payment_ids: Iterable[str]) -> set[str]:
         """Which of these payments have a status item in this region's replica (BatchGetItem,

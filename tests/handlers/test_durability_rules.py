@@ -13,6 +13,7 @@ from payments.durability import (
 )
 from payments.errors import DependencyUnavailable
 from payments.ledger import ReplicationProgress
+from pg8000.exceptions import DatabaseError
 
 WAIT, DEGRADE_AFTER, POLL_WORST = 1.0, 10.0, 5.0
 
@@ -120,15 +121,47 @@ def test_the_wait_leaves_room_for_its_last_poll_in_the_request_budget() -> None:
     assert standby.reads == 0, "no poll may start without time for its worst case"
 
 
-def test_a_failed_poll_is_no_confirmation() -> None:
+@pytest.mark.parametrize("failure", ["unavailable", "sqlstate", "no_primary_row", "malformed"])
+def test_a_poll_that_fails_in_any_way_is_no_confirmation(
+    failure: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not only an unreachable database: an error with any SQLSTATE, a NULL written position
+    (no primary row) or one the wait cannot read. Escaping, each would turn a committed payment
+    into a 500 and release its claim."""
     clock = Clock()
     state = durability(clock)
 
-    def unavailable() -> ReplicationProgress:
-        raise DependencyUnavailable("database", "connection failed: OSError")
+    def progress() -> ReplicationProgress:
+        if failure == "unavailable":
+            raise DependencyUnavailable("database", "connection failed: OSError")
+        if failure == "sqlstate":
+            raise DatabaseError({"C": "XX000", "M": "internal error at 4111111111111111"})
+        if failure == "no_primary_row":
+            return ReplicationProgress(None, "0/5")  # type: ignore[arg-type]
+        return ReplicationProgress("0/5", "five")
 
-    assert state.after_commit(unavailable, plenty(clock)) == NOT_YET
+    assert state.after_commit(progress, plenty(clock)) == NOT_YET
     assert state.mode == CROSS_REGION
+    (line,) = [r for r in caplog.records if "poll failed" in r.getMessage()]
+    assert "4111111111111111" not in line.getMessage() + str(line.fields)  # type: ignore
+    expected = {"unavailable": "reason", "sqlstate": "sqlstate", "no_primary_row": "reason",
+                "malformed": "reason"}[failure]
+    assert expected in line.fields  # type: ignore[attr-defined]
+
+
+def test_a_poll_failing_on_and_on_degrades_like_a_lost_region() -> None:
+    clock = Clock()
+    state = durability(clock)
+
+    def failing() -> ReplicationProgress:
+        raise DatabaseError({"C": "XX000", "M": "internal error"})
+
+    verdicts = []
+    while not verdicts or verdicts[-1] != REGIONAL:
+        verdicts.append(state.after_commit(failing, plenty(clock)))
+        clock.now += 1.0
+        assert len(verdicts) < 100
+    assert set(verdicts[:-1]) == {NOT_YET} and clock.now - 100.0 >= DEGRADE_AFTER
 
 
 def degrade(state: Durability, standby: Standby, clock: Clock) -> list[tuple[float, str]]:
@@ -199,6 +232,42 @@ def test_a_degraded_container_probes_and_returns_to_zero_loss_on_its_own(
     assert state.mode == CROSS_REGION
     (transition,) = transitions(caplog)
     assert transition["durability_transition"] == "recovered"
+
+
+def test_two_isolated_slow_confirmations_far_apart_do_not_degrade() -> None:
+    """Unconfirmed waits count towards the degrade time only while consecutive: a streak
+    whose last unconfirmed wait is older than the degrade time starts again."""
+    clock = Clock()
+    standby = Standby(clock, lag_seconds=None)
+    state = durability(clock)
+    assert pay(state, standby) == NOT_YET      # one blip
+    clock.now += 20 * DEGRADE_AFTER            # a quiet container: no payment at all
+    assert pay(state, standby) == NOT_YET      # a second blip, 1 s of non-confirmation
+    assert state.mode == CROSS_REGION
+
+
+def test_unconfirmed_waits_closer_than_the_degrade_time_are_one_streak() -> None:
+    """The other direction: gaps just under the degrade time keep the streak, so a container
+    whose payments are sparse still degrades once the streak is long enough."""
+    clock = Clock()
+    standby = Standby(clock, lag_seconds=None)
+    state = durability(clock)
+    started = clock.now
+    assert pay(state, standby) == NOT_YET
+    clock.now += DEGRADE_AFTER - 0.5           # just within the streak
+    assert pay(state, standby) == REGIONAL
+    assert clock.now - started >= DEGRADE_AFTER
+
+
+def test_a_gap_longer_than_the_degrade_time_starts_a_new_streak() -> None:
+    clock = Clock()
+    standby = Standby(clock, lag_seconds=None)
+    state = durability(clock)
+    assert pay(state, standby) == NOT_YET      # waits 1 s
+    clock.now += DEGRADE_AFTER + 0.5           # just over: the first wait no longer counts
+    assert pay(state, standby) == NOT_YET      # a new streak: 1 s long
+    clock.now += DEGRADE_AFTER - 1             # within it: 10 s + this wait
+    assert pay(state, standby) == REGIONAL
 
 
 @pytest.mark.parametrize("confirmed, expected", [

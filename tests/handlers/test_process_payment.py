@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +12,9 @@ import pytest
 from payments import validation, wiring
 from payments.errors import DependencyUnavailable
 from payments.idempotency import ExistingRecord, IdempotencyStore
+from payments.models import RecordedPayment
 from payments.service import scoped_key
+from payments.status import StatusStore
 
 from .conftest import TABLE, Api, new_key, payment_body
 
@@ -275,6 +279,26 @@ def test_every_processor_response_says_its_durability(
     assert (broken["statusCode"], broken["headers"]["x-payments-durability"]) == (500, "off")
 
 
+def test_a_payment_not_yet_durable_has_no_projection_yet(api: Api, reconfigure: Any) -> None:
+    """A 503 recorded_not_yet_durable writes no status item and no receipt: a failover could
+    still lose the row, and they would describe a payment the ledger does not have. The retry
+    that gets the 201 writes them."""
+    reconfigure(ZERO_LOSS="on", ZERO_LOSS_WAIT_MS="10")  # no standby here: never confirmed
+    key, body = new_key(), payment_body()
+    response = api.post(body, key)
+    assert body_of(response)["error"]["code"] == "recorded_not_yet_durable"
+    ((payment_id, *_),) = api.ledger_rows(key)
+    assert api.status_item(str(payment_id)) is None
+    assert api.receipt_keys(str(payment_id)) == []
+    assert api.idempotency_item(key) is None  # released: the retry may claim at once
+
+    reconfigure(ZERO_LOSS="off")  # replication confirmed, as far as this test goes
+    retry = api.post(body, key)
+    assert retry["statusCode"] == 201
+    assert api.status_item(str(payment_id)) is not None
+    assert len(api.receipt_keys(str(payment_id))) == 1
+
+
 # --- a completed record whose ledger row a failover lost ------------------------------------
 def lose_the_ledger_row(api: Api, key: str) -> None:
     """What an unplanned failover leaves when the idempotency record replicated and the
@@ -305,6 +329,72 @@ def test_a_completed_record_whose_ledger_row_is_lost_records_the_payment_again(
     assert (replay["statusCode"], replay["body"]) == (201, retry["body"])
     assert replay["headers"]["idempotent-replayed"] == "true"
     assert any("ledger row is missing" in r.getMessage() for r in caplog.records)
+
+
+def test_after_a_reclaim_the_projections_describe_the_ledger_row(api: Api) -> None:
+    """The status item and the receipt of the lost row (its created_at, its correlation id)
+    are replaced by those of the row recorded again, which the new 201 names."""
+    key, body = new_key(), payment_body(amount="12.30")
+    first = body_of(api.post(body, key))
+    lose_the_ledger_row(api, key)
+    retry = body_of(api.post(body, key))
+    assert retry["payment_id"] == first["payment_id"]
+    assert (retry["created_at"], retry["correlation_id"]) != (first["created_at"],
+                                                              first["correlation_id"])
+    status = api.status_item(retry["payment_id"])
+    assert status is not None
+    assert (status["created_at"]["S"], status["correlation_id"]["S"]) == (
+        retry["created_at"], retry["correlation_id"])
+    receipts = [api.receipt(k)["payment"] for k in api.receipt_keys(retry["payment_id"])]
+    assert retry in receipts  # a reclaim on another UTC day leaves the lost row's at its date
+    assert status["receipt_key"]["S"] in api.receipt_keys(retry["payment_id"])
+
+
+def test_after_a_reclaim_answered_503_the_retry_rewrites_the_projections(
+    api: Api, reconfigure: Any
+) -> None:
+    """Right after a failover nothing confirms the new writer's commits: the request that
+    records the payment again answers 503 and writes no projection; the retry that gets the
+    201 (a fresh claim, its row already there) replaces the lost row's."""
+    key, body = new_key(), payment_body(amount="3.10")
+    first = body_of(api.post(body, key))
+    lose_the_ledger_row(api, key)
+    reconfigure(ZERO_LOSS="on", ZERO_LOSS_WAIT_MS="10")  # no standby here: never confirmed
+    assert body_of(api.post(body, key))["error"]["code"] == "recorded_not_yet_durable"
+    reconfigure(ZERO_LOSS="off")
+    retry = api.post(body, key)
+    assert retry["statusCode"] == 201 and body_of(retry)["payment_id"] == first["payment_id"]
+    assert body_of(retry)["created_at"] != first["created_at"]
+    status = api.status_item(first["payment_id"])
+    assert status is not None and status["created_at"]["S"] == body_of(retry)["created_at"]
+    assert api.receipt(status["receipt_key"]["S"])["payment"] == body_of(retry)
+
+
+def test_a_status_item_is_never_replaced_by_an_earlier_row(api: Api) -> None:
+    """The other direction: a late write of the lost row's item (a process still running)
+    cannot replace the item of the row recorded again, and a replay of one row writes
+    nothing new."""
+    lost = RecordedPayment(
+        payment_id="6f1c1f3e-0000-4000-8000-0000000000f6", idempotency_key="key-f6-0001",
+        request_hash="a" * 64, merchant_id="merchant-42", amount=Decimal("7.00"),
+        currency="EUR", exponent=2, description=None, status="accepted",
+        correlation_id="req-lost", region="eu-west-1",
+        created_at=datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=UTC))
+    again = dataclasses.replace(lost, correlation_id="req-again",
+                                created_at=datetime(2026, 2, 1, 0, 1, 2, tzinfo=UTC))
+    statuses = StatusStore(api.dynamodb, TABLE)
+
+    def described() -> tuple[str, str]:
+        item = api.status_item(lost.payment_id)
+        assert item is not None
+        return item["correlation_id"]["S"], item["receipt_key"]["S"]
+
+    statuses.put(lost, "receipts/2026/01/31/lost.json")
+    statuses.put(again, "receipts/2026/02/01/again.json")
+    assert described() == ("req-again", "receipts/2026/02/01/again.json")
+    statuses.put(lost, "receipts/2026/01/31/lost.json")
+    statuses.put(again, "receipts/2026/02/01/other.json")
+    assert described() == ("req-again", "receipts/2026/02/01/again.json")
 
 
 def test_a_replay_whose_ledger_row_exists_is_answered_from_the_record(api: Api) -> None:
