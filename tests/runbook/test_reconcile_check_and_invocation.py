@@ -1,5 +1,5 @@
-"""Review of issue 17 (review17): the runbook's reconcile step (F8) and the invocation that
-waits for it (F2); each test names the finding it covers."""
+"""The runbook's reconcile step when a check stops early, and the synchronous invocation that
+waits for the reconcile function (found by the issue-17 review: F8 and F2)."""
 
 from __future__ import annotations
 

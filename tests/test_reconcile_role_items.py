@@ -1,5 +1,5 @@
-"""Review of issue 17 (review17) F9: the reconcile function's IAM policy may touch only the
-items of the payments table that the reconcile code reads and writes."""
+"""The reconcile function's IAM policy may touch only the items of the payments table that the
+reconcile code reads and writes (found by the issue-17 review: F9)."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
