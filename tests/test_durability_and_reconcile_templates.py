@@ -119,3 +119,11 @@ def test_the_regional_durability_alarm_counts_the_processors_degraded_lines(in_r
         "Sum", 1, "notBreaching")
     assert "RegionalDurabilityAlarm" not in in_region("primary").of_type(
         "AWS::CloudWatch::Alarm")  # before PeerRegionReady the mode is off
+
+
+def test_the_reconcile_handlers_fallback_budget_is_the_functions_timeout():
+    """The handler cannot import the templates; its budget when the context gives none is the
+    same number by hand."""
+    from payments import handlers
+
+    assert handlers.RECONCILE_TIMEOUT_SECONDS == RECONCILE.timeout
