@@ -216,9 +216,10 @@ def state_lines(state) -> list[str]:
         rows.append(f"  projections in {region}: " + (
             "not checked (see the notes)" if seen is None else
             f"{seen.missing_receipts} receipt(s), {seen.missing_status_items} status item(s) "
-            f"missing of {seen.rows_checked} payment(s) of the last hour"
+            f"missing of {seen.rows_checked} payment(s) of the last "
+            f"{runbook.RECONCILE_WINDOW_MINUTES} minutes"
             + ("" if seen.complete else " checked (the check stopped early: the rest of the "
-               "hour is unchecked)")))
+               "window is unchecked)")))
     rows += [f"  note: {note}" for note in state.notes]
     rows += [f"  {caveat}" for caveat in state.caveats]
     return rows

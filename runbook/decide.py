@@ -20,7 +20,9 @@ check is part of the observed state, and a step runs it to repair (lambda/paymen
 
 from __future__ import annotations
 
+from payments.reconcile import REPLICATION_WINDOW
 from templates import names
+from templates.reconcile import RECONCILE, SCHEDULE_MINUTES
 
 from runbook.state import SECRET_IN_SYNC, TABLE_ACTIVE, DrState, Projections
 from stacksets.plan import FAILED, stack_state
@@ -29,8 +31,13 @@ from toolkit.kernel import Blocked, Decision, Done, Refuse, Step, Wait
 GLOBAL_REGION = names.GLOBAL_REGION  # Route 53's control plane and its health-check metrics
 DEFAULT_MAX_LAG_MS = 1000.0  # Aurora global database: typical lag under a second
 # A move loses at most the projections of payments in flight and the receipts not replicated
-# yet (S3 RTC: 15 minutes); older ones are the scheduled reconcile's, from its watermark.
-RECONCILE_WINDOW_MINUTES = 60
+# yet (S3 RTC: 15 minutes); older ones are the scheduled reconcile's, from its watermark. What
+# the schedule may not have checked yet: its replication window, plus one interval, plus one
+# run's timeout, plus a 5-minute margin. No wider: one check must cover the window within the
+# function's timeout (at 20 payments/s, 36,000 rows), or the runbook stops on an unfinished
+# check.
+RECONCILE_WINDOW_MINUTES = (int(REPLICATION_WINDOW.total_seconds()) // 60 + SCHEDULE_MINUTES
+                            + -(-RECONCILE.timeout // 60) + 5)
 
 
 def reconcile_event(*, repair: bool, peer_region_lost: bool) -> dict[str, object]:

@@ -31,7 +31,8 @@ class Member:
 @dataclass(frozen=True)
 class Projections:
     """What the reconcile function's check (`repair: false`) counted in one region: payments
-    of the last hour, older than a minute, without their receipt or status item there."""
+    of the runbook's window (`decide.RECONCILE_WINDOW_MINUTES`), older than a minute, without
+    their receipt or status item there."""
     missing_receipts: int
     missing_status_items: int
     rows_checked: int

@@ -47,7 +47,8 @@ RECONCILE = FunctionSpec(
                          "run is repeated by the next scheduled one, from its watermark, so a "
                          "dead-letter queue would hold nothing to act on",
 )
-SCHEDULE = "rate(5 minutes)"
+SCHEDULE_MINUTES = 5
+SCHEDULE = f"rate({SCHEDULE_MINUTES} minutes)"
 SCHEDULED_EVENT = json.dumps({"mode": "scheduled"})
 
 

@@ -58,7 +58,9 @@ def test_failover_rebuilds_what_the_lost_region_left_missing_in_the_new_writers_
     calls = invocations(cloud)
     assert {region for region, _ in calls} == {to}
     assert [event["repair"] for _, event in calls] == [False, True, False]
-    assert all(event["peer_region_lost"] and event["since_minutes"] == 60 for _, event in calls)
+    assert all(event["peer_region_lost"]
+               and event["since_minutes"] == runbook.RECONCILE_WINDOW_MINUTES == 30
+               for _, event in calls)
     assert lost not in cloud.regions_called()
     assert cloud.missing[to] == (0, 0)
 
@@ -74,7 +76,7 @@ def test_failback_reconciles_home_before_dns_prefers_it(example_config, wanted):
     steps = [e.step for e in timeline.entries if e.step != "wait"]
     assert steps == ["switchover", "reconcile", "prefer-dns", "done"]
     (repair,) = [event for region, event in invocations(cloud) if event["repair"]]
-    assert repair == {"since_minutes": 60, "peer_region_lost": False, "repair": True}
+    assert repair == {"since_minutes": 30, "peer_region_lost": False, "repair": True}
     assert cloud.writer == HOME and cloud.preferred == HOME
 
 
