@@ -8,8 +8,8 @@ DynamoDB and S3 latencies; values and sources in rehearsal/aws_figures.py). Afte
 (the container's cold start is not the path to a 201), `--requests` payments are sent one
 after another through the home region's real processor. For each, every remote call it made
 is recorded: AWS calls by botocore's own events, database calls at the driver (pg8000's
-`Connection.run`, with the statement's first words), and its sequential calls are counted
-from their timestamps (critical_path.py). Reported: p50/p99 of the 201 in wall milliseconds,
+`Connection.run`, with the statement's first words), each with the thread that made it, and
+its sequential calls are counted from who made each call (critical_path.py). Reported: p50/p99 of the 201 in wall milliseconds,
 the sequential calls, the calls per payment by kind, the path itself, and the latencies
 injected with their sources.
 """
