@@ -20,6 +20,8 @@ check is part of the observed state, and a step runs it to repair (lambda/paymen
 
 from __future__ import annotations
 
+import math
+
 from payments.reconcile import REPLICATION_WINDOW
 from templates import names
 from templates.reconcile import RECONCILE, SCHEDULE_MINUTES
@@ -36,8 +38,8 @@ DEFAULT_MAX_LAG_MS = 1000.0  # Aurora global database: typical lag under a secon
 # run's timeout, plus a 5-minute margin. No wider: one check must cover the window within the
 # function's timeout (at 20 payments/s, 36,000 rows), or the runbook stops on an unfinished
 # check.
-RECONCILE_WINDOW_MINUTES = (int(REPLICATION_WINDOW.total_seconds()) // 60 + SCHEDULE_MINUTES
-                            + -(-RECONCILE.timeout // 60) + 5)
+RECONCILE_WINDOW_MINUTES = (math.ceil(REPLICATION_WINDOW.total_seconds() / 60)
+                            + SCHEDULE_MINUTES + math.ceil(RECONCILE.timeout / 60) + 5)
 
 
 def reconcile_event(*, repair: bool, peer_region_lost: bool) -> dict[str, object]:
