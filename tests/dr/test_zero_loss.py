@@ -15,12 +15,13 @@ import time
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 from templates import durability_alarm
 
 from tests.handlers.conftest import admin_connection, payment_body
 
-from .conftest import TwoRegions
+from .conftest import HOME, RECOVERY, TABLE, TwoRegions
 
 HEADER = "x-payments-durability"
 
@@ -77,6 +78,41 @@ def test_with_the_mode_off_the_same_crash_loses_a_201_the_standby_never_had(
     world.recovery_db.start()
     world.promote(world.recovery_db)
     assert rows_on(world.recovery_db, [k]) == {}, "the acknowledged payment was lost"
+
+
+def test_a_retry_in_recovery_of_a_201_the_failover_lost_records_it_again_under_its_id(
+    two_regions: TwoRegions,
+) -> None:
+    """The control's loss, seen by the client's retry: the idempotency record replicated (the
+    global table; copied here, each region has its own table in this model), the commit did
+    not. The retry in the promoted region must not replay that 201 for a payment the ledger
+    does not have: it records the payment again, under the payment id the 201 named."""
+    world = two_regions
+    world.home.configure(ZERO_LOSS="off")
+    world.recovery.configure(ZERO_LOSS="off")
+    world.recovery_db.stop("fast")
+    k, body = key(), payment_body()
+    first = world.home.post(body, k)
+    assert first["statusCode"] == 201
+    record_key = {"pk": {"S": f"idem#{body['merchant_id']}#{k}"}}
+    record = boto3.client("dynamodb", region_name=HOME).get_item(
+        TableName=TABLE, Key=record_key, ConsistentRead=True)["Item"]
+    assert record["status"]["S"] == "COMPLETED"
+    boto3.client("dynamodb", region_name=RECOVERY).put_item(TableName=TABLE, Item=record)
+    world.lose_home(clean=False)
+    world.recovery_db.start()
+    world.promote(world.recovery_db)
+    assert rows_on(world.recovery_db, [k]) == {}, "the acknowledged payment was lost"
+
+    retry = world.recovery.post(body, k)
+    again = world.recovery.post(body, k)
+
+    assert retry["statusCode"] == 201, retry["body"]
+    assert body_of(retry)["payment_id"] == body_of(first)["payment_id"]
+    assert body_of(retry)["region"] == RECOVERY
+    assert rows_on(world.recovery_db, [k]) == {k: body_of(first)["payment_id"]}
+    assert (again["statusCode"], again["body"]) == (201, retry["body"])
+    assert again["headers"]["idempotent-replayed"] == "true"
 
 
 def request_lines(output: str) -> list[dict[str, Any]]:
